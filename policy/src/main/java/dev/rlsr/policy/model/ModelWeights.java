@@ -1,0 +1,139 @@
+// The weights of a Llama-family model by Hugging Face tensor name, with the layout a config implies.
+package dev.rlsr.policy.model;
+
+import dev.rlsr.policy.util.RlsrException;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+public final class ModelWeights {
+  private final ModelConfig config;
+  private final LinkedHashMap<String, FloatTensor> tensors;
+
+  public ModelWeights(ModelConfig config, Map<String, FloatTensor> tensors) {
+    this.config = config;
+    this.tensors = new LinkedHashMap<>(tensors);
+  }
+
+  public ModelConfig config() {
+    return config;
+  }
+
+  /** Tensors in {@link #layout} order, by HF name. */
+  public LinkedHashMap<String, FloatTensor> tensors() {
+    return tensors;
+  }
+
+  public FloatTensor get(String name) {
+    FloatTensor t = tensors.get(name);
+    if (t == null) {
+      throw new IllegalArgumentException("no tensor " + name);
+    }
+    return t;
+  }
+
+  /** lm_head weight: embed_tokens when tied. */
+  public FloatTensor lmHead() {
+    return config.tieWordEmbeddings() ? get("model.embed_tokens.weight") : get("lm_head.weight");
+  }
+
+  public long parameterCount() {
+    return tensors.values().stream().mapToLong(t -> t.data().length).sum();
+  }
+
+  public ModelWeights copy() {
+    LinkedHashMap<String, FloatTensor> m = new LinkedHashMap<>();
+    tensors.forEach((k, v) -> m.put(k, v.copy()));
+    return new ModelWeights(config, m);
+  }
+
+  /** Every tensor name the architecture has, in forward-pass order, with its shape. */
+  public static LinkedHashMap<String, long[]> layout(ModelConfig c) {
+    LinkedHashMap<String, long[]> m = new LinkedHashMap<>();
+    long d = c.hiddenSize();
+    long q = (long) c.numHeads() * c.headDim();
+    long kv = (long) c.numKvHeads() * c.headDim();
+    m.put("model.embed_tokens.weight", new long[] {c.vocabSize(), d});
+    for (int i = 0; i < c.numLayers(); i++) {
+      String p = "model.layers." + i + ".";
+      m.put(p + "input_layernorm.weight", new long[] {d});
+      m.put(p + "self_attn.q_proj.weight", new long[] {q, d});
+      if (c.attentionBias()) {
+        m.put(p + "self_attn.q_proj.bias", new long[] {q});
+      }
+      m.put(p + "self_attn.k_proj.weight", new long[] {kv, d});
+      if (c.attentionBias()) {
+        m.put(p + "self_attn.k_proj.bias", new long[] {kv});
+      }
+      m.put(p + "self_attn.v_proj.weight", new long[] {kv, d});
+      if (c.attentionBias()) {
+        m.put(p + "self_attn.v_proj.bias", new long[] {kv});
+      }
+      m.put(p + "self_attn.o_proj.weight", new long[] {d, q});
+      m.put(p + "post_attention_layernorm.weight", new long[] {d});
+      m.put(p + "mlp.gate_proj.weight", new long[] {c.intermediateSize(), d});
+      m.put(p + "mlp.up_proj.weight", new long[] {c.intermediateSize(), d});
+      m.put(p + "mlp.down_proj.weight", new long[] {d, c.intermediateSize()});
+    }
+    m.put("model.norm.weight", new long[] {d});
+    if (!c.tieWordEmbeddings()) {
+      m.put("lm_head.weight", new long[] {c.vocabSize(), d});
+    }
+    return m;
+  }
+
+  /** True for tensors AdamW does not decay: norms and biases (1-D tensors). */
+  public static boolean isNoDecay(String name) {
+    return name.endsWith("norm.weight") || name.endsWith(".bias");
+  }
+
+  /**
+   * Checks loaded tensors against the layout: every tensor present with its shape. Extra tensors that HF
+   * checkpoints carry but the graph does not use (rotary inv_freq buffers, a tied lm_head copy) are dropped.
+   */
+  public static ModelWeights fromLoaded(ModelConfig c, Map<String, FloatTensor> loaded, String source) {
+    LinkedHashMap<String, FloatTensor> out = new LinkedHashMap<>();
+    for (var e : layout(c).entrySet()) {
+      FloatTensor t = loaded.get(e.getKey());
+      if (t == null) {
+        throw new RlsrException(source + ": missing tensor \"" + e.getKey() + "\" (expected shape "
+            + Arrays.toString(e.getValue()) + ")");
+      }
+      if (!Arrays.equals(t.shape(), e.getValue())) {
+        throw new RlsrException(source + ": tensor \"" + e.getKey() + "\" has shape " + Arrays.toString(t.shape())
+            + ", config.json implies " + Arrays.toString(e.getValue()));
+      }
+      out.put(e.getKey(), t);
+    }
+    return new ModelWeights(c, out);
+  }
+
+  /**
+   * Random init: normal(0, 0.02) for matrices and biases, ones for norms. (HF zeroes biases; small random
+   * ones make the q/k/v bias path visible in parity tests.)
+   */
+  public static ModelWeights random(ModelConfig c, long seed) {
+    SplittableRandom rng = new SplittableRandom(seed);
+    LinkedHashMap<String, FloatTensor> m = new LinkedHashMap<>();
+    for (var e : layout(c).entrySet()) {
+      FloatTensor t = FloatTensor.zeros(e.getValue());
+      String n = e.getKey();
+      if (n.endsWith("norm.weight")) {
+        Arrays.fill(t.data(), 1f);
+      } else {
+        for (int i = 0; i < t.data().length; i++) {
+          t.data()[i] = (float) (gaussian(rng) * 0.02);
+        }
+      }
+      m.put(n, t);
+    }
+    return new ModelWeights(c, m);
+  }
+
+  private static double gaussian(SplittableRandom r) {
+    double u1 = r.nextDouble();
+    double u2 = r.nextDouble();
+    return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
+  }
+}
