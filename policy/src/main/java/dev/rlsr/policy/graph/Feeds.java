@@ -1,0 +1,63 @@
+// Fast conversions between Java arrays and TensorFlow tensors (raw buffer writes, see shared notes).
+package dev.rlsr.policy.graph;
+
+import dev.rlsr.policy.model.FloatTensor;
+import org.tensorflow.Tensor;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+public final class Feeds {
+  private Feeds() {}
+
+  public static TInt32 ints(int[][] a) {
+    int b = a.length;
+    int t = b == 0 ? 0 : a[0].length;
+    int[] flat = new int[b * t];
+    for (int i = 0; i < b; i++) {
+      if (a[i].length != t) {
+        throw new IllegalArgumentException("ragged batch: row " + i + " has " + a[i].length + " tokens, row 0 has " + t);
+      }
+      System.arraycopy(a[i], 0, flat, i * t, t);
+    }
+    return TInt32.tensorOf(Shape.of(b, t), x -> x.asRawTensor().data().asInts().write(flat));
+  }
+
+  public static TFloat32 floats(float[][] a) {
+    int b = a.length;
+    int t = b == 0 ? 0 : a[0].length;
+    float[] flat = new float[b * t];
+    for (int i = 0; i < b; i++) {
+      System.arraycopy(a[i], 0, flat, i * t, t);
+    }
+    return TFloat32.tensorOf(Shape.of(b, t), x -> x.asRawTensor().data().asFloats().write(flat));
+  }
+
+  public static TFloat32 floats(float[] a) {
+    return TFloat32.tensorOf(Shape.of(a.length), x -> x.asRawTensor().data().asFloats().write(a));
+  }
+
+  public static TFloat32 floats(FloatTensor w) {
+    return TFloat32.tensorOf(Shape.of(w.shape()), x -> x.asRawTensor().data().asFloats().write(w.data()));
+  }
+
+  public static TFloat32 scalar(float v) {
+    return TFloat32.scalarOf(v);
+  }
+
+  static float scalar(Tensor t) {
+    float[] one = new float[1];
+    t.asRawTensor().data().asFloats().read(one);
+    return one[0];
+  }
+
+  static float[][] read2d(Tensor t, int b, int n) {
+    float[] flat = new float[b * n];
+    t.asRawTensor().data().asFloats().read(flat);
+    float[][] out = new float[b][n];
+    for (int i = 0; i < b; i++) {
+      System.arraycopy(flat, i * n, out[i], 0, n);
+    }
+    return out;
+  }
+}

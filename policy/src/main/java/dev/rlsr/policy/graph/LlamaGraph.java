@@ -1,0 +1,142 @@
+// The Llama/Qwen2 forward pass as TensorFlow ops, in forward-pass order: token ids [B, T] -> logits [B, T, V].
+// Numerically the Hugging Face definition: RMSNorm, half-rotation rotary embeddings, GQA causal attention
+// with a padding mask (masked scores get an additive -1e9, as in every rlsr backend), SwiGLU MLP.
+package dev.rlsr.policy.graph;
+
+import dev.rlsr.policy.model.ModelConfig;
+import java.util.List;
+import java.util.function.Function;
+import org.tensorflow.Operand;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.linalg.MatMul;
+import org.tensorflow.op.train.BatchMatMul;
+import org.tensorflow.types.TBool;
+import org.tensorflow.types.TFloat32;
+import org.tensorflow.types.TInt32;
+
+final class LlamaGraph {
+  /** Additive score for a key a query may not see (finite, so fully padded rows stay finite). */
+  static final float MASKED = -1e9f;
+
+  private final Ops tf;
+  private final ModelConfig c;
+  private final Function<String, Operand<TFloat32>> weight;
+
+  /** @param weight reads a weight by its Hugging Face name */
+  LlamaGraph(Ops tf, ModelConfig c, Function<String, Operand<TFloat32>> weight) {
+    this.tf = tf;
+    this.c = c;
+    this.weight = weight;
+  }
+
+  /**
+   * @param ids           [B, T] token ids
+   * @param positions     [B, T] position ids (rotary angles)
+   * @param attentionMask [B, T] 1 for real tokens, 0 for padding (keys with 0 are never attended)
+   * @return logits [B*T, V] (row b*T + t)
+   */
+  Operand<TFloat32> logits(Operand<TInt32> ids, Operand<TInt32> positions, Operand<TInt32> attentionMask) {
+    int d = c.hiddenSize();
+    Operand<TInt32> bt = tf.shape(ids); // [2] = (B, T)
+    Operand<TInt32> b = tf.slice(bt, tf.constant(new int[] {0}), tf.constant(new int[] {1}));
+    Operand<TInt32> t = tf.slice(bt, tf.constant(new int[] {1}), tf.constant(new int[] {1}));
+
+    // Token embeddings: [B, T] -> [B*T, D]
+    Operand<TFloat32> h = tf.gather(weight.apply("model.embed_tokens.weight"), tf.reshape(ids, tf.constant(new int[] {-1})),
+        tf.constant(0));
+
+    // Rotary tables from positions: cos, sin [B, 1, T, hd] (HF layout: the angle table repeated twice)
+    int half = c.headDim() / 2;
+    float[] invFreq = new float[half];
+    for (int i = 0; i < half; i++) {
+      invFreq[i] = (float) (1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / c.headDim()));
+    }
+    Operand<TFloat32> angles = tf.math.mul(tf.expandDims(tf.dtypes.cast(positions, TFloat32.class), tf.constant(-1)),
+        tf.constant(invFreq)); // [B, T, hd/2]
+    Operand<TFloat32> emb = tf.expandDims(tf.concat(List.of(angles, angles), tf.constant(-1)), tf.constant(1));
+    Operand<TFloat32> cos = tf.math.cos(emb);
+    Operand<TFloat32> sin = tf.math.sin(emb);
+
+    // Attention bias [B, 1, T, T]: 0 where key j <= query i and key j is not padding, else MASKED
+    Operand<TInt32> range = tf.range(tf.constant(0), tf.reshape(t, tf.constant(new int[0])), tf.constant(1));
+    Operand<TBool> causal = tf.math.lessEqual(tf.expandDims(range, tf.constant(0)), tf.expandDims(range, tf.constant(1)));
+    Operand<TBool> keyReal = tf.math.equal(tf.expandDims(tf.expandDims(attentionMask, tf.constant(1)), tf.constant(1)),
+        tf.constant(1)); // [B, 1, 1, T]
+    Operand<TFloat32> bias = tf.math.mul(
+        tf.math.sub(tf.dtypes.cast(tf.math.logicalAnd(causal, keyReal), TFloat32.class), tf.constant(1f)),
+        tf.constant(-MASKED)); // [B, 1, T, T]
+
+    for (int layer = 0; layer < c.numLayers(); layer++) {
+      String p = "model.layers." + layer + ".";
+      // Self-attention block with pre-norm and residual
+      Operand<TFloat32> x = rmsNorm(h, p + "input_layernorm.weight"); // [B*T, D]
+      Operand<TFloat32> q = heads(linear(x, p + "self_attn.q_proj"), b, t, c.numHeads()); // [B, H, T, hd]
+      Operand<TFloat32> k = heads(linear(x, p + "self_attn.k_proj"), b, t, c.numKvHeads()); // [B, KV, T, hd]
+      Operand<TFloat32> v = heads(linear(x, p + "self_attn.v_proj"), b, t, c.numKvHeads()); // [B, KV, T, hd]
+      q = rotary(q, cos, sin);
+      k = rotary(k, cos, sin);
+      k = repeatKv(k, b, t); // [B, H, T, hd]
+      v = repeatKv(v, b, t);
+      Operand<TFloat32> scores = tf.math.mul(
+          tf.train.batchMatMul(q, k, TFloat32.class, BatchMatMul.adjY(true)),
+          tf.constant((float) (1.0 / Math.sqrt(c.headDim())))); // [B, H, T, T]
+      Operand<TFloat32> probs = tf.nn.softmax(tf.math.add(scores, bias));
+      Operand<TFloat32> ctx = tf.train.batchMatMul(probs, v, TFloat32.class); // [B, H, T, hd]
+      ctx = tf.reshape(tf.linalg.transpose(ctx, tf.constant(new int[] {0, 2, 1, 3})),
+          tf.constant(new int[] {-1, c.numHeads() * c.headDim()})); // [B*T, H*hd]
+      h = tf.math.add(h, linear(ctx, p + "self_attn.o_proj"));
+
+      // SwiGLU MLP block with pre-norm and residual: down(silu(gate(x)) * up(x))
+      x = rmsNorm(h, p + "post_attention_layernorm.weight");
+      Operand<TFloat32> gate = linear(x, p + "mlp.gate_proj"); // [B*T, I]
+      Operand<TFloat32> up = linear(x, p + "mlp.up_proj");
+      Operand<TFloat32> act = tf.math.mul(tf.math.mul(gate, tf.math.sigmoid(gate)), up);
+      h = tf.math.add(h, linear(act, p + "mlp.down_proj"));
+    }
+    h = rmsNorm(h, "model.norm.weight");
+    String head = c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
+    return tf.linalg.matMul(h, weight.apply(head), MatMul.transposeB(true)); // [B*T, V]
+  }
+
+  /** x * rsqrt(mean(x^2) + eps) * w over the last axis. */
+  private Operand<TFloat32> rmsNorm(Operand<TFloat32> x, String name) {
+    Operand<TFloat32> ms = tf.math.mean(tf.math.mul(x, x), tf.constant(-1), org.tensorflow.op.math.Mean.keepDims(true));
+    Operand<TFloat32> normed = tf.math.mul(x, tf.math.rsqrt(tf.math.add(ms, tf.constant((float) c.rmsNormEps()))));
+    return tf.math.mul(normed, weight.apply(name));
+  }
+
+  /** x W^T (+ b): x [N, in], W [out, in] as stored by Hugging Face. */
+  private Operand<TFloat32> linear(Operand<TFloat32> x, String prefix) {
+    Operand<TFloat32> y = tf.linalg.matMul(x, weight.apply(prefix + ".weight"), MatMul.transposeB(true));
+    if (c.attentionBias() && (prefix.endsWith("q_proj") || prefix.endsWith("k_proj") || prefix.endsWith("v_proj"))) {
+      y = tf.math.add(y, weight.apply(prefix + ".bias"));
+    }
+    return y;
+  }
+
+  /** [B*T, n*hd] -> [B, n, T, hd] */
+  private Operand<TFloat32> heads(Operand<TFloat32> x, Operand<TInt32> b, Operand<TInt32> t, int n) {
+    Operand<TInt32> shape = tf.concat(List.of(b, t, tf.constant(new int[] {n, c.headDim()})), tf.constant(0));
+    return tf.linalg.transpose(tf.reshape(x, shape), tf.constant(new int[] {0, 2, 1, 3}));
+  }
+
+  /** x * cos + rotate_half(x) * sin, rotate_half(x) = cat(-x2, x1) */
+  private Operand<TFloat32> rotary(Operand<TFloat32> x, Operand<TFloat32> cos, Operand<TFloat32> sin) {
+    var halves = tf.split(tf.constant(3), x, 2L);
+    Operand<TFloat32> rotated = tf.concat(List.of(tf.math.neg(halves.output().get(1)), halves.output().get(0)),
+        tf.constant(3));
+    return tf.math.add(tf.math.mul(x, cos), tf.math.mul(rotated, sin));
+  }
+
+  /** GQA: [B, KV, T, hd] -> [B, H, T, hd], query head h reads kv head h / groupSize. */
+  private Operand<TFloat32> repeatKv(Operand<TFloat32> x, Operand<TInt32> b, Operand<TInt32> t) {
+    int g = c.groupSize();
+    if (g == 1) {
+      return x;
+    }
+    Operand<TFloat32> tiled = tf.tile(tf.expandDims(x, tf.constant(2)), tf.constant(new int[] {1, 1, g, 1, 1}));
+    Operand<TInt32> shape = tf.concat(List.of(b, tf.constant(new int[] {c.numHeads()}), t,
+        tf.constant(new int[] {c.headDim()})), tf.constant(0));
+    return tf.reshape(tiled, shape);
+  }
+}
