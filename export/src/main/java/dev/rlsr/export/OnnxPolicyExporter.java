@@ -1,0 +1,391 @@
+// The policy (Hugging Face Llama/Qwen2 causal LM) as an ONNX graph with a KV cache, in the I/O convention of
+// Hugging Face Optimum / ONNX Runtime GenAI; used for rollouts in ONNX Runtime and as the serving export.
+package dev.rlsr.export;
+
+import static dev.rlsr.export.OnnxGraph.attr;
+import static dev.rlsr.export.OnnxGraph.attrInts;
+import static dev.rlsr.export.OnnxGraph.in;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnx.proto.OnnxMl.TensorProto.DataType;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.rlsr.policy.model.FloatTensor;
+import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.util.Json;
+import dev.rlsr.policy.util.RlsrException;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Builds the ONNX graph of the policy.
+ *
+ * <p>Inputs: {@code input_ids} [batch_size, sequence_length] int64, {@code attention_mask} [batch_size,
+ * total_sequence_length] int64 (1 = real token), {@code position_ids} [batch_size, sequence_length] int64, and per
+ * layer i {@code past_key_values.i.key} / {@code .value} [batch_size, kv_heads, past_sequence_length, head_dim]
+ * float32 (an empty past has a zero dim). Outputs: {@code logits} [batch_size, sequence_length, vocab] float32 and
+ * {@code present.i.key} / {@code .value} [batch_size, kv_heads, total_sequence_length, head_dim]: past and new
+ * concatenated on axis 2, keys after rotary.
+ *
+ * <p>Masking (the rule of every rlsr backend): the query at absolute index past+t sees key j iff
+ * {@code j <= past+t} and {@code attention_mask[b, j] == 1}; other keys get an additive -1e9 before the softmax.
+ *
+ * <p>Weights are initializers named exactly like the Hugging Face tensors ({@code model.layers.0.self_attn.q_proj.weight},
+ * ...), stored in HF layout [out, in]; each linear layer is {@code MatMul(x, Transpose(W))}, which ONNX Runtime
+ * folds once at session creation. So weight sync needs nothing but the HF tensors: see {@link #initializerFeeds}.
+ */
+public final class OnnxPolicyExporter {
+  /** Pinned opset of the default ONNX domain. */
+  public static final int OPSET = 17;
+  public static final String PRODUCER_NAME = "rlsr";
+  /** Metadata key holding the model's config.json. */
+  public static final String CONFIG_METADATA_KEY = "rlsr.config";
+  /** Data file named in the external-data declarations of {@link #buildWithExternalWeights}. */
+  public static final String EXTERNAL_DATA_FILE = "model.onnx.data";
+  /** Additive score of a masked key. */
+  public static final float MASKED = -1e9f;
+  /** Protobuf messages cannot exceed 2 GiB: above this many weight bytes, {@link #writeModel} writes a data file. */
+  static final long EMBED_LIMIT_BYTES = 2_000_000_000L;
+  /** Offsets of tensors in an external data file are multiples of this (page size, so ORT can mmap them). */
+  static final long DATA_ALIGNMENT = 4096;
+
+  private OnnxPolicyExporter() {}
+
+  /** How the graph gets the bytes of a weight. */
+  private interface WeightSource {
+    String declare(OnnxGraph g, String name, long[] shape);
+  }
+
+  // ==================================================================== public API
+
+  /**
+   * Writes a self-contained serving model: weights inside {@code modelOnnx}, or, when they exceed what one protobuf
+   * message can hold (~2 GB), in {@code <modelOnnx file name>.data} beside it (ONNX external data, 4 KiB aligned).
+   *
+   * @param metadata extra metadata_props (e.g. the resolved run config); may not redefine {@value #CONFIG_METADATA_KEY}
+   */
+  public static void writeModel(ModelWeights w, Path modelOnnx, Map<String, String> metadata) {
+    writeModel(w, modelOnnx, metadata, EMBED_LIMIT_BYTES);
+  }
+
+  /** {@link #writeModel} with the embedding limit as a parameter (tests use a tiny one). */
+  static void writeModel(ModelWeights w, Path modelOnnx, Map<String, String> metadata, long embedLimitBytes) {
+    ModelConfig c = w.config();
+    checkWeights(w);
+    OnnxMl.ModelProto proto;
+    Path dataFile = null;
+    LinkedHashMap<String, Long> offsets = null;
+    if (w.parameterCount() * Float.BYTES <= embedLimitBytes) {
+      proto = build(c, metadata, (g, name, shape) -> g.weight(name, w.get(name)));
+    } else {
+      String location = modelOnnx.getFileName() + ".data";
+      dataFile = modelOnnx.resolveSibling(location);
+      LinkedHashMap<String, Long> off = externalOffsets(c);
+      offsets = off;
+      proto = build(c, metadata, (g, name, shape) -> g.externalWeight(name, shape, location, off.get(name)));
+    }
+    try {
+      Path parent = modelOnnx.toAbsolutePath().getParent();
+      if (parent != null) {
+        Files.createDirectories(parent);
+      }
+      try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(modelOnnx), 1 << 20)) {
+        proto.writeTo(out);
+      }
+      if (dataFile != null) {
+        writeExternalData(w, dataFile, offsets);
+      }
+    } catch (IOException e) {
+      throw new RlsrException(modelOnnx + ": cannot write the ONNX model: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The model proto with every weight declared EXTERNAL (location {@value #EXTERNAL_DATA_FILE}, offset, length)
+   * and no weight bytes: small, built once per config. Sessions get the weights from
+   * {@code SessionOptions.addExternalInitializers} ({@link OnnxPolicySessions#create}); the file need not exist.
+   */
+  public static byte[] buildWithExternalWeights(ModelConfig c, Map<String, String> metadata) {
+    LinkedHashMap<String, Long> offsets = externalOffsets(c);
+    return build(c, metadata, (g, name, shape) -> g.externalWeight(name, shape, EXTERNAL_DATA_FILE, offsets.get(name)))
+        .toByteArray();
+  }
+
+  /**
+   * The initializer values a session over {@link #buildWithExternalWeights} needs: the HF tensors themselves, by
+   * HF name, in layout order (a tied lm_head reuses {@code model.embed_tokens.weight}).
+   */
+  public static LinkedHashMap<String, FloatTensor> initializerFeeds(ModelWeights w) {
+    checkWeights(w);
+    LinkedHashMap<String, FloatTensor> feeds = new LinkedHashMap<>();
+    for (String name : ModelWeights.layout(w.config()).keySet()) {
+      feeds.put(name, w.get(name));
+    }
+    return feeds;
+  }
+
+  // ==================================================================== the graph, in forward-pass order
+
+  static OnnxMl.ModelProto build(ModelConfig c, Map<String, String> metadata, WeightSource weights) {
+    OnnxGraph g = new OnnxGraph("rlsr_policy", OPSET);
+    int nh = c.numHeads();
+    int nkv = c.numKvHeads();
+    int hd = c.headDim();
+
+    // ---- inputs
+    String ids = g.input("input_ids", DataType.INT64, "batch_size", "sequence_length");
+    String mask = g.input("attention_mask", DataType.INT64, "batch_size", "total_sequence_length");
+    String pos = g.input("position_ids", DataType.INT64, "batch_size", "sequence_length");
+    String[] pastK = new String[c.numLayers()];
+    String[] pastV = new String[c.numLayers()];
+    for (int i = 0; i < c.numLayers(); i++) {
+      pastK[i] = g.input("past_key_values." + i + ".key", DataType.FLOAT, "batch_size", (long) nkv, "past_sequence_length", (long) hd);
+      pastV[i] = g.input("past_key_values." + i + ".value", DataType.FLOAT, "batch_size", (long) nkv, "past_sequence_length", (long) hd);
+    }
+
+    // ---- weights (HF names and layout)
+    for (Map.Entry<String, long[]> e : ModelWeights.layout(c).entrySet()) {
+      weights.declare(g, e.getKey(), e.getValue());
+    }
+
+    // ---- shared constants
+    g.constFloats("const/rms_norm_eps", new long[] {}, (float) c.rmsNormEps());
+    g.constFloats("const/attention_scale", new long[] {}, (float) (1.0 / Math.sqrt(hd)));
+    g.shapeConst("const/axis_last", -1);
+
+    // h = embed_tokens[input_ids]                                            [B, S, d]
+    String h = g.node("model/embed_tokens", "Gather", in("model.embed_tokens.weight", ids), attr("axis", 0L));
+
+    // Rotary cos/sin from position_ids                                       [B, 1, S, hd] each
+    String[] cosSin = rotaryTables(g, c, pos);
+    // Additive attention bias from attention_mask and the causal rule        [B, 1, 1, S, T]
+    String bias = attentionBias(g, ids, mask);
+
+    for (int i = 0; i < c.numLayers(); i++) {
+      String p = "model.layers." + i + ".";
+      String s = "model/layers." + i;
+
+      // ---- self-attention
+      String x = rmsNorm(g, s + "/input_layernorm", h, p + "input_layernorm.weight");                  // [B, S, d]
+      String q = linear(g, s + "/self_attn/q_proj", x, p + "self_attn.q_proj", c.attentionBias());      // [B, S, nh*hd]
+      String k = linear(g, s + "/self_attn/k_proj", x, p + "self_attn.k_proj", c.attentionBias());      // [B, S, nkv*hd]
+      String v = linear(g, s + "/self_attn/v_proj", x, p + "self_attn.v_proj", c.attentionBias());      // [B, S, nkv*hd]
+      q = splitHeads(g, s + "/self_attn/q", q, nh, hd);                                                 // [B, nh, S, hd]
+      k = splitHeads(g, s + "/self_attn/k", k, nkv, hd);                                                // [B, nkv, S, hd]
+      v = splitHeads(g, s + "/self_attn/v", v, nkv, hd);                                                // [B, nkv, S, hd]
+      q = rotary(g, s + "/self_attn/q_rotary", q, cosSin);
+      k = rotary(g, s + "/self_attn/k_rotary", k, cosSin);
+      // KV cache: past ++ new on the sequence axis                                                      [B, nkv, T, hd]
+      String keys = g.node("present." + i + ".key", "Concat", in(pastK[i], k), attr("axis", 2L));
+      String values = g.node("present." + i + ".value", "Concat", in(pastV[i], v), attr("axis", 2L));
+      String ctx = attention(g, c, s + "/self_attn", q, keys, values, bias);                            // [B, S, nh*hd]
+      String o = linear(g, s + "/self_attn/o_proj", ctx, p + "self_attn.o_proj", false);                // [B, S, d]
+      h = g.node(s + "/attn_residual", "Add", in(h, o));
+
+      // ---- SwiGLU MLP: down(silu(gate(x)) * up(x))
+      String x2 = rmsNorm(g, s + "/post_attention_layernorm", h, p + "post_attention_layernorm.weight"); // [B, S, d]
+      String gate = linear(g, s + "/mlp/gate_proj", x2, p + "mlp.gate_proj", false);                     // [B, S, I]
+      String up = linear(g, s + "/mlp/up_proj", x2, p + "mlp.up_proj", false);                           // [B, S, I]
+      String sig = g.node(s + "/mlp/gate_sigmoid", "Sigmoid", in(gate));
+      String silu = g.node(s + "/mlp/gate_silu", "Mul", in(gate, sig));
+      String prod = g.node(s + "/mlp/gate_times_up", "Mul", in(silu, up));
+      String down = linear(g, s + "/mlp/down_proj", prod, p + "mlp.down_proj", false);                   // [B, S, d]
+      h = g.node(s + "/mlp_residual", "Add", in(h, down));
+    }
+
+    String hn = rmsNorm(g, "model/norm", h, "model.norm.weight");                                        // [B, S, d]
+    String lmHead = c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";             // [V, d]
+    String lmHeadT = g.node("lm_head/weight_T", "Transpose", in(lmHead), attrInts("perm", 1, 0));        // [d, V]
+    String logits = g.node("logits", "MatMul", in(hn, lmHeadT));                                         // [B, S, V]
+
+    // ---- outputs
+    g.output(logits, DataType.FLOAT, "batch_size", "sequence_length", (long) c.vocabSize());
+    for (int i = 0; i < c.numLayers(); i++) {
+      g.output("present." + i + ".key", DataType.FLOAT, "batch_size", (long) nkv, "total_sequence_length", (long) hd);
+      g.output("present." + i + ".value", DataType.FLOAT, "batch_size", (long) nkv, "total_sequence_length", (long) hd);
+    }
+    return g.model(PRODUCER_NAME, producerVersion(), metadata(c, metadata));
+  }
+
+  /** cos/sin of position * inv_freq, HF half-rotation layout cat(freqs, freqs). Returns {cos, sin} [B, 1, S, hd]. */
+  private static String[] rotaryTables(OnnxGraph g, ModelConfig c, String pos) {
+    int hd = c.headDim();
+    float[] invFreq = new float[hd / 2];
+    for (int i = 0; i < hd / 2; i++) {
+      invFreq[i] = (float) (1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / hd));
+    }
+    g.constFloats("rotary/inv_freq", new long[] {hd / 2}, invFreq);                                      // [hd/2]
+    String posF = g.node("rotary/positions", "Cast", in(pos), attr("to", (long) DataType.FLOAT.getNumber())); // [B, S]
+    String posCol = g.node("rotary/positions_col", "Unsqueeze", in(posF, "const/axis_last"));              // [B, S, 1]
+    String freqs = g.node("rotary/freqs", "Mul", in(posCol, "rotary/inv_freq"));                          // [B, S, hd/2]
+    String emb = g.node("rotary/angles", "Concat", in(freqs, freqs), attr("axis", -1L));                   // [B, S, hd]
+    String cos = g.node("rotary/cos_bsd", "Cos", in(emb));
+    String sin = g.node("rotary/sin_bsd", "Sin", in(emb));
+    g.shapeConst("rotary/head_axis", 1);
+    return new String[] {
+        g.node("rotary/cos", "Unsqueeze", in(cos, "rotary/head_axis")),                                    // [B, 1, S, hd]
+        g.node("rotary/sin", "Unsqueeze", in(sin, "rotary/head_axis"))};
+  }
+
+  /**
+   * 0 where the query at absolute index P+t may see key j (j <= P+t and attention_mask[b, j] == 1), -1e9
+   * elsewhere; P = T - S is the past length. Returns [B, 1, 1, S, T] (kv-head and group axes broadcast).
+   */
+  private static String attentionBias(OnnxGraph g, String ids, String mask) {
+    g.constLongs("mask/zero", new long[] {}, 0);
+    g.constLongs("mask/one", new long[] {}, 1);
+    String seqLen = g.node("mask/S", "Gather", in(g.node("mask/ids_shape", "Shape", in(ids)), "mask/one"), attr("axis", 0L)); // S
+    String total = g.node("mask/T", "Gather", in(g.node("mask/mask_shape", "Shape", in(mask)), "mask/one"), attr("axis", 0L)); // T
+    String past = g.node("mask/P", "Sub", in(total, seqLen));                                              // P = T - S
+    String keyIdx = g.node("mask/key_index", "Range", in("mask/zero", total, "mask/one"));                 // [T] 0..T-1
+    String queryIdx = g.node("mask/query_index", "Range", in(past, total, "mask/one"));                    // [S] P..T-1
+    g.shapeConst("mask/axis_0", 0);
+    g.shapeConst("mask/axis_1", 1);
+    String keyRow = g.node("mask/key_row", "Unsqueeze", in(keyIdx, "mask/axis_0"));                       // [1, T]
+    String queryCol = g.node("mask/query_col", "Unsqueeze", in(queryIdx, "mask/axis_1"));                  // [S, 1]
+    String causal = g.node("mask/causal", "LessOrEqual", in(keyRow, queryCol));                            // [S, T]
+    String real = g.node("mask/real_token", "Cast", in(mask), attr("to", (long) DataType.BOOL.getNumber())); // [B, T]
+    g.shapeConst("mask/axes_1_2_3", 1, 2, 3);
+    String real5 = g.node("mask/real_token_5d", "Unsqueeze", in(real, "mask/axes_1_2_3"));                 // [B, 1, 1, 1, T]
+    String allowed = g.node("mask/allowed", "And", in(causal, real5));                                     // [B, 1, 1, S, T]
+    g.constFloats("mask/open", new long[] {}, 0f);
+    g.constFloats("mask/masked", new long[] {}, MASKED);
+    return g.node("mask/bias", "Where", in(allowed, "mask/open", "mask/masked"));                          // [B, 1, 1, S, T]
+  }
+
+  /** Grouped-query attention without copying kv heads: queries are grouped per kv head. Returns [B, S, nh*hd]. */
+  private static String attention(OnnxGraph g, ModelConfig c, String s, String q, String keys, String values, String bias) {
+    int nh = c.numHeads();
+    int nkv = c.numKvHeads();
+    int hd = c.headDim();
+    // query head h = kv * group + j  ->  [B, nkv, group, S, hd]
+    String qg = g.node(s + "/q_grouped", "Reshape", in(q, g.shapeConst(s + "/q_grouped_shape", 0, nkv, c.groupSize(), -1, hd)));
+    String axis2 = g.shapeConst(s + "/group_axis", 2);
+    String kg = g.node(s + "/k_grouped", "Unsqueeze", in(keys, axis2));                                    // [B, nkv, 1, T, hd]
+    String vg = g.node(s + "/v_grouped", "Unsqueeze", in(values, axis2));                                  // [B, nkv, 1, T, hd]
+    String kt = g.node(s + "/k_transposed", "Transpose", in(kg), attrInts("perm", 0, 1, 2, 4, 3));          // [B, nkv, 1, hd, T]
+    String scores = g.node(s + "/scores", "MatMul", in(qg, kt));                                           // [B, nkv, group, S, T]
+    String scaled = g.node(s + "/scores_scaled", "Mul", in(scores, "const/attention_scale"));
+    String masked = g.node(s + "/scores_masked", "Add", in(scaled, bias));
+    String probs = g.node(s + "/probs", "Softmax", in(masked), attr("axis", -1L));                        // [B, nkv, group, S, T]
+    String ctx = g.node(s + "/context", "MatMul", in(probs, vg));                                          // [B, nkv, group, S, hd]
+    String heads = g.node(s + "/context_heads", "Reshape", in(ctx, g.shapeConst(s + "/heads_shape", 0, nh, -1, hd))); // [B, nh, S, hd]
+    String seqFirst = g.node(s + "/context_seq_first", "Transpose", in(heads), attrInts("perm", 0, 2, 1, 3)); // [B, S, nh, hd]
+    return g.node(s + "/context_merged", "Reshape", in(seqFirst, g.shapeConst(s + "/merged_shape", 0, 0, (long) nh * hd))); // [B, S, nh*hd]
+  }
+
+  /** [B, S, heads*hd] -> [B, heads, S, hd]. */
+  private static String splitHeads(OnnxGraph g, String s, String x, int heads, int hd) {
+    String r = g.node(s + "_heads", "Reshape", in(x, g.shapeConst(s + "_heads_shape", 0, 0, heads, hd)));   // [B, S, heads, hd]
+    return g.node(s + "_heads_first", "Transpose", in(r), attrInts("perm", 0, 2, 1, 3));                    // [B, heads, S, hd]
+  }
+
+  /** x*cos + rotate_half(x)*sin, rotate_half(x) = cat(-x[hd/2:], x[:hd/2]); x [B, H, S, hd]. */
+  private static String rotary(OnnxGraph g, String s, String x, String[] cosSin) {
+    String[] halves = g.node(s + "/halves", "Split", in(x), 2, attr("axis", -1L));                         // 2 x [B, H, S, hd/2]
+    String neg = g.node(s + "/neg_second_half", "Neg", in(halves[1]));
+    String rot = g.node(s + "/rotate_half", "Concat", in(neg, halves[0]), attr("axis", -1L));              // [B, H, S, hd]
+    String a = g.node(s + "/x_cos", "Mul", in(x, cosSin[0]));
+    String b = g.node(s + "/rot_sin", "Mul", in(rot, cosSin[1]));
+    return g.node(s + "/out", "Add", in(a, b));
+  }
+
+  /** x * 1/sqrt(mean(x^2, last axis) + eps) * weight. */
+  private static String rmsNorm(OnnxGraph g, String s, String x, String weight) {
+    String sq = g.node(s + "/square", "Mul", in(x, x));
+    String mean = g.node(s + "/mean_square", "ReduceMean", in(sq), attrInts("axes", -1), attr("keepdims", 1L)); // [.., 1]
+    String var = g.node(s + "/plus_eps", "Add", in(mean, "const/rms_norm_eps"));
+    String inv = g.node(s + "/inv_rms", "Reciprocal", in(g.node(s + "/rms", "Sqrt", in(var))));
+    String normed = g.node(s + "/normalized", "Mul", in(x, inv));
+    return g.node(s + "/scaled", "Mul", in(normed, weight));
+  }
+
+  /** y = x W^T (+ b), W the HF [out, in] weight {@code prefix.weight}, b {@code prefix.bias}. */
+  private static String linear(OnnxGraph g, String s, String x, String prefix, boolean hasBias) {
+    String wt = g.node(s + "/weight_T", "Transpose", in(prefix + ".weight"), attrInts("perm", 1, 0));      // [in, out]
+    String y = g.node(s + "/MatMul", "MatMul", in(x, wt));
+    return hasBias ? g.node(s + "/bias_add", "Add", in(y, prefix + ".bias")) : y;
+  }
+
+  // ==================================================================== metadata, weights, files
+
+  private static LinkedHashMap<String, String> metadata(ModelConfig c, Map<String, String> extra) {
+    LinkedHashMap<String, String> m = new LinkedHashMap<>();
+    try {
+      m.put(CONFIG_METADATA_KEY, Json.MAPPER.writeValueAsString(c.toJson()));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+    if (extra != null) {
+      for (Map.Entry<String, String> e : extra.entrySet()) {
+        if (m.containsKey(e.getKey())) {
+          throw new RlsrException("ONNX metadata key \"" + e.getKey() + "\" is reserved by rlsr (it holds the model's config.json); use another key");
+        }
+        m.put(e.getKey(), e.getValue());
+      }
+    }
+    return m;
+  }
+
+  static String producerVersion() {
+    String v = OnnxPolicyExporter.class.getPackage().getImplementationVersion();
+    return v != null ? v : "development";
+  }
+
+  /** Every layout tensor present with its shape, so the graph and the weights agree. */
+  private static void checkWeights(ModelWeights w) {
+    for (Map.Entry<String, long[]> e : ModelWeights.layout(w.config()).entrySet()) {
+      FloatTensor t = w.tensors().get(e.getKey());
+      if (t == null) {
+        throw new RlsrException("ONNX export: weights lack tensor \"" + e.getKey() + "\" that config.json implies");
+      }
+      if (!Arrays.equals(t.shape(), e.getValue())) {
+        throw new RlsrException("ONNX export: tensor \"" + e.getKey() + "\" has shape " + Arrays.toString(t.shape())
+            + ", config.json implies " + Arrays.toString(e.getValue()));
+      }
+    }
+  }
+
+  /** Byte offset of each weight in an external data file, layout order, {@value #DATA_ALIGNMENT}-aligned. */
+  static LinkedHashMap<String, Long> externalOffsets(ModelConfig c) {
+    LinkedHashMap<String, Long> offsets = new LinkedHashMap<>();
+    long at = 0;
+    for (Map.Entry<String, long[]> e : ModelWeights.layout(c).entrySet()) {
+      offsets.put(e.getKey(), at);
+      at += FloatTensor.numel(e.getValue()) * Float.BYTES;
+      at = (at + DATA_ALIGNMENT - 1) / DATA_ALIGNMENT * DATA_ALIGNMENT;
+    }
+    return offsets;
+  }
+
+  private static void writeExternalData(ModelWeights w, Path dataFile, LinkedHashMap<String, Long> offsets) throws IOException {
+    ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+    try (FileChannel ch = FileChannel.open(dataFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      for (Map.Entry<String, Long> e : offsets.entrySet()) {
+        float[] data = w.get(e.getKey()).data();
+        ch.position(e.getValue());
+        for (int i = 0; i < data.length; ) {
+          buf.clear();
+          int n = Math.min(data.length - i, buf.capacity() / Float.BYTES);
+          buf.asFloatBuffer().put(data, i, n);
+          buf.limit(n * Float.BYTES);
+          while (buf.hasRemaining()) {
+            ch.write(buf);
+          }
+          i += n;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,138 @@
+// Renders a prompt's chat messages to the text the model sees: the model's Jinja chat template when its
+// tokenizer has one (via jinjava), otherwise rlsr's plain instruction template.
+package dev.rlsr.policy.data;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import dev.rlsr.policy.tokenizer.Tokenizer;
+import dev.rlsr.policy.util.RlsrException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * With a chat template, the template is rendered like transformers' {@code apply_chat_template} does it:
+ * {@code trim_blocks} and {@code lstrip_blocks} on, variables {@code messages} (list of {role, content}),
+ * {@code add_generation_prompt=true}, {@code bos_token}, {@code eos_token}, and a function
+ * {@code raise_exception(msg)} that fails with an {@link RlsrException}.
+ *
+ * <p>Without one, the {@linkplain #PLAIN_TURN plain template} is used: an optional leading system message as
+ * {@code "{system}\n\n"}, each earlier user/assistant exchange as
+ * {@code "### Instruction:\n{user}\n\n### Response:\n{assistant}\n\n"}, and the final user message as
+ * {@code "### Instruction:\n{user}\n\n### Response:\n"}.
+ */
+public final class PromptRenderer {
+  /** Plain template of the final user turn ({@code %s} = user content); the model's answer follows it. */
+  public static final String PLAIN_TURN = "### Instruction:\n%s\n\n### Response:\n";
+  /** Plain template of an earlier, answered exchange: {@link #PLAIN_TURN} + the assistant content + "\n\n". */
+  public static final String PLAIN_ANSWER_SUFFIX = "\n\n";
+  /** Plain template of a leading system message ({@code %s} = system content). */
+  public static final String PLAIN_SYSTEM = "%s\n\n";
+
+  private final String template;
+  private final String bosToken;
+  private final String eosToken;
+  private final String source;
+  private final Jinjava jinjava;
+
+  /**
+   * @param template a Jinja chat template, or null for the plain template
+   * @param bosToken value of {@code bos_token} in the template ("" for none)
+   * @param eosToken value of {@code eos_token} in the template ("" for none)
+   * @param source   where the template came from, for error messages
+   */
+  public PromptRenderer(String template, String bosToken, String eosToken, String source) {
+    this.template = template;
+    this.bosToken = bosToken == null ? "" : bosToken;
+    this.eosToken = eosToken == null ? "" : eosToken;
+    this.source = source;
+    if (template == null) {
+      this.jinjava = null;
+    } else {
+      this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+      jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
+          "", "raise_exception", PromptRenderer.class, "raiseException", String.class));
+    }
+  }
+
+  /** The renderer for a tokenizer: its chat template if it has one, else the plain template. */
+  public static PromptRenderer forTokenizer(Tokenizer tok) {
+    Optional<String> t = tok.chatTemplate();
+    return new PromptRenderer(t.orElse(null), tok.bosToken(), tok.eosToken(),
+        tok.modelDir().resolve(Tokenizer.TOKENIZER_CONFIG_JSON) + " (chat_template)");
+  }
+
+  /** The plain-template renderer (no chat template). */
+  public static PromptRenderer plain() {
+    return new PromptRenderer(null, "", "", "plain template");
+  }
+
+  public boolean usesChatTemplate() {
+    return template != null;
+  }
+
+  /** Called by templates as {@code raise_exception(msg)}. */
+  public static String raiseException(String message) {
+    throw new TemplateRaised(message);
+  }
+
+  /** The prompt text for these messages, ending where the assistant's answer begins. */
+  public String render(List<Message> messages) {
+    return template == null ? renderPlain(messages) : renderTemplate(messages);
+  }
+
+  private static String renderPlain(List<Message> messages) {
+    StringBuilder sb = new StringBuilder();
+    for (int i = 0; i < messages.size(); i++) {
+      Message m = messages.get(i);
+      switch (m.role()) {
+        case Message.SYSTEM -> sb.append(String.format(PLAIN_SYSTEM, m.content()));
+        case Message.USER -> sb.append(String.format(PLAIN_TURN, m.content()));
+        case Message.ASSISTANT -> sb.append(m.content()).append(PLAIN_ANSWER_SUFFIX);
+        default -> throw new IllegalArgumentException("unknown role " + m.role());
+      }
+    }
+    return sb.toString();
+  }
+
+  private String renderTemplate(List<Message> messages) {
+    List<Map<String, Object>> msgs = new ArrayList<>();
+    for (Message m : messages) {
+      Map<String, Object> o = new LinkedHashMap<>();
+      o.put("role", m.role());
+      o.put("content", m.content());
+      msgs.add(o);
+    }
+    Map<String, Object> vars = new HashMap<>();
+    vars.put("messages", msgs);
+    vars.put("add_generation_prompt", true);
+    vars.put("bos_token", bosToken);
+    vars.put("eos_token", eosToken);
+    RenderResult r = jinjava.renderForResult(template, vars);
+    for (TemplateError e : r.getErrors()) {
+      for (Throwable t = e.getException(); t != null; t = t.getCause()) {
+        if (t instanceof TemplateRaised raised) {
+          throw new RlsrException(source + ": the chat template refused the messages: " + raised.getMessage());
+        }
+      }
+      if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
+        throw new RlsrException(source + ": chat template failed"
+            + (e.getLineno() > 0 ? " at template line " + e.getLineno() : "") + ": " + e.getMessage());
+      }
+    }
+    return r.getOutput();
+  }
+
+  /** Thrown by raise_exception; turned into an RlsrException naming the template's source. */
+  private static final class TemplateRaised extends RuntimeException {
+    TemplateRaised(String message) {
+      super(message);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+// Sanity checks of the reference forward pass itself, from properties that hold for any correct implementation.
+package dev.rlsr.policy.testing;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.rlsr.policy.model.FloatTensor;
+import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.policy.model.ModelWeights;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+class NaiveLlamaTest {
+  private static final ModelConfig QWEN = ModelConfig.create("qwen2", 40, 16, 24, 2, 4, 2, 6, false, 10000, 64, 1, 2);
+
+  @Test
+  void zeroedLayersLeaveNormalizedEmbeddingTimesLmHead() {
+    // With every projection zero the residual stream is the embedding: logits = lm_head . rms(embed[id]).
+    ModelWeights w = ModelWeights.random(QWEN, 3);
+    w.tensors().forEach((name, t) -> {
+      if (name.startsWith("model.layers.") && !name.endsWith("norm.weight")) {
+        Arrays.fill(t.data(), 0f);
+      }
+    });
+    int[][] ids = {{5, 7, 5}};
+    float[][][] logits = NaiveLlama.logits(w, ids, new int[][] {{1, 1, 1}}, new int[][] {{0, 1, 2}});
+    FloatTensor emb = w.get("model.embed_tokens.weight");
+    FloatTensor head = w.lmHead();
+    int d = QWEN.hiddenSize();
+    for (int t = 0; t < 3; t++) {
+      double ss = 0;
+      for (int k = 0; k < d; k++) {
+        ss += Math.pow(emb.data()[ids[0][t] * d + k], 2);
+      }
+      double inv = 1 / Math.sqrt(ss / d + QWEN.rmsNormEps());
+      for (int v = 0; v < QWEN.vocabSize(); v++) {
+        double s = 0;
+        for (int k = 0; k < d; k++) {
+          s += emb.data()[ids[0][t] * d + k] * inv * head.data()[v * d + k];
+        }
+        assertThat((double) logits[0][t][v]).isCloseTo(s, within(1e-5));
+      }
+    }
+    // The same token at two positions gives the same logits once attention is gone.
+    assertThat(logits[0][0]).containsExactly(logits[0][2]);
+  }
+
+  @Test
+  void futureTokensDoNotChangePastLogits() {
+    ModelWeights w = ModelWeights.random(QWEN, 4);
+    int[][] mask = {{1, 1, 1, 1}};
+    int[][] pos = {{0, 1, 2, 3}};
+    float[][][] a = NaiveLlama.logits(w, new int[][] {{3, 9, 11, 4}}, mask, pos);
+    float[][][] b = NaiveLlama.logits(w, new int[][] {{3, 9, 30, 17}}, mask, pos);
+    assertThat(a[0][0]).containsExactly(b[0][0]);
+    assertThat(a[0][1]).containsExactly(b[0][1]);
+    assertThat(a[0][2]).isNotEqualTo(b[0][2]);
+  }
+
+  @Test
+  void leftPaddingWithMaskPositionsMatchesTheUnpaddedSequence() {
+    ModelWeights w = ModelWeights.random(QWEN, 5);
+    float[][][] plain = NaiveLlama.logits(w, new int[][] {{3, 9, 11}}, new int[][] {{1, 1, 1}}, new int[][] {{0, 1, 2}});
+    int[][] mask = {{0, 0, 1, 1, 1}};
+    float[][][] padded = NaiveLlama.logits(w, new int[][] {{0, 0, 3, 9, 11}}, mask, NaiveLlama.positionsFromMask(mask));
+    for (int t = 0; t < 3; t++) {
+      for (int v = 0; v < QWEN.vocabSize(); v++) {
+        assertThat(padded[0][t + 2][v]).isCloseTo(plain[0][t][v], within(1e-6f));
+      }
+    }
+    assertThat(NaiveLlama.positionsFromMask(mask)[0]).containsExactly(0, 0, 0, 1, 2);
+  }
+}
