@@ -37,6 +37,49 @@ class PromptRendererTest {
         .startsWith("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\n");
   }
 
+  /** Shaped like Qwen2.5-Instruct's template: whitespace control, attribute access, a tools branch unused here. */
+  private static final String QWEN25_STYLE = String.join("\n",
+      "{%- if tools %}",
+      "    {{- '<|im_start|>system\\n# Tools<|im_end|>\\n' }}",
+      "{%- else %}",
+      "    {%- if messages[0]['role'] == 'system' %}",
+      "        {{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}",
+      "    {%- else %}",
+      "        {{- '<|im_start|>system\\nYou are Qwen.<|im_end|>\\n' }}",
+      "    {%- endif %}",
+      "{%- endif %}",
+      "{%- for message in messages %}",
+      "    {%- if (message.role == \"user\") or (message.role == \"system\" and not loop.first)"
+          + " or (message.role == \"assistant\" and not message.tool_calls) %}",
+      "        {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}",
+      "    {%- endif %}",
+      "{%- endfor %}",
+      "{%- if add_generation_prompt %}",
+      "    {{- '<|im_start|>assistant\\n' }}",
+      "{%- endif %}",
+      "");
+
+  @Test
+  void qwen25StyleTemplateWithWhitespaceControl() {
+    PromptRenderer r = new PromptRenderer(QWEN25_STYLE, "", "<|im_end|>", "test");
+    assertThat(r.render(List.of(Message.user("Hi")))).isEqualTo(
+        "<|im_start|>system\nYou are Qwen.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    assertThat(r.render(MULTI)).isEqualTo("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n"
+        + "<|im_start|>assistant\n4<|im_end|>\n<|im_start|>user\n3+3?<|im_end|>\n<|im_start|>assistant\n");
+  }
+
+  @Test
+  void pythonIdiomsCommonInChatTemplates() {
+    // slicing, |trim, str.strip(), `is defined`, loop.last, `in`, string multiplication-free concatenation with ~
+    String t = "{% set rest = messages[1:] if messages[0]['role'] == 'system' else messages %}"
+        + "{% if system is not defined %}{% set system = messages[0]['content'] | trim %}{% endif %}"
+        + "<{{ system }}>{% for m in rest %}{{ m['content'].strip() ~ ('|' if not loop.last else '') }}{% endfor %}"
+        + "{% if 'assistant' in rest | map(attribute='role') | list %}!{% endif %}";
+    PromptRenderer r = new PromptRenderer(t, "", "", "test");
+    assertThat(r.render(List.of(new Message("system", " S "), Message.user(" a "), new Message("assistant", "b"),
+        Message.user("c")))).isEqualTo("<S>a|b|c!");
+  }
+
   @Test
   void trimAndLstripBlocksAndBosTokenLikeTransformers() {
     String t = "{{ bos_token }}\n{% for m in messages %}\n  {% if m.role == 'user' %}\nU: {{ m.content }}\n"
