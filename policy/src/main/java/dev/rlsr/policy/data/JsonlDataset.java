@@ -5,10 +5,13 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
-import java.io.BufferedReader;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -42,26 +45,36 @@ public final class JsonlDataset {
       throw new RlsrException(file + ": data file not found");
     }
     List<Example> out = new ArrayList<>();
-    var decoder = StandardCharsets.UTF_8.newDecoder()
+    // Lines are split on '\n' as bytes and decoded one by one, so a decoding error names its own line.
+    CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
         .onMalformedInput(CodingErrorAction.REPORT)
         .onUnmappableCharacter(CodingErrorAction.REPORT);
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(Files.newInputStream(file), decoder))) {
+    try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+      ByteArrayOutputStream buf = new ByteArrayOutputStream();
       int lineNo = 0;
-      String line;
-      while (true) {
-        try {
-          line = r.readLine();
-        } catch (CharacterCodingException e) {
-          throw new RlsrException(file + ":" + (lineNo + 1) + ": not valid UTF-8 (save the file as UTF-8)");
+      boolean eof = false;
+      while (!eof) {
+        int b = in.read();
+        if (b >= 0 && b != '\n') {
+          buf.write(b);
+          continue;
         }
-        if (line == null) {
+        eof = b < 0;
+        if (eof && buf.size() == 0) {
           break;
         }
         lineNo++;
+        String line;
+        try {
+          line = decoder.decode(ByteBuffer.wrap(buf.toByteArray())).toString();
+        } catch (CharacterCodingException e) {
+          throw new RlsrException(file + ":" + lineNo + ": not valid UTF-8 (save the file as UTF-8)");
+        }
+        buf.reset();
         if (lineNo == 1 && line.startsWith("\uFEFF")) {
           line = line.substring(1); // byte order mark
         }
-        if (line.isBlank()) {
+        if (line.isBlank()) { // also a lone "\r" of CRLF files
           continue;
         }
         out.add(parseLine(line, file + ":" + lineNo));

@@ -4,6 +4,7 @@ package dev.rlsr.policy.data;
 
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -55,7 +56,15 @@ public final class PromptRenderer {
     if (template == null) {
       this.jinjava = null;
     } else {
-      this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+      // Jinja2 semantics as transformers uses them: {{- -}} trimming, strict whitespace-control parsing and
+      // Python operator precedence are opt-in "legacy overrides" in jinjava.
+      LegacyOverrides jinja2 = LegacyOverrides.newBuilder()
+          .withUseTrimmingForNotesAndExpressions(true)
+          .withParseWhitespaceControlStrictly(true)
+          .withUseNaturalOperatorPrecedence(true)
+          .build();
+      this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true)
+          .withLegacyOverrides(jinja2).build());
       jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
           "", "raise_exception", PromptRenderer.class, "raiseException", String.class));
     }

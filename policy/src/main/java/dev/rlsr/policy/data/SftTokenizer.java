@@ -11,7 +11,8 @@ import java.util.Optional;
 /**
  * Token layout: {@code [BOS] + encode(render(prompt)) + encode(response) + [EOS]}. BOS is prepended when the
  * tokenizer says so ({@link Tokenizer#addBosToPrompt()}) and the rendered prompt does not already start with it
- * (chat templates usually write {@code bos_token} themselves). EOS is the tokenizer's first EOS id.
+ * (chat templates usually write {@code bos_token} themselves). EOS is the tokenizer's first EOS id
+ * ({@code eos_token} of tokenizer_config.json when it has one, e.g. {@code <|im_end|>} for Qwen2 chat models).
  *
  * <p><b>Over-long rule</b> (an example longer than {@code maxSeqLen} tokens):
  * <ul>

@@ -20,10 +20,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-/**
- * Loaded with {@link #load}; close it to free the native tokenizer. Thread-safe for encode/decode (the native
- * tokenizer is immutable once built).
- */
+/** Loaded with {@link #load}; close it to free the native tokenizer. */
 public final class Tokenizer implements AutoCloseable {
   public static final String TOKENIZER_JSON = "tokenizer.json";
   public static final String TOKENIZER_CONFIG_JSON = "tokenizer_config.json";
@@ -64,8 +61,8 @@ public final class Tokenizer implements AutoCloseable {
    * {@code tokenizer_config.json}, {@code chat_template.jinja}, {@code generation_config.json} and
    * {@code config.json} are read when present, for special tokens and the chat template:
    * <ul>
-   *   <li>EOS ids: the union of generation_config.json's and config.json's {@code eos_token_id} (int or list)
-   *       and tokenizer_config.json's {@code eos_token}.</li>
+   *   <li>EOS ids: the union of tokenizer_config.json's {@code eos_token} (first, when it names a token) and
+   *       generation_config.json's and config.json's {@code eos_token_id} (int or list), in that order.</li>
    *   <li>BOS: {@code bos_token} of tokenizer_config.json, else config.json's {@code bos_token_id}; -1 if none.</li>
    *   <li>Pad: {@code pad_token}, else the first EOS id.</li>
    *   <li>BOS before prompts: {@code add_bos_token} when tokenizer_config.json has it, otherwise true when
@@ -103,11 +100,11 @@ public final class Tokenizer implements AutoCloseable {
     String padToken = tokenText(tc.get("pad_token"));
 
     Set<Integer> eos = new LinkedHashSet<>();
+    if (eosToken != null && ids.containsKey(eosToken)) {
+      eos.add(ids.get(eosToken)); // first: the token that ends an assistant turn (e.g. <|im_end|>, <|eot_id|>)
+    }
     addIds(eos, gen.get("eos_token_id"));
     addIds(eos, cfg.get("eos_token_id"));
-    if (eosToken != null && ids.containsKey(eosToken)) {
-      eos.add(ids.get(eosToken));
-    }
     int[] eosIds = eos.stream().mapToInt(Integer::intValue).toArray();
 
     int bosId = -1;
@@ -245,7 +242,10 @@ public final class Tokenizer implements AutoCloseable {
     return ids.getOrDefault(token, -1);
   }
 
-  /** Ids that end a generation; may be empty when the model directory names none. */
+  /**
+   * Ids that end a generation (see {@link #load} for the order); may be empty when the model directory names
+   * none. The first is the one SFT appends to responses.
+   */
   public int[] eosIds() {
     return eosIds.clone();
   }

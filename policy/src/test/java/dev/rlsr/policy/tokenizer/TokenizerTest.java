@@ -73,6 +73,18 @@ class TokenizerTest {
   }
 
   @Test
+  void eosTokenComesFirstThenGenerationConfigIds() throws Exception {
+    // Llama 3 Instruct style: eos_token is the end-of-turn token, generation_config lists several
+    TinyCheckpoints.writeTokenizer(tmp, true); // eos_token <|im_end|>
+    Files.writeString(tmp.resolve("generation_config.json"), "{\"eos_token_id\": [260, 256, 258]}");
+    try (Tokenizer t = Tokenizer.load(tmp)) {
+      assertThat(t.eosIds()).containsExactly(258, 260, 256);
+      assertThat(t.isEos(260)).isTrue();
+      assertThat(t.isEos(257)).isFalse();
+    }
+  }
+
+  @Test
   void chatTemplateListFormAndAddedTokenObjects() throws Exception {
     TinyCheckpoints.writeTokenizer(tmp, false);
     ObjectNode tc = (ObjectNode) Json.MAPPER.readTree(tmp.resolve("tokenizer_config.json").toFile());
