@@ -9,6 +9,9 @@ public final class Json {
   public static final ObjectMapper MAPPER = new ObjectMapper();
   public static final ObjectMapper PRETTY = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   public static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  /** Records to snake_case JSON (run configs written into checkpoints). */
+  public static final ObjectMapper SNAKE = new ObjectMapper()
+      .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE);
 
   private Json() {}
 }

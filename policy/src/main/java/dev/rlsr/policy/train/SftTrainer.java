@@ -1,0 +1,201 @@
+// The SFT loop: tokenized examples -> shuffled micro-batches -> masked NLL in the TensorFlow graph -> AdamW steps,
+// with metrics.jsonl, a progress bar, atomic checkpoints and exact resume. Also used for pretraining (promptLoss).
+package dev.rlsr.policy.train;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rlsr.policy.checkpoint.Checkpoints;
+import dev.rlsr.policy.checkpoint.HfModel;
+import dev.rlsr.policy.data.Batches;
+import dev.rlsr.policy.data.Example;
+import dev.rlsr.policy.data.PromptRenderer;
+import dev.rlsr.policy.data.SftTokenizer;
+import dev.rlsr.policy.data.TokenizedExample;
+import dev.rlsr.policy.graph.Feeds;
+import dev.rlsr.policy.graph.PolicyGraph;
+import dev.rlsr.policy.graph.SftLoss;
+import dev.rlsr.policy.util.Json;
+import dev.rlsr.policy.util.RlsrException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.tensorflow.Tensor;
+
+public final class SftTrainer {
+  /** What a finished run reports. */
+  public record Summary(long steps, double firstLoss, double lastLoss, long skippedSteps, double tokensPerSecond,
+      Path finalModel) {}
+
+  private final SftOptions opt;
+  private final PrintWriter log;
+
+  public SftTrainer(SftOptions options, PrintWriter log) {
+    this.opt = options.validate();
+    this.log = log;
+  }
+
+  /** Runs SFT on examples already read (the CLI reads and validates the JSONL file first). */
+  public Summary run(List<Example> examples) {
+    Checkpoints ckpts = new Checkpoints(opt.out());
+    var latest = ckpts.latest();
+    if (latest.isPresent() && !opt.resume()) {
+      throw new RlsrException(opt.out() + " already holds checkpoints (" + latest.get().getFileName()
+          + "): pass --resume to continue that run, or choose another --out");
+    }
+    if (opt.resume() && latest.isEmpty()) {
+      log.println("--resume: no checkpoint in " + opt.out() + ", starting from " + opt.model());
+    }
+    try (HfModel base = HfModel.load(opt.model())) {
+      SftTokenizer sftTok = new SftTokenizer(base.tokenizer(), PromptRenderer.forTokenizer(base.tokenizer()),
+          opt.maxSeqLen());
+      List<TokenizedExample> data = new ArrayList<>();
+      for (TokenizedExample t : sftTok.encodeAll(examples)) {
+        data.add(opt.promptLoss() ? new TokenizedExample(t.ids(), 1) : t);
+      }
+      log.println("data: " + examples.size() + " examples, " + sftTok.stats());
+      if (data.isEmpty()) {
+        throw new RlsrException(opt.data() + ": no usable examples (every prompt is longer than --max-seq-len "
+            + opt.maxSeqLen() + ")");
+      }
+      long perStep = (long) opt.batchSize() * opt.gradAccum();
+      long totalSteps = opt.maxSteps() > 0 ? opt.maxSteps() : opt.epochs() * ((data.size() + perStep - 1) / perStep);
+      LrSchedule schedule = new LrSchedule(opt.learningRate(), opt.schedule(), opt.warmupSteps(), totalSteps);
+      ObjectNode runConfig = opt.toJson();
+      runConfig.put("total_steps", totalSteps);
+
+      long step = 0;
+      Batches.State dataState = new Batches.State(0, 0);
+      var weights = base.weights();
+      PolicyGraph.OptimizerState optState = null;
+      if (opt.resume() && latest.isPresent()) {
+        Checkpoints.Loaded ck = Checkpoints.load(latest.get(), base.config());
+        weights = ck.weights();
+        optState = ck.optimizer();
+        step = ck.trainerState().path("step").asLong();
+        dataState = new Batches.State(ck.trainerState().path("data_epoch").asInt(),
+            ck.trainerState().path("data_position").asInt());
+        log.println("resumed from " + latest.get() + " at step " + step);
+      }
+      Files.createDirectories(opt.out());
+      try (PolicyGraph graph = PolicyGraph.create(weights, PolicyGraph.Options.training(opt.threads()),
+              List.of(new SftLoss()));
+          MetricsLog metrics = new MetricsLog(opt.out().resolve("metrics.jsonl"), "step", opt.resume() ? step : -1);
+          Progress bar = new Progress(opt.promptLoss() ? "pretrain" : "sft", totalSteps, step)) {
+        if (optState != null) {
+          graph.setOptimizerState(optState);
+        }
+        var it = new Batches.EpochIterator(data, opt.batchSize(), opt.seed(), base.tokenizer().padId(), false, dataState);
+        double firstLoss = Double.NaN;
+        double lastLoss = Double.NaN;
+        long skipped = 0;
+        long tokens = 0;
+        long nanos = 0;
+        Path lastCkpt = latest.orElse(null);
+        long endStep = opt.stopAfter() > 0 ? Math.min(totalSteps, opt.stopAfter()) : totalSteps;
+        while (step < endStep) {
+          long t0 = System.nanoTime();
+          List<Batches.Batch> micro = new ArrayList<>();
+          int lossTokens = 0;
+          for (int i = 0; i < opt.gradAccum(); i++) {
+            Batches.Batch b = it.next();
+            micro.add(b);
+            lossTokens += b.lossTokens();
+          }
+          float scale = 1f / Math.max(1, lossTokens);
+          double loss = 0;
+          long stepTokens = 0;
+          for (Batches.Batch b : micro) {
+            loss += accumulate(graph, b, scale);
+            for (int m : b.attentionMask()) {
+              stepTokens += m;
+            }
+          }
+          double lr = schedule.at(step);
+          PolicyGraph.StepResult r = graph.applyGradients(lr, opt.weightDecay(), opt.maxGradNorm());
+          long dt = System.nanoTime() - t0;
+          step++;
+          boolean finite = r.applied() && Double.isFinite(loss);
+          if (!finite) {
+            skipped++;
+            log.println("step " + step + ": non-finite loss or gradient; step skipped (skipped so far: " + skipped + ")");
+          } else {
+            if (Double.isNaN(firstLoss)) {
+              firstLoss = loss;
+            }
+            lastLoss = loss;
+          }
+          tokens += stepTokens;
+          nanos += dt;
+          ObjectNode row = Json.MAPPER.createObjectNode();
+          row.put("step", step);
+          row.put("epoch", it.state().epoch() + (double) it.state().position() / data.size());
+          row.put("loss", loss);
+          row.put("learning_rate", lr);
+          row.put("grad_norm", r.gradNorm());
+          row.put("tokens_per_second", stepTokens / (dt / 1e9));
+          row.put("skipped", !finite);
+          metrics.write(row);
+          bar.step(step, String.format("loss %.4f", loss));
+          boolean last = step == endStep;
+          if (last || (opt.saveEvery() > 0 && step % opt.saveEvery() == 0)) {
+            ObjectNode state = Json.MAPPER.createObjectNode();
+            state.put("data_epoch", it.state().epoch());
+            state.put("data_position", it.state().position());
+            state.put("optimizer_step", graph.step());
+            state.put("seed", opt.seed());
+            state.put("skipped_steps", skipped);
+            lastCkpt = ckpts.save(step, graph.getWeights(), base.tokenizer(), graph.getOptimizerState(), state,
+                runConfig, opt.saveTotalLimit());
+          }
+        }
+        if (lastCkpt != null && step == totalSteps) {
+          ckpts.publish(lastCkpt);
+        }
+        return new Summary(step, firstLoss, lastLoss, skipped, nanos == 0 ? 0 : tokens / (nanos / 1e9), opt.out());
+      }
+    } catch (java.io.IOException e) {
+      throw new RlsrException(opt.out() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static double accumulate(PolicyGraph graph, Batches.Batch b, float scale) {
+    float[] lm = new float[b.lossMask().length];
+    for (int i = 0; i < lm.length; i++) {
+      lm[i] = b.lossMask()[i];
+    }
+    try (Tensor mask = Feeds.floats(rows(lm, b.batch(), b.seq())); Tensor s = Feeds.scalar(scale)) {
+      return graph.accumulate(SftLoss.NAME, rows(b.inputIds(), b.batch(), b.seq()), rows(b.targets(), b.batch(), b.seq()),
+          rows(b.attentionMask(), b.batch(), b.seq()), positions(b.batch(), b.seq()),
+          Map.of(SftLoss.LOSS_MASK, mask, SftLoss.LOSS_SCALE, s)).get("loss");
+    }
+  }
+
+  static int[][] rows(int[] flat, int b, int t) {
+    int[][] out = new int[b][t];
+    for (int i = 0; i < b; i++) {
+      System.arraycopy(flat, i * t, out[i], 0, t);
+    }
+    return out;
+  }
+
+  static float[][] rows(float[] flat, int b, int t) {
+    float[][] out = new float[b][t];
+    for (int i = 0; i < b; i++) {
+      System.arraycopy(flat, i * t, out[i], 0, t);
+    }
+    return out;
+  }
+
+  /** Right-padded rows: positions 0..T-1 (padding positions are masked anyway). */
+  public static int[][] positions(int b, int t) {
+    int[][] p = new int[b][t];
+    for (int i = 0; i < b; i++) {
+      for (int j = 0; j < t; j++) {
+        p[i][j] = j;
+      }
+    }
+    return p;
+  }
+}
