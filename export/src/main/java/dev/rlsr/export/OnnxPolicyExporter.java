@@ -41,8 +41,9 @@ import java.util.Map;
  * {@code j <= past+t} and {@code attention_mask[b, j] == 1}; other keys get an additive -1e9 before the softmax.
  *
  * <p>Weights are initializers named exactly like the Hugging Face tensors ({@code model.layers.0.self_attn.q_proj.weight},
- * ...), stored in HF layout [out, in]; each linear layer is {@code MatMul(x, Transpose(W))}, which ONNX Runtime
- * folds once at session creation. So weight sync needs nothing but the HF tensors: see {@link #initializerFeeds}.
+ * ...), stored in HF layout [out, in]; each linear layer is {@code Gemm(x, W, b, transB=1)} on the flattened
+ * [batch*seq, d] residual stream. So weight sync needs nothing but the HF tensors (see {@link #initializerFeeds}),
+ * and no transposed copy is made at session creation.
  */
 public final class OnnxPolicyExporter {
   /** Pinned opset of the default ONNX domain. */
@@ -62,7 +63,7 @@ public final class OnnxPolicyExporter {
   private OnnxPolicyExporter() {}
 
   /** How the graph gets the bytes of a weight. */
-  private interface WeightSource {
+  interface WeightSource {
     String declare(OnnxGraph g, String name, long[] shape);
   }
 
@@ -86,7 +87,7 @@ public final class OnnxPolicyExporter {
     Path dataFile = null;
     LinkedHashMap<String, Long> offsets = null;
     if (w.parameterCount() * Float.BYTES <= embedLimitBytes) {
-      proto = build(c, metadata, (g, name, shape) -> g.weight(name, w.get(name)));
+      proto = buildEmbedded(w, metadata);
     } else {
       String location = modelOnnx.getFileName() + ".data";
       dataFile = modelOnnx.resolveSibling(location);
@@ -119,6 +120,12 @@ public final class OnnxPolicyExporter {
     LinkedHashMap<String, Long> offsets = externalOffsets(c);
     return build(c, metadata, (g, name, shape) -> g.externalWeight(name, shape, EXTERNAL_DATA_FILE, offsets.get(name)))
         .toByteArray();
+  }
+
+  /** The model proto with the weights inside (raw_data); must stay under protobuf's 2 GiB. */
+  static OnnxMl.ModelProto buildEmbedded(ModelWeights w, Map<String, String> metadata) {
+    checkWeights(w);
+    return build(w.config(), metadata, (g, name, shape) -> g.weight(name, w.get(name)));
   }
 
   /**
@@ -163,8 +170,17 @@ public final class OnnxPolicyExporter {
     g.constFloats("const/attention_scale", new long[] {}, (float) (1.0 / Math.sqrt(hd)));
     g.shapeConst("const/axis_last", -1);
 
-    // h = embed_tokens[input_ids]                                            [B, S, d]
-    String h = g.node("model/embed_tokens", "Gather", in("model.embed_tokens.weight", ids), attr("axis", 0L));
+    // The residual stream is kept flat, [N = B*S, d], so every linear layer is one Gemm over the HF weight.
+    // Shapes to split heads out of it again: [B, S, heads, hd] with B inferred.
+    String seqLen1d = g.node("shape/S", "Shape", in(ids), attr("start", 1L), attr("end", 2L));             // [1] = {S}
+    String qHeadsShape = g.node("shape/q_heads", "Concat", in(g.shapeConst("shape/minus_one", -1), seqLen1d,
+        g.shapeConst("shape/q_heads_tail", nh, hd)), attr("axis", 0L));                                     // {-1, S, nh, hd}
+    String kvHeadsShape = g.node("shape/kv_heads", "Concat", in("shape/minus_one", seqLen1d,
+        g.shapeConst("shape/kv_heads_tail", nkv, hd)), attr("axis", 0L));                                   // {-1, S, nkv, hd}
+
+    // h = embed_tokens[input_ids]                                            [N, d]
+    String flatIds = g.node("model/input_ids_flat", "Reshape", in(ids, "shape/minus_one"));                // [N]
+    String h = g.node("model/embed_tokens", "Gather", in("model.embed_tokens.weight", flatIds), attr("axis", 0L));
 
     // Rotary cos/sin from position_ids                                       [B, 1, S, hd] each
     String[] cosSin = rotaryTables(g, c, pos);
@@ -176,37 +192,39 @@ public final class OnnxPolicyExporter {
       String s = "model/layers." + i;
 
       // ---- self-attention
-      String x = rmsNorm(g, s + "/input_layernorm", h, p + "input_layernorm.weight");                  // [B, S, d]
-      String q = linear(g, s + "/self_attn/q_proj", x, p + "self_attn.q_proj", c.attentionBias());      // [B, S, nh*hd]
-      String k = linear(g, s + "/self_attn/k_proj", x, p + "self_attn.k_proj", c.attentionBias());      // [B, S, nkv*hd]
-      String v = linear(g, s + "/self_attn/v_proj", x, p + "self_attn.v_proj", c.attentionBias());      // [B, S, nkv*hd]
-      q = splitHeads(g, s + "/self_attn/q", q, nh, hd);                                                 // [B, nh, S, hd]
-      k = splitHeads(g, s + "/self_attn/k", k, nkv, hd);                                                // [B, nkv, S, hd]
-      v = splitHeads(g, s + "/self_attn/v", v, nkv, hd);                                                // [B, nkv, S, hd]
+      String x = rmsNorm(g, s + "/input_layernorm", h, p + "input_layernorm.weight");                  // [N, d]
+      String q = linear(g, s + "/self_attn/q_proj", x, p + "self_attn.q_proj", c.attentionBias());      // [N, nh*hd]
+      String k = linear(g, s + "/self_attn/k_proj", x, p + "self_attn.k_proj", c.attentionBias());      // [N, nkv*hd]
+      String v = linear(g, s + "/self_attn/v_proj", x, p + "self_attn.v_proj", c.attentionBias());      // [N, nkv*hd]
+      q = splitHeads(g, s + "/self_attn/q", q, qHeadsShape);                                            // [B, nh, S, hd]
+      k = splitHeads(g, s + "/self_attn/k", k, kvHeadsShape);                                           // [B, nkv, S, hd]
+      v = splitHeads(g, s + "/self_attn/v", v, kvHeadsShape);                                           // [B, nkv, S, hd]
       q = rotary(g, s + "/self_attn/q_rotary", q, cosSin);
       k = rotary(g, s + "/self_attn/k_rotary", k, cosSin);
       // KV cache: past ++ new on the sequence axis                                                      [B, nkv, T, hd]
       String keys = g.node("present." + i + ".key", "Concat", in(pastK[i], k), attr("axis", 2L));
       String values = g.node("present." + i + ".value", "Concat", in(pastV[i], v), attr("axis", 2L));
-      String ctx = attention(g, c, s + "/self_attn", q, keys, values, bias);                            // [B, S, nh*hd]
-      String o = linear(g, s + "/self_attn/o_proj", ctx, p + "self_attn.o_proj", false);                // [B, S, d]
+      String ctx = attention(g, c, s + "/self_attn", q, keys, values, bias);                            // [N, nh*hd]
+      String o = linear(g, s + "/self_attn/o_proj", ctx, p + "self_attn.o_proj", false);                // [N, d]
       h = g.node(s + "/attn_residual", "Add", in(h, o));
 
       // ---- SwiGLU MLP: down(silu(gate(x)) * up(x))
-      String x2 = rmsNorm(g, s + "/post_attention_layernorm", h, p + "post_attention_layernorm.weight"); // [B, S, d]
-      String gate = linear(g, s + "/mlp/gate_proj", x2, p + "mlp.gate_proj", false);                     // [B, S, I]
-      String up = linear(g, s + "/mlp/up_proj", x2, p + "mlp.up_proj", false);                           // [B, S, I]
+      String x2 = rmsNorm(g, s + "/post_attention_layernorm", h, p + "post_attention_layernorm.weight"); // [N, d]
+      String gate = linear(g, s + "/mlp/gate_proj", x2, p + "mlp.gate_proj", false);                     // [N, I]
+      String up = linear(g, s + "/mlp/up_proj", x2, p + "mlp.up_proj", false);                           // [N, I]
       String sig = g.node(s + "/mlp/gate_sigmoid", "Sigmoid", in(gate));
       String silu = g.node(s + "/mlp/gate_silu", "Mul", in(gate, sig));
       String prod = g.node(s + "/mlp/gate_times_up", "Mul", in(silu, up));
-      String down = linear(g, s + "/mlp/down_proj", prod, p + "mlp.down_proj", false);                   // [B, S, d]
+      String down = linear(g, s + "/mlp/down_proj", prod, p + "mlp.down_proj", false);                   // [N, d]
       h = g.node(s + "/mlp_residual", "Add", in(h, down));
     }
 
-    String hn = rmsNorm(g, "model/norm", h, "model.norm.weight");                                        // [B, S, d]
+    String hn = rmsNorm(g, "model/norm", h, "model.norm.weight");                                        // [N, d]
     String lmHead = c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";             // [V, d]
-    String lmHeadT = g.node("lm_head/weight_T", "Transpose", in(lmHead), attrInts("perm", 1, 0));        // [d, V]
-    String logits = g.node("logits", "MatMul", in(hn, lmHeadT));                                         // [B, S, V]
+    String flatLogits = g.node("lm_head/Gemm", "Gemm", in(hn, lmHead), attr("transB", 1L));              // [N, V]
+    String logitsShape = g.node("shape/logits", "Concat", in(g.node("shape/B_S", "Shape", in(ids)),
+        g.shapeConst("shape/vocab", c.vocabSize())), attr("axis", 0L));                                  // {B, S, V}
+    String logits = g.node("logits", "Reshape", in(flatLogits, logitsShape));                            // [B, S, V]
 
     // ---- outputs
     g.output(logits, DataType.FLOAT, "batch_size", "sequence_length", (long) c.vocabSize());
@@ -263,7 +281,7 @@ public final class OnnxPolicyExporter {
     return g.node("mask/bias", "Where", in(allowed, "mask/open", "mask/masked"));                          // [B, 1, 1, S, T]
   }
 
-  /** Grouped-query attention without copying kv heads: queries are grouped per kv head. Returns [B, S, nh*hd]. */
+  /** Grouped-query attention without copying kv heads: queries are grouped per kv head. Returns [N, nh*hd]. */
   private static String attention(OnnxGraph g, ModelConfig c, String s, String q, String keys, String values, String bias) {
     int nh = c.numHeads();
     int nkv = c.numKvHeads();
@@ -281,12 +299,12 @@ public final class OnnxPolicyExporter {
     String ctx = g.node(s + "/context", "MatMul", in(probs, vg));                                          // [B, nkv, group, S, hd]
     String heads = g.node(s + "/context_heads", "Reshape", in(ctx, g.shapeConst(s + "/heads_shape", 0, nh, -1, hd))); // [B, nh, S, hd]
     String seqFirst = g.node(s + "/context_seq_first", "Transpose", in(heads), attrInts("perm", 0, 2, 1, 3)); // [B, S, nh, hd]
-    return g.node(s + "/context_merged", "Reshape", in(seqFirst, g.shapeConst(s + "/merged_shape", 0, 0, (long) nh * hd))); // [B, S, nh*hd]
+    return g.node(s + "/context_merged", "Reshape", in(seqFirst, g.shapeConst(s + "/merged_shape", -1, (long) nh * hd))); // [N, nh*hd]
   }
 
-  /** [B, S, heads*hd] -> [B, heads, S, hd]. */
-  private static String splitHeads(OnnxGraph g, String s, String x, int heads, int hd) {
-    String r = g.node(s + "_heads", "Reshape", in(x, g.shapeConst(s + "_heads_shape", 0, 0, heads, hd)));   // [B, S, heads, hd]
+  /** [N, heads*hd] -> [B, heads, S, hd], {@code shape} = {-1, S, heads, hd}. */
+  private static String splitHeads(OnnxGraph g, String s, String x, String shape) {
+    String r = g.node(s + "_heads", "Reshape", in(x, shape));                                                // [B, S, heads, hd]
     return g.node(s + "_heads_first", "Transpose", in(r), attrInts("perm", 0, 2, 1, 3));                    // [B, heads, S, hd]
   }
 
@@ -310,11 +328,13 @@ public final class OnnxPolicyExporter {
     return g.node(s + "/scaled", "Mul", in(normed, weight));
   }
 
-  /** y = x W^T (+ b), W the HF [out, in] weight {@code prefix.weight}, b {@code prefix.bias}. */
+  /**
+   * y = x W^T (+ b) as one Gemm with transB=1 over the HF [out, in] weight {@code prefix.weight} and bias
+   * {@code prefix.bias}: no transposed copy of the weight exists, in the file or in the session. x [N, in].
+   */
   private static String linear(OnnxGraph g, String s, String x, String prefix, boolean hasBias) {
-    String wt = g.node(s + "/weight_T", "Transpose", in(prefix + ".weight"), attrInts("perm", 1, 0));      // [in, out]
-    String y = g.node(s + "/MatMul", "MatMul", in(x, wt));
-    return hasBias ? g.node(s + "/bias_add", "Add", in(y, prefix + ".bias")) : y;
+    String[] inputs = hasBias ? in(x, prefix + ".weight", prefix + ".bias") : in(x, prefix + ".weight");
+    return g.node(s, "Gemm", inputs, attr("transB", 1L));                                                   // [N, out]
   }
 
   // ==================================================================== metadata, weights, files

@@ -1,0 +1,160 @@
+// The rollout sampler (module policy) on a real policy session; it lives in export's tests because the graph does.
+package dev.rlsr.export;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.onnxruntime.OrtEnvironment;
+import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.rollout.OrtSampler;
+import dev.rlsr.policy.rollout.Rollout;
+import dev.rlsr.policy.rollout.SamplingOptions;
+import dev.rlsr.policy.testing.NaiveLlama;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class OrtSamplerTest {
+  static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
+  static final ModelConfig CONFIG = ModelConfig.create("qwen2", 64, 32, 48, 2, 4, 2, null, false, 10000, 128, 1, 2);
+  static final List<int[]> PROMPTS = List.of(new int[] {5, 17, 3, 40, 9}, new int[] {8}, new int[] {33, 12, 7});
+  static final int PAD = 0;
+  static ModelWeights weights;
+  static OnnxPolicySession session;
+  static OrtSampler sampler;
+
+  @BeforeAll
+  static void open() {
+    // Larger weights than the default init give peaked, input-dependent distributions (clear argmaxes).
+    weights = ModelWeights.random(CONFIG, 41);
+    weights.tensors().forEach((n, t) -> {
+      if (!n.endsWith("norm.weight")) {
+        for (int i = 0; i < t.data().length; i++) {
+          t.data()[i] *= 10;
+        }
+      }
+    });
+    session = OnnxPolicySessions.create(ENV, OnnxPolicyExporter.buildWithExternalWeights(CONFIG, Map.of()), weights, 1, "cpu");
+    sampler = new OrtSampler(ENV, session.session(), CONFIG);
+  }
+
+  @AfterAll
+  static void close() {
+    session.close();
+  }
+
+  @Test
+  void greedyEqualsArgmaxOfFullRecompute() {
+    List<Rollout> out = sampler.sample(PROMPTS, SamplingOptions.greedy(16, List.of(), PAD));
+    for (int b = 0; b < PROMPTS.size(); b++) {
+      int[] p = PROMPTS.get(b);
+      Rollout r = out.get(b);
+      assertThat(r.tokens()).hasSize(16);
+      assertThat(r.finishedByEos()).isFalse();
+      float[][] full = fullRecompute(p, r.tokens());
+      for (int t = 0; t < 16; t++) {
+        float[] row = full[p.length - 1 + t];
+        int best = argmax(row);
+        // The chosen token is the argmax of the reference (up to float noise between near-equal logits).
+        assertThat(row[r.tokens()[t]]).as("row %d step %d", b, t).isGreaterThanOrEqualTo(row[best] - 1e-4f);
+        assertThat((double) r.policyLogProbs()[t]).isCloseTo(logSoftmax(row, r.tokens()[t]), within(1e-4));
+        assertThat(r.samplingLogProbs()[t]).isZero();
+      }
+    }
+  }
+
+  @Test
+  void seededSamplingRepeatsAndTopK1IsGreedy() {
+    SamplingOptions o = SamplingOptions.sampling(12, 7, List.of(), PAD).withTemperature(0.9).withTopP(0.95);
+    List<Rollout> a = sampler.sample(PROMPTS, o);
+    List<Rollout> b = sampler.sample(PROMPTS, o);
+    List<Rollout> other = sampler.sample(PROMPTS, o.withSeed(8));
+    for (int i = 0; i < PROMPTS.size(); i++) {
+      assertThat(a.get(i).tokens()).containsExactly(b.get(i).tokens());
+      assertThat(a.get(i).samplingLogProbs()).containsExactly(b.get(i).samplingLogProbs());
+    }
+    assertThat(a.stream().map(r -> Arrays.toString(r.tokens())).toList())
+        .isNotEqualTo(other.stream().map(r -> Arrays.toString(r.tokens())).toList());
+    // Sampling log-probs: of a renormalised subset, so never below the unfiltered ones; policy log-probs follow
+    // log_softmax(logits / T) of the reference.
+    for (int i = 0; i < PROMPTS.size(); i++) {
+      Rollout r = a.get(i);
+      float[][] full = fullRecompute(PROMPTS.get(i), r.tokens());
+      for (int t = 0; t < r.tokens().length; t++) {
+        assertThat(r.samplingLogProbs()[t]).isLessThanOrEqualTo(0f).isGreaterThanOrEqualTo(r.policyLogProbs()[t] - 1e-6f);
+        float[] scaled = full[PROMPTS.get(i).length - 1 + t].clone();
+        for (int v = 0; v < scaled.length; v++) {
+          scaled[v] /= 0.9f;
+        }
+        assertThat((double) r.policyLogProbs()[t]).isCloseTo(logSoftmax(scaled, r.tokens()[t]), within(1e-4));
+      }
+    }
+
+    List<Rollout> greedy = sampler.sample(PROMPTS, SamplingOptions.greedy(12, List.of(), PAD));
+    List<Rollout> top1 = sampler.sample(PROMPTS, SamplingOptions.sampling(12, 3, List.of(), PAD).withTopK(1));
+    for (int i = 0; i < PROMPTS.size(); i++) {
+      assertThat(top1.get(i).tokens()).containsExactly(greedy.get(i).tokens());
+      assertThat(top1.get(i).samplingLogProbs()).containsOnly(0f);
+    }
+  }
+
+  @Test
+  void stopTokenEndsItsRowAndLeavesTheOthersUnchanged() {
+    List<Rollout> free = sampler.sample(PROMPTS, SamplingOptions.greedy(10, List.of(), PAD));
+    int eos = free.get(1).tokens()[2];                   // row 1 emits it as its third token
+    List<Rollout> stopped = sampler.sample(PROMPTS, SamplingOptions.greedy(10, List.of(eos), PAD));
+    for (int b = 0; b < PROMPTS.size(); b++) {
+      int[] f = free.get(b).tokens();
+      int first = -1;
+      for (int t = 0; t < f.length && first < 0; t++) {
+        first = f[t] == eos ? t : -1;
+      }
+      Rollout s = stopped.get(b);
+      if (first >= 0) {
+        assertThat(s.finishedByEos()).isTrue();
+        assertThat(s.tokens()).containsExactly(Arrays.copyOf(f, first + 1));   // EOS included, nothing after
+      } else {
+        assertThat(s.finishedByEos()).isFalse();
+        assertThat(s.tokens()).containsExactly(f);       // a finished, masked neighbour changes nothing
+      }
+    }
+    assertThat(stopped.get(1).tokens()).hasSizeLessThanOrEqualTo(3);
+  }
+
+  private static float[][] fullRecompute(int[] prompt, int[] generated) {
+    int[] seq = new int[prompt.length + generated.length];
+    System.arraycopy(prompt, 0, seq, 0, prompt.length);
+    System.arraycopy(generated, 0, seq, prompt.length, generated.length);
+    int[] mask = new int[seq.length];
+    Arrays.fill(mask, 1);
+    int[] pos = new int[seq.length];
+    Arrays.setAll(pos, i -> i);
+    return NaiveLlama.logits(weights, new int[][] {seq}, new int[][] {mask}, new int[][] {pos})[0];
+  }
+
+  private static int argmax(float[] row) {
+    int best = 0;
+    for (int v = 1; v < row.length; v++) {
+      if (row[v] > row[best]) {
+        best = v;
+      }
+    }
+    return best;
+  }
+
+  private static double logSoftmax(float[] row, int token) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (float x : row) {
+      max = Math.max(max, x);
+    }
+    double s = 0;
+    for (float x : row) {
+      s += Math.exp(x - max);
+    }
+    return row[token] - max - Math.log(s);
+  }
+}

@@ -1,0 +1,322 @@
+// Batched autoregressive sampling from the policy's ONNX Runtime session with a KV cache (rollouts for GRPO).
+package dev.rlsr.policy.rollout;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.policy.util.RlsrException;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * Samples continuations for a batch of prompts of different lengths from a session with the rlsr policy I/O
+ * (module export, {@code OnnxPolicyExporter}): {@code input_ids}, {@code attention_mask}, {@code position_ids},
+ * {@code past_key_values.i.key/value} in; {@code logits}, {@code present.i.key/value} out.
+ *
+ * <p>Prompts are left-padded; position ids are cumsum(mask) - 1 clamped at 0. The prompt batch is run once
+ * (prefill), then one token per step with the previous step's {@code present} tensors as the past. A row that
+ * emits a stop token is finished: it keeps feeding the pad id with attention mask 0 until every row is done or
+ * max new tokens is reached. Not thread-safe; one sampler per session user.
+ */
+public final class OrtSampler {
+  private final OrtEnvironment env;
+  private final OrtSession session;
+  private final ModelConfig config;
+
+  public OrtSampler(OrtEnvironment env, OrtSession session, ModelConfig config) {
+    this.env = env;
+    this.session = session;
+    this.config = config;
+    List<String> need = new ArrayList<>(List.of("input_ids", "attention_mask", "position_ids"));
+    for (int i = 0; i < config.numLayers(); i++) {
+      need.add("past_key_values." + i + ".key");
+      need.add("past_key_values." + i + ".value");
+    }
+    Set<String> inputs = session.getInputNames();
+    for (String n : need) {
+      if (!inputs.contains(n)) {
+        throw new RlsrException("the ONNX policy session has no input \"" + n + "\" (inputs: " + inputs
+            + "); it must come from rlsr's OnnxPolicyExporter for a " + config.numLayers() + "-layer model");
+      }
+    }
+  }
+
+  /** Samples one continuation per prompt (each prompt non-empty), in prompt order. */
+  public List<Rollout> sample(List<int[]> prompts, SamplingOptions o) {
+    try {
+      return run(prompts, o);
+    } catch (OrtException e) {
+      throw new RlsrException("ONNX Runtime failed while sampling rollouts: " + e.getMessage(), e);
+    }
+  }
+
+  private List<Rollout> run(List<int[]> prompts, SamplingOptions o) throws OrtException {
+    int batch = prompts.size();
+    int promptLen = 0;
+    for (int b = 0; b < batch; b++) {
+      int[] p = prompts.get(b);
+      if (p.length == 0) {
+        throw new RlsrException("prompt " + b + " of the rollout batch is empty (it needs at least one token, e.g. BOS)");
+      }
+      promptLen = Math.max(promptLen, p.length);
+    }
+    int vocab = config.vocabSize();
+    int maxTotal = promptLen + o.maxNewTokens();
+    Set<Integer> stop = new HashSet<>(o.stopTokenIds());
+    SplittableRandom rng = new SplittableRandom(o.seed());
+
+    // Left-padded prompt batch: ids, mask [B, promptLen]; the mask grows by one column per step.
+    long[] ids = new long[batch * promptLen];
+    long[] mask = new long[batch * maxTotal];     // row stride maxTotal; the first `seen` columns are in use
+    long[] pos = new long[batch * promptLen];
+    int[] realSeen = new int[batch];               // real tokens of each row so far = next position id
+    for (int b = 0; b < batch; b++) {
+      int[] p = prompts.get(b);
+      int off = promptLen - p.length;
+      for (int t = 0; t < promptLen; t++) {
+        boolean real = t >= off;
+        ids[b * promptLen + t] = real ? p[t - off] : o.padTokenId();
+        mask[b * maxTotal + t] = real ? 1 : 0;
+        pos[b * promptLen + t] = real ? t - off : 0;
+      }
+      realSeen[b] = p.length;
+    }
+
+    int[][] tokens = new int[batch][o.maxNewTokens()];
+    float[][] sampLp = new float[batch][o.maxNewTokens()];
+    float[][] polLp = new float[batch][o.maxNewTokens()];
+    int[] produced = new int[batch];
+    boolean[] eos = new boolean[batch];
+    float[] logits = new float[vocab];
+
+    OrtSession.Result previous = null;
+    try {
+      int seen = promptLen;
+      int stepLen = promptLen;
+      long[] stepIds = ids;
+      long[] stepPos = pos;
+      for (int step = 0; step < o.maxNewTokens(); step++) {
+        OrtSession.Result r = forward(stepIds, stepPos, mask, batch, stepLen, seen, maxTotal, previous);
+        if (previous != null) {
+          previous.close();
+        }
+        previous = r;
+        FloatBuffer all = ((OnnxTensor) r.get("logits").orElseThrow()).getFloatBuffer();   // [B, stepLen, V]
+
+        boolean anyActive = false;
+        stepIds = new long[batch];
+        stepPos = new long[batch];
+        for (int b = 0; b < batch; b++) {
+          boolean active = !eos[b];
+          if (active) {
+            all.position((b * stepLen + stepLen - 1) * vocab);
+            all.get(logits);
+            int k = produced[b]++;
+            double[] lp = new double[2];
+            int token = choose(logits, o, rng, lp);
+            tokens[b][k] = token;
+            sampLp[b][k] = (float) lp[0];
+            polLp[b][k] = (float) lp[1];
+            eos[b] = stop.contains(token);
+            active = !eos[b];
+          }
+          // Next input: the new token for a running row, pad (masked) for a finished one.
+          stepIds[b] = active ? tokens[b][produced[b] - 1] : o.padTokenId();
+          stepPos[b] = active ? realSeen[b] : Math.max(realSeen[b] - 1, 0);
+          mask[b * maxTotal + seen] = active ? 1 : 0;
+          if (active) {
+            realSeen[b]++;
+          }
+          anyActive |= active;
+        }
+        if (!anyActive) {
+          break;
+        }
+        seen++;
+        stepLen = 1;
+      }
+    } finally {
+      if (previous != null) {
+        previous.close();
+      }
+    }
+
+    List<Rollout> out = new ArrayList<>(batch);
+    for (int b = 0; b < batch; b++) {
+      int n = produced[b];
+      out.add(new Rollout(Arrays.copyOf(tokens[b], n), Arrays.copyOf(sampLp[b], n), Arrays.copyOf(polLp[b], n), eos[b]));
+    }
+    return out;
+  }
+
+  /** One session run; the past comes from {@code previous} (null: empty past). The caller closes the result. */
+  private OrtSession.Result forward(long[] ids, long[] pos, long[] maskRows, int batch, int len, int seen, int stride,
+      OrtSession.Result previous) throws OrtException {
+    long[] mask = new long[batch * seen];
+    for (int b = 0; b < batch; b++) {
+      System.arraycopy(maskRows, b * stride, mask, b * seen, seen);
+    }
+    Map<String, OnnxTensor> owned = new LinkedHashMap<>();
+    Map<String, OnnxTensor> in = new LinkedHashMap<>();
+    try {
+      owned.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, len}));
+      owned.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {batch, seen}));
+      owned.put("position_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {batch, len}));
+      for (int i = 0; i < config.numLayers(); i++) {
+        for (String kv : new String[] {"key", "value"}) {
+          String name = "past_key_values." + i + "." + kv;
+          if (previous == null) {
+            owned.put(name, OnnxTensor.createTensor(env, FloatBuffer.allocate(0),
+                new long[] {batch, config.numKvHeads(), 0, config.headDim()}));
+          } else {
+            in.put(name, (OnnxTensor) previous.get("present." + i + "." + kv).orElseThrow());
+          }
+        }
+      }
+      in.putAll(owned);
+      return session.run(in);
+    } finally {
+      owned.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  /**
+   * Picks the next token from one row of logits. {@code lp[0]} = sampling log-prob (see {@link Rollout}),
+   * {@code lp[1]} = log_softmax(logits / temperature)[token].
+   */
+  static int choose(float[] logits, SamplingOptions o, SplittableRandom rng, double[] lp) {
+    int vocab = logits.length;
+    double invT = 1.0 / o.temperature();
+    double max = Double.NEGATIVE_INFINITY;
+    int argmax = 0;
+    for (int v = 0; v < vocab; v++) {
+      if (logits[v] > max) {
+        max = logits[v];
+        argmax = v;
+      }
+    }
+    double sumAll = 0;
+    for (int v = 0; v < vocab; v++) {
+      sumAll += Math.exp((logits[v] - max) * invT);
+    }
+    double logZAll = Math.log(sumAll);           // log-sum-exp of (logits - max) / T
+    if (o.greedy()) {
+      lp[0] = 0;
+      lp[1] = -logZAll;                          // (logits[argmax] - max) / T = 0
+      return argmax;
+    }
+
+    // Candidates in descending logit order (lowest id first on ties): all, or the top k.
+    int[] order = topOrder(logits, o.topK() > 0 ? Math.min(o.topK(), vocab) : vocab);
+    int kept = order.length;
+    double[] w = new double[kept];                // unnormalised probabilities exp((l - max) / T)
+    double z = 0;
+    for (int i = 0; i < kept; i++) {
+      w[i] = Math.exp((logits[order[i]] - max) * invT);
+      z += w[i];
+    }
+    if (o.topP() < 1) {                           // smallest prefix whose probability reaches top_p
+      double cum = 0;
+      int n = 0;
+      while (n < kept) {
+        cum += w[n++];
+        if (cum >= o.topP() * z) {
+          break;
+        }
+      }
+      kept = n;
+      z = cum;
+    }
+    double u = rng.nextDouble() * z;
+    int pick = kept - 1;                          // rounding fallback: the last kept candidate
+    double acc = 0;
+    for (int i = 0; i < kept; i++) {
+      acc += w[i];
+      if (u < acc) {
+        pick = i;
+        break;
+      }
+    }
+    int token = order[pick];
+    lp[0] = Math.log(w[pick] / z);
+    lp[1] = (logits[token] - max) * invT - logZAll;
+    return token;
+  }
+
+  /** Indices of the k largest logits, descending, lowest id first among equal values. */
+  static int[] topOrder(float[] logits, int k) {
+    // Sort keys: descending value via the sortable bits of -logit in the high half, the id in the low half.
+    long[] keys = new long[logits.length];
+    for (int v = 0; v < logits.length; v++) {
+      int bits = Float.floatToIntBits(-logits[v] + 0.0f);   // + 0.0f: -0.0 and 0.0 compare equal
+      int sortable = bits ^ ((bits >> 31) & 0x7fffffff);
+      keys[v] = ((long) sortable << 32) | v;
+    }
+    if (k < logits.length / 8) {
+      // Partial selection: keep the k smallest keys with a bounded max-heap, then sort those.
+      long[] heap = new long[k];
+      int size = 0;
+      for (long key : keys) {
+        if (size < k) {
+          heap[size] = key;
+          siftUp(heap, size++);
+        } else if (key < heap[0]) {
+          heap[0] = key;
+          siftDown(heap, k);
+        }
+      }
+      keys = heap;
+    }
+    Arrays.sort(keys);
+    int[] out = new int[k];
+    for (int i = 0; i < k; i++) {
+      out[i] = (int) keys[i];        // low 32 bits: the id
+    }
+    return out;
+  }
+
+  private static void siftUp(long[] h, int i) {
+    while (i > 0) {
+      int parent = (i - 1) / 2;
+      if (h[parent] >= h[i]) {
+        return;
+      }
+      long t = h[parent];
+      h[parent] = h[i];
+      h[i] = t;
+      i = parent;
+    }
+  }
+
+  private static void siftDown(long[] h, int size) {
+    int i = 0;
+    while (true) {
+      int l = 2 * i + 1;
+      int r = l + 1;
+      int big = i;
+      if (l < size && h[l] > h[big]) {
+        big = l;
+      }
+      if (r < size && h[r] > h[big]) {
+        big = r;
+      }
+      if (big == i) {
+        return;
+      }
+      long t = h[big];
+      h[big] = h[i];
+      h[i] = t;
+      i = big;
+    }
+  }
+}
