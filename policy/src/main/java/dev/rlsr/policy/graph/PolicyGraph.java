@@ -80,6 +80,8 @@ public final class PolicyGraph implements AutoCloseable {
   private final Operand<TFloat32> logits;
   private final Operand<TFloat32> tokenLogprobs;
   private final Operand<TFloat32> entropy;
+  private final org.tensorflow.op.core.PlaceholderWithDefault<TFloat32> invTemperature;
+  private float temperature = 1f;
   private final Map<String, Variable<TFloat32>> accumulators = new LinkedHashMap<>();
   private Op zeroAccumulators;
   private Op zeroMoments;
@@ -119,8 +121,10 @@ public final class PolicyGraph implements AutoCloseable {
     LlamaGraph model = new LlamaGraph(tf, config, reads::get);
     logits = tf.withName("logits").identity(model.logits(inputIds, positionIds, attentionMask)); // [B*T, V]
 
-    // log p(target): log_softmax then a gather at flat index row * V + target
-    Operand<TFloat32> logp = tf.nn.logSoftmax(logits); // [B*T, V]
+    // log p(target): log_softmax(logits / temperature) then a gather at flat index row * V + target.
+    // GRPO scores tokens under the same temperature they were sampled at (as TRL does); 1 everywhere else.
+    invTemperature = tf.withName("inverse_temperature").placeholderWithDefault(tf.constant(1f), Shape.scalar());
+    Operand<TFloat32> logp = tf.nn.logSoftmax(tf.math.mul(logits, invTemperature)); // [B*T, V]
     Operand<TInt32> flatTargets = tf.reshape(targets, tf.constant(new int[] {-1}));
     Operand<TInt32> rows = tf.range(tf.constant(0), tf.size(flatTargets), tf.constant(1));
     Operand<TInt32> flatIndex = tf.math.add(tf.math.mul(rows, tf.constant(config.vocabSize())), flatTargets);
@@ -266,6 +270,14 @@ public final class PolicyGraph implements AutoCloseable {
     return config;
   }
 
+  /** Temperature under which {@link #forward} and the losses score tokens (default 1). */
+  public void setTemperature(float t) {
+    if (!(t > 0)) {
+      throw new IllegalArgumentException("temperature must be positive, got " + t);
+    }
+    temperature = t;
+  }
+
   /** Optimizer steps taken so far. */
   public long step() {
     return step;
@@ -371,11 +383,16 @@ public final class PolicyGraph implements AutoCloseable {
       if (withEntropy) {
         runner.fetch(entropy);
       }
-      try (Result r = runner.run()) {
-        int b = ids.length;
-        int t = ids[0].length;
-        return new TokenOutputs(Feeds.read2d(r.get(0), b, t), withEntropy ? Feeds.read2d(r.get(1), b, t) : null);
+      try (Tensor invT = TFloat32.scalarOf(1f / temperature)) {
+        runner.feed(invTemperature, invT);
+        return readForward(runner, ids.length, ids[0].length, withEntropy);
       }
+    }
+  }
+
+  private static TokenOutputs readForward(Session.Runner runner, int b, int t, boolean withEntropy) {
+    try (Result r = runner.run()) {
+      return new TokenOutputs(Feeds.read2d(r.get(0), b, t), withEntropy ? Feeds.read2d(r.get(1), b, t) : null);
     }
   }
 
@@ -394,8 +411,9 @@ public final class PolicyGraph implements AutoCloseable {
     Map<String, Operand<TFloat32>> metrics = lossMetrics.get(loss);
     List<String> names = new ArrayList<>(metrics.keySet());
     try (Tensor i = Feeds.ints(ids); Tensor tg = Feeds.ints(targetIds); Tensor a = Feeds.ints(attention);
-        Tensor p = Feeds.ints(positions)) {
-      var runner = session.runner().feed(inputIds, i).feed(targets, tg).feed(attentionMask, a).feed(positionIds, p);
+        Tensor p = Feeds.ints(positions); Tensor invT = TFloat32.scalarOf(1f / temperature)) {
+      var runner = session.runner().feed(inputIds, i).feed(targets, tg).feed(attentionMask, a).feed(positionIds, p)
+          .feed(invTemperature, invT);
       for (var e : extra.entrySet()) {
         Placeholder<TFloat32> ph = lossPlaceholders.get(e.getKey());
         if (ph == null) {
