@@ -1,0 +1,245 @@
+// `rlsr train`: RLSR — GRPO with the supervised embedding reward — on a base model (RLSR) or an SFT output
+// (SFT+RLSR). Options may come from --config FILE (YAML or JSON, keys = flag names); flags override the file.
+package dev.rlsr.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.rlsr.embedder.EmbeddingReward;
+import dev.rlsr.embedder.SentenceEmbedder;
+import dev.rlsr.policy.data.JsonlDataset;
+import dev.rlsr.policy.train.LrSchedule;
+import dev.rlsr.policy.util.Json;
+import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.rl.GrpoConfig;
+import dev.rlsr.rl.LossType;
+import dev.rlsr.rl.RlsrTrainer;
+import dev.rlsr.rl.ScaleRewards;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"RLSR: for each prompt sample G completions (ONNX Runtime), reward each by the cosine of its "
+        + "sentence embedding to the reference response, and update the policy with GRPO (TensorFlow).",
+        "Defaults and their reasons: see the README and GrpoConfig."})
+public final class TrainCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin ThreadsMixin threads;
+
+  @Option(names = "--config", description = "YAML or JSON file of options (keys are flag names, e.g. num-generations: 8); flags given on the command line override it.")
+  Path config;
+
+  @Option(names = "--model", description = "Hugging Face model directory to align (required).")
+  Path model;
+
+  @Option(names = "--data", description = "JSONL of (prompt, reference response) pairs (required).")
+  Path data;
+
+  @Option(names = "--out", description = "Output directory (required).")
+  Path out;
+
+  @Option(names = "--iterations", defaultValue = "100", description = "RL iterations (default: ${DEFAULT-VALUE}).")
+  int iterations;
+
+  @Option(names = "--prompts-per-iteration", defaultValue = "8", description = "Prompts P per iteration (default: ${DEFAULT-VALUE}).")
+  int promptsPerIteration;
+
+  @Option(names = "--num-generations", defaultValue = "8", description = "Completions G per prompt, the GRPO group; at least 2 (default: ${DEFAULT-VALUE}).")
+  int numGenerations;
+
+  @Option(names = "--max-prompt-length", defaultValue = "256", description = "Prompts keep their last N tokens (default: ${DEFAULT-VALUE}).")
+  int maxPromptLength;
+
+  @Option(names = "--max-completion-length", defaultValue = "128", description = "New tokens per completion (default: ${DEFAULT-VALUE}).")
+  int maxCompletionLength;
+
+  @Option(names = "--temperature", defaultValue = "1.0", description = "Sampling temperature, also applied to log-probs in the loss (default: ${DEFAULT-VALUE}).")
+  double temperature;
+
+  @Option(names = "--top-p", defaultValue = "1.0", description = "Nucleus sampling; 1 = off (default: ${DEFAULT-VALUE}).")
+  double topP;
+
+  @Option(names = "--top-k", defaultValue = "0", description = "Top-k sampling; 0 = off (default: ${DEFAULT-VALUE}).")
+  int topK;
+
+  @Option(names = {"--learning-rate", "--lr"}, defaultValue = "1e-6", description = "AdamW learning rate (default: ${DEFAULT-VALUE}; small models want 1e-4..1e-3).")
+  double learningRate;
+
+  @Option(names = "--beta", defaultValue = "0.04", description = "Weight of the k3 KL to the frozen starting model; 0 skips the reference model (default: ${DEFAULT-VALUE}).")
+  double beta;
+
+  @Option(names = "--epsilon", defaultValue = "0.2", description = "Lower clip of the ratio, 1-epsilon (default: ${DEFAULT-VALUE}).")
+  double epsilon;
+
+  @Option(names = "--epsilon-high", description = "Upper clip of the ratio, 1+epsilon-high (default: --epsilon; DAPO uses 0.28).")
+  Double epsilonHigh;
+
+  @Option(names = "--loss-type", defaultValue = "dapo", converter = LossTypeConverter.class, description = "grpo, bnpo, dr_grpo or dapo (default: ${DEFAULT-VALUE}).")
+  LossType lossType;
+
+  @Option(names = "--scale-rewards", defaultValue = "group", converter = ScaleConverter.class, description = "group, batch or none (default: ${DEFAULT-VALUE}).")
+  ScaleRewards scaleRewards;
+
+  @Option(names = "--num-iterations", defaultValue = "1", description = "Optimizer passes over each batch of rollouts (default: ${DEFAULT-VALUE}).")
+  int numIterations;
+
+  @Option(names = "--mask-truncated-completions", arity = "0..1", defaultValue = "false", description = "Leave completions that hit the length limit out of the loss (default: ${DEFAULT-VALUE}).")
+  boolean maskTruncatedCompletions;
+
+  @Option(names = "--embedder", defaultValue = SentenceEmbedder.DEFAULT, description = "Reward encoder: all-minilm-l6-v2, e5-small-v2 or a sentence-transformers ONNX directory (default: ${DEFAULT-VALUE}).")
+  String embedder;
+
+  @Option(names = "--seed", defaultValue = "42", description = "Seed of prompt order and sampling (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--save-every", defaultValue = "25", description = "Checkpoint every N iterations and at the end (default: ${DEFAULT-VALUE}).")
+  int saveEvery;
+
+  @Option(names = "--save-total-limit", defaultValue = "2", description = "Checkpoints kept (default: ${DEFAULT-VALUE}).")
+  int saveTotalLimit;
+
+  @Option(names = "--micro-batch-size", defaultValue = "16", description = "Rows per TensorFlow forward/backward (default: ${DEFAULT-VALUE}).")
+  int microBatchSize;
+
+  @Option(names = "--generation-batch-size", defaultValue = "0", description = "Rows per ONNX Runtime sampling call, a multiple of --num-generations; 0 = all P*G (default: ${DEFAULT-VALUE}).")
+  int generationBatchSize;
+
+  @Option(names = "--weight-decay", defaultValue = "0.0", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
+  double weightDecay;
+
+  @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Gradient-norm clip; 0 disables (default: ${DEFAULT-VALUE}).")
+  double maxGradNorm;
+
+  @Option(names = "--warmup-steps", defaultValue = "0", description = "Learning-rate warm-up steps (default: ${DEFAULT-VALUE}).")
+  long warmupSteps;
+
+  @Option(names = "--schedule", defaultValue = "constant", description = "Learning rate after warm-up: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+  LrSchedule.Kind schedule;
+
+  @Option(names = "--is-correction", arity = "0..1", defaultValue = "true", description = "Truncated importance-sampling correction of the ONNX Runtime/TensorFlow log-prob gap (default: ${DEFAULT-VALUE}).")
+  boolean isCorrection;
+
+  @Option(names = "--is-cap", defaultValue = "2.0", description = "Cap of the importance-sampling weight (default: ${DEFAULT-VALUE}).")
+  double isCap;
+
+  @Option(names = "--log-completions", defaultValue = "8", description = "Completions per iteration written to completions.jsonl (default: ${DEFAULT-VALUE}).")
+  int logCompletions;
+
+  @Option(names = "--device", defaultValue = "cpu", description = "ONNX Runtime execution provider for rollouts: cpu or cuda (default: ${DEFAULT-VALUE}).")
+  String device;
+
+  @Option(names = "--resume", arity = "0..1", defaultValue = "false", description = "Continue from OUT/checkpoints/LATEST.")
+  boolean resume;
+
+  @Override
+  public Integer call() throws Exception {
+    if (config != null) {
+      return rerunWithConfig();
+    }
+    if (model == null || data == null || out == null) {
+      throw new RlsrException("--model, --data and --out are required (on the command line or in --config)");
+    }
+    GrpoConfig cfg = new GrpoConfig(model, data, out, iterations, promptsPerIteration, numGenerations, maxPromptLength,
+        maxCompletionLength, temperature, topP, topK, learningRate, beta, epsilon,
+        epsilonHigh == null ? epsilon : epsilonHigh, lossType, scaleRewards, numIterations, maskTruncatedCompletions,
+        embedder, seed, saveEvery, saveTotalLimit, microBatchSize, generationBatchSize, weightDecay, maxGradNorm,
+        warmupSteps, schedule, isCorrection, isCap, logCompletions, threads.threads, device, resume).validate();
+    var examples = JsonlDataset.read(data);
+    if (examples.isEmpty()) {
+      throw new RlsrException(data + ": the dataset is empty (nothing to train on)");
+    }
+    SentenceEmbedder enc;
+    try {
+      enc = SentenceEmbedder.load(embedder, threads.threads);
+    } catch (RuntimeException e) {
+      throw new RlsrException("--embedder " + embedder + ": cannot load the reward encoder: " + e.getMessage(), e);
+    }
+    try (enc) {
+      EmbeddingReward reward = new EmbeddingReward(enc);
+      var s = new RlsrTrainer(cfg, spec.commandLine().getErr()).run(examples, reward::score);
+      spec.commandLine().getOut().printf("rlsr: %d iterations, reward %.4f -> %.4f, %d skipped steps; model in %s%n",
+          s.iterations(), s.firstReward(), s.lastReward(), s.skippedSteps(), s.out());
+    }
+    return 0;
+  }
+
+  /** Prepends the file's options (those not given as flags) to the original arguments and runs again. */
+  private int rerunWithConfig() {
+    JsonNode node;
+    try {
+      String text = Files.readString(config);
+      node = config.toString().endsWith(".json") ? Json.MAPPER.readTree(text) : Json.YAML.readTree(text);
+    } catch (IOException e) {
+      throw new RlsrException(config + ": cannot read the config file: " + e.getMessage(), e);
+    }
+    if (node == null || !node.isObject()) {
+      throw new RlsrException(config + ": expected a mapping of option names to values");
+    }
+    CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+    List<String> args = new ArrayList<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+      var e = it.next();
+      String flag = "--" + e.getKey().replace('_', '-');
+      OptionSpec opt = spec.findOption(flag);
+      if (opt == null || flag.equals("--config")) {
+        throw new RlsrException(config + ": unknown option \"" + e.getKey() + "\" (see rlsr train --help)");
+      }
+      if (parsed.hasMatchedOption(opt)) {
+        continue; // the command line wins
+      }
+      args.add(flag + "=" + e.getValue().asText());
+    }
+    for (String a : parsed.originalArgs()) {
+      args.add(a);
+    }
+    // drop --config from the re-run
+    List<String> clean = new ArrayList<>();
+    for (int i = 0; i < args.size(); i++) {
+      String a = args.get(i);
+      if (a.equals("--config")) {
+        i++;
+      } else if (!a.startsWith("--config=")) {
+        clean.add(a);
+      }
+    }
+    CommandLine sub = new CommandLine(new TrainCommand());
+    sub.setOut(spec.commandLine().getOut());
+    sub.setErr(spec.commandLine().getErr());
+    sub.setExecutionExceptionHandler(new ErrorHandler());
+    sub.setCaseInsensitiveEnumValuesAllowed(true);
+    return sub.execute(clean.toArray(String[]::new));
+  }
+
+  static final class LossTypeConverter implements CommandLine.ITypeConverter<LossType> {
+    @Override
+    public LossType convert(String v) {
+      try {
+        return LossType.valueOf(v.toUpperCase().replace('-', '_'));
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException("expected grpo, bnpo, dr_grpo or dapo, got '" + v + "'");
+      }
+    }
+  }
+
+  static final class ScaleConverter implements CommandLine.ITypeConverter<ScaleRewards> {
+    @Override
+    public ScaleRewards convert(String v) {
+      try {
+        return ScaleRewards.valueOf(v.toUpperCase());
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException("expected group, batch or none, got '" + v + "'");
+      }
+    }
+  }
+}
