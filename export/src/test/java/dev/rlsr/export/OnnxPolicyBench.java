@@ -53,19 +53,22 @@ public final class OnnxPolicyBench {
     for (int b = 0; b < 16; b++) {
       prompts.add(rng.ints(8 + b, 3, c.vocabSize()).toArray());
     }
-    try (OnnxPolicySession s = OnnxPolicySessions.create(env, proto, w, threads, "cpu")) {
-      OrtSampler sampler = new OrtSampler(env, s.session(), c);
-      for (SamplingOptions o : List.of(SamplingOptions.greedy(64, List.of(), 0),
-          SamplingOptions.sampling(64, 1, List.of(), 0).withTopP(0.9).withTemperature(0.8))) {
-        sampler.sample(prompts, o);   // warm-up
-        double[] tps = new double[Math.max(3, reps / 3)];
-        for (int r = 0; r < tps.length; r++) {
-          long a = System.nanoTime();
-          int n = sampler.sample(prompts, o).stream().mapToInt(x -> x.tokens().length).sum();
-          tps[r] = n / ((System.nanoTime() - a) / 1e9);
+    for (OnnxPolicyExporter.Logits which : OnnxPolicyExporter.Logits.values()) {
+      byte[] rolloutProto = OnnxPolicyExporter.buildWithExternalWeights(c, Map.of(), which);
+      try (OnnxPolicySession s = OnnxPolicySessions.create(env, rolloutProto, w, threads, "cpu")) {
+        OrtSampler sampler = new OrtSampler(env, s.session(), c);
+        for (SamplingOptions o : List.of(SamplingOptions.greedy(64, List.of(), 0),
+            SamplingOptions.sampling(64, 1, List.of(), 0).withTopP(0.9).withTemperature(0.8))) {
+          sampler.sample(prompts, o);   // warm-up
+          double[] tps = new double[Math.max(3, reps / 3)];
+          for (int r = 0; r < tps.length; r++) {
+            long a = System.nanoTime();
+            int n = sampler.sample(prompts, o).stream().mapToInt(x -> x.tokens().length).sum();
+            tps[r] = n / ((System.nanoTime() - a) / 1e9);
+          }
+          System.out.printf("rollouts batch 16 x 64 new tokens (%s, logits %s): median %.0f tokens/s, all %s%n",
+              o.greedy() ? "greedy" : "top-p 0.9, T 0.8", which, median(tps), fmt(tps));
         }
-        System.out.printf("rollouts batch 16 x 64 new tokens (%s): median %.0f tokens/s, all %s%n",
-            o.greedy() ? "greedy" : "top-p 0.9, T 0.8", median(tps), fmt(tps));
       }
     }
   }

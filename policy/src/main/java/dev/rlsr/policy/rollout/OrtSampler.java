@@ -21,7 +21,8 @@ import java.util.SplittableRandom;
 /**
  * Samples continuations for a batch of prompts of different lengths from a session with the rlsr policy I/O
  * (module export, {@code OnnxPolicyExporter}): {@code input_ids}, {@code attention_mask}, {@code position_ids},
- * {@code past_key_values.i.key/value} in; {@code logits}, {@code present.i.key/value} out.
+ * {@code past_key_values.i.key/value} in; {@code logits}, {@code present.i.key/value} out. Logits of every
+ * position or of the last one only ({@code OnnxPolicyExporter.Logits.LAST}, cheaper for large vocabularies) both work.
  *
  * <p>Prompts are left-padded; position ids are cumsum(mask) - 1 clamped at 0. The prompt batch is run once
  * (prefill), then one token per step with the previous step's {@code present} tensors as the past. A row that
@@ -111,7 +112,9 @@ public final class OrtSampler {
           previous.close();
         }
         previous = r;
-        FloatBuffer all = ((OnnxTensor) r.get("logits").orElseThrow()).getFloatBuffer();   // [B, stepLen, V]
+        OnnxTensor logitsTensor = (OnnxTensor) r.get("logits").orElseThrow();
+        int positions = (int) logitsTensor.getInfo().getShape()[1];       // stepLen, or 1 for last-token graphs
+        FloatBuffer all = logitsTensor.getFloatBuffer();                  // [B, positions, V]
 
         boolean anyActive = false;
         stepIds = new long[batch];
@@ -119,7 +122,7 @@ public final class OrtSampler {
         for (int b = 0; b < batch; b++) {
           boolean active = !eos[b];
           if (active) {
-            all.position((b * stepLen + stepLen - 1) * vocab);
+            all.position((b * positions + positions - 1) * vocab);
             all.get(logits);
             int k = produced[b]++;
             double[] lp = new double[2];
