@@ -52,7 +52,11 @@ public final class OrtSampler {
     }
   }
 
-  /** Samples one continuation per prompt (each prompt non-empty), in prompt order. */
+  /**
+   * Samples one continuation per prompt (each prompt non-empty), in prompt order. Random draws are taken row by
+   * row at each step from one {@code SplittableRandom(o.seed())}, so a call repeats exactly for the same prompt
+   * list and options (a prompt's sample depends on its batch neighbours and its place in the batch).
+   */
   public List<Rollout> sample(List<int[]> prompts, SamplingOptions o) {
     try {
       return run(prompts, o);
@@ -63,6 +67,9 @@ public final class OrtSampler {
 
   private List<Rollout> run(List<int[]> prompts, SamplingOptions o) throws OrtException {
     int batch = prompts.size();
+    if (batch == 0) {
+      return List.of();
+    }
     int promptLen = 0;
     for (int b = 0; b < batch; b++) {
       int[] p = prompts.get(b);
