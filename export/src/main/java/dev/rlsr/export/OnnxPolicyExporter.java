@@ -96,18 +96,13 @@ public final class OnnxPolicyExporter {
   static void writeModel(ModelWeights w, Path modelOnnx, Map<String, String> metadata, long embedLimitBytes) {
     ModelConfig c = w.config();
     checkWeights(w);
-    OnnxMl.ModelProto proto;
-    Path dataFile = null;
-    LinkedHashMap<String, Long> offsets = null;
-    if (w.parameterCount() * Float.BYTES <= embedLimitBytes) {
-      proto = buildEmbedded(w, metadata);
-    } else {
-      String location = modelOnnx.getFileName() + ".data";
-      dataFile = modelOnnx.resolveSibling(location);
-      LinkedHashMap<String, Long> off = externalOffsets(c);
-      offsets = off;
-      proto = build(c, metadata, Logits.ALL, (g, name, shape) -> g.externalWeight(name, shape, location, off.get(name)));
-    }
+    boolean embed = w.parameterCount() * Float.BYTES <= embedLimitBytes;
+    String location = modelOnnx.getFileName() + ".data";
+    Path dataFile = modelOnnx.resolveSibling(location);
+    LinkedHashMap<String, Long> offsets = externalOffsets(c);
+    OnnxMl.ModelProto proto = embed
+        ? buildEmbedded(w, metadata)
+        : build(c, metadata, Logits.ALL, (g, name, shape) -> g.externalWeight(name, shape, location, offsets.get(name)));
     try {
       Path parent = modelOnnx.toAbsolutePath().getParent();
       if (parent != null) {
@@ -116,7 +111,7 @@ public final class OnnxPolicyExporter {
       try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(modelOnnx), 1 << 20)) {
         proto.writeTo(out);
       }
-      if (dataFile != null) {
+      if (!embed) {
         writeExternalData(w, dataFile, offsets);
       }
     } catch (IOException e) {
