@@ -10,8 +10,10 @@ import com.google.protobuf.ByteString;
 import dev.rlsr.policy.model.FloatTensor;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -165,10 +167,6 @@ final class OnnxGraph {
     return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
   }
 
-  static AttributeProto attr(String name, float value) {
-    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(value).build();
-  }
-
   static AttributeProto attrInts(String name, long... values) {
     AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
     for (long v : values) {
@@ -212,7 +210,7 @@ final class OnnxGraph {
   }
 
   private static Iterable<Long> longs(long[] values) {
-    java.util.List<Long> l = new java.util.ArrayList<>(values.length);
+    List<Long> l = new ArrayList<>(values.length);
     for (long v : values) {
       l.add(v);
     }

@@ -25,6 +25,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -35,7 +36,8 @@ import java.util.Map;
  * layer i {@code past_key_values.i.key} / {@code .value} [batch_size, kv_heads, past_sequence_length, head_dim]
  * float32 (an empty past has a zero dim). Outputs: {@code logits} [batch_size, sequence_length, vocab] float32 and
  * {@code present.i.key} / {@code .value} [batch_size, kv_heads, total_sequence_length, head_dim]: past and new
- * concatenated on axis 2, keys after rotary.
+ * concatenated on axis 2, keys after rotary. (Rollout graphs may ask for the last position's logits only:
+ * {@link Logits#LAST}, logits [batch_size, 1, vocab].)
  *
  * <p>Masking (the rule of every rlsr backend): the query at absolute index past+t sees key j iff
  * {@code j <= past+t} and {@code attention_mask[b, j] == 1}; other keys get an additive -1e9 before the softmax.
@@ -62,6 +64,17 @@ public final class OnnxPolicyExporter {
 
   private OnnxPolicyExporter() {}
 
+  /** Positions that get logits. */
+  public enum Logits {
+    /** Every input position: {@code logits} [batch_size, sequence_length, vocab] (the Hugging Face convention). */
+    ALL,
+    /** Only the last input position: {@code logits} [batch_size, 1, vocab]. */
+    LAST
+  }
+
+  /** Metadata key saying which positions get logits ("all" or "last"). */
+  public static final String LOGITS_METADATA_KEY = "rlsr.logits";
+
   /** How the graph gets the bytes of a weight. */
   interface WeightSource {
     String declare(OnnxGraph g, String name, long[] shape);
@@ -83,18 +96,13 @@ public final class OnnxPolicyExporter {
   static void writeModel(ModelWeights w, Path modelOnnx, Map<String, String> metadata, long embedLimitBytes) {
     ModelConfig c = w.config();
     checkWeights(w);
-    OnnxMl.ModelProto proto;
-    Path dataFile = null;
-    LinkedHashMap<String, Long> offsets = null;
-    if (w.parameterCount() * Float.BYTES <= embedLimitBytes) {
-      proto = buildEmbedded(w, metadata);
-    } else {
-      String location = modelOnnx.getFileName() + ".data";
-      dataFile = modelOnnx.resolveSibling(location);
-      LinkedHashMap<String, Long> off = externalOffsets(c);
-      offsets = off;
-      proto = build(c, metadata, (g, name, shape) -> g.externalWeight(name, shape, location, off.get(name)));
-    }
+    boolean embed = w.parameterCount() * Float.BYTES <= embedLimitBytes;
+    String location = modelOnnx.getFileName() + ".data";
+    Path dataFile = modelOnnx.resolveSibling(location);
+    LinkedHashMap<String, Long> offsets = externalOffsets(c);
+    OnnxMl.ModelProto proto = embed
+        ? buildEmbedded(w, metadata)
+        : build(c, metadata, Logits.ALL, (g, name, shape) -> g.externalWeight(name, shape, location, offsets.get(name)));
     try {
       Path parent = modelOnnx.toAbsolutePath().getParent();
       if (parent != null) {
@@ -103,7 +111,7 @@ public final class OnnxPolicyExporter {
       try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(modelOnnx), 1 << 20)) {
         proto.writeTo(out);
       }
-      if (dataFile != null) {
+      if (!embed) {
         writeExternalData(w, dataFile, offsets);
       }
     } catch (IOException e) {
@@ -117,15 +125,24 @@ public final class OnnxPolicyExporter {
    * {@code SessionOptions.addExternalInitializers} ({@link OnnxPolicySessions#create}); the file need not exist.
    */
   public static byte[] buildWithExternalWeights(ModelConfig c, Map<String, String> metadata) {
+    return buildWithExternalWeights(c, metadata, Logits.ALL);
+  }
+
+  /**
+   * As {@link #buildWithExternalWeights(ModelConfig, Map)}, choosing which positions get logits: {@link Logits#LAST}
+   * suits rollouts (with left padding the last position of every row is its next-token position) and skips the
+   * [batch, seq, vocab] prefill logits, the largest tensor of a big-vocabulary model.
+   */
+  public static byte[] buildWithExternalWeights(ModelConfig c, Map<String, String> metadata, Logits logits) {
     LinkedHashMap<String, Long> offsets = externalOffsets(c);
-    return build(c, metadata, (g, name, shape) -> g.externalWeight(name, shape, EXTERNAL_DATA_FILE, offsets.get(name)))
+    return build(c, metadata, logits, (g, name, shape) -> g.externalWeight(name, shape, EXTERNAL_DATA_FILE, offsets.get(name)))
         .toByteArray();
   }
 
   /** The model proto with the weights inside (raw_data); must stay under protobuf's 2 GiB. */
   static OnnxMl.ModelProto buildEmbedded(ModelWeights w, Map<String, String> metadata) {
     checkWeights(w);
-    return build(w.config(), metadata, (g, name, shape) -> g.weight(name, w.get(name)));
+    return build(w.config(), metadata, Logits.ALL, (g, name, shape) -> g.weight(name, w.get(name)));
   }
 
   /**
@@ -143,7 +160,7 @@ public final class OnnxPolicyExporter {
 
   // ==================================================================== the graph, in forward-pass order
 
-  static OnnxMl.ModelProto build(ModelConfig c, Map<String, String> metadata, WeightSource weights) {
+  static OnnxMl.ModelProto build(ModelConfig c, Map<String, String> metadata, Logits which, WeightSource weights) {
     OnnxGraph g = new OnnxGraph("rlsr_policy", OPSET);
     int nh = c.numHeads();
     int nkv = c.numKvHeads();
@@ -219,20 +236,32 @@ public final class OnnxPolicyExporter {
       h = g.node(s + "/mlp_residual", "Add", in(h, down));
     }
 
-    String hn = rmsNorm(g, "model/norm", h, "model.norm.weight");                                        // [N, d]
+    String batchSeqShape = g.node("shape/B_S", "Shape", in(ids));                                          // {B, S}
+    if (which == Logits.LAST) {
+      // Keep only the last position of every row: [N, d] -> [B, S, d] -> [B, 1, d] -> [B, d]
+      String h3 = g.node("model/hidden_bsd", "Reshape", in(h, g.node("shape/B_S_d", "Concat",
+          in(batchSeqShape, g.shapeConst("shape/hidden", c.hiddenSize())), attr("axis", 0L))));
+      String last = g.node("model/hidden_last", "Slice", in(h3, g.shapeConst("shape/last_start", -1),
+          g.shapeConst("shape/last_end", Long.MAX_VALUE), g.shapeConst("shape/seq_axis", 1)));
+      h = g.node("model/hidden_last_flat", "Reshape", in(last, g.shapeConst("shape/flat_hidden", -1, c.hiddenSize())));
+    }
+    String hn = rmsNorm(g, "model/norm", h, "model.norm.weight");                                        // [N or B, d]
     String lmHead = c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";             // [V, d]
-    String flatLogits = g.node("lm_head/Gemm", "Gemm", in(hn, lmHead), attr("transB", 1L));              // [N, V]
-    String logitsShape = g.node("shape/logits", "Concat", in(g.node("shape/B_S", "Shape", in(ids)),
-        g.shapeConst("shape/vocab", c.vocabSize())), attr("axis", 0L));                                  // {B, S, V}
-    String logits = g.node("logits", "Reshape", in(flatLogits, logitsShape));                            // [B, S, V]
+    String flatLogits = g.node("lm_head/Gemm", "Gemm", in(hn, lmHead), attr("transB", 1L));              // [N or B, V]
+    String logitsShape = which == Logits.LAST
+        ? g.shapeConst("shape/logits", -1, 1, c.vocabSize())                                             // {B, 1, V}
+        : g.node("shape/logits", "Concat", in(batchSeqShape, g.shapeConst("shape/vocab", c.vocabSize())),
+            attr("axis", 0L));                                                                           // {B, S, V}
+    String logits = g.node("logits", "Reshape", in(flatLogits, logitsShape));                            // [B, S or 1, V]
 
     // ---- outputs
-    g.output(logits, DataType.FLOAT, "batch_size", "sequence_length", (long) c.vocabSize());
+    g.output(logits, DataType.FLOAT, "batch_size", which == Logits.LAST ? (Object) 1L : "sequence_length",
+        (long) c.vocabSize());
     for (int i = 0; i < c.numLayers(); i++) {
       g.output("present." + i + ".key", DataType.FLOAT, "batch_size", (long) nkv, "total_sequence_length", (long) hd);
       g.output("present." + i + ".value", DataType.FLOAT, "batch_size", (long) nkv, "total_sequence_length", (long) hd);
     }
-    return g.model(PRODUCER_NAME, producerVersion(), metadata(c, metadata));
+    return g.model(PRODUCER_NAME, producerVersion(), metadata(c, which, metadata));
   }
 
   /** cos/sin of position * inv_freq, HF half-rotation layout cat(freqs, freqs). Returns {cos, sin} [B, 1, S, hd]. */
@@ -339,17 +368,19 @@ public final class OnnxPolicyExporter {
 
   // ==================================================================== metadata, weights, files
 
-  private static LinkedHashMap<String, String> metadata(ModelConfig c, Map<String, String> extra) {
+  private static LinkedHashMap<String, String> metadata(ModelConfig c, Logits which, Map<String, String> extra) {
     LinkedHashMap<String, String> m = new LinkedHashMap<>();
     try {
       m.put(CONFIG_METADATA_KEY, Json.MAPPER.writeValueAsString(c.toJson()));
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
+    m.put(LOGITS_METADATA_KEY, which.name().toLowerCase(Locale.ROOT));
     if (extra != null) {
       for (Map.Entry<String, String> e : extra.entrySet()) {
         if (m.containsKey(e.getKey())) {
-          throw new RlsrException("ONNX metadata key \"" + e.getKey() + "\" is reserved by rlsr (it holds the model's config.json); use another key");
+          throw new RlsrException("ONNX metadata key \"" + e.getKey() + "\" is reserved by rlsr (" + CONFIG_METADATA_KEY
+              + ": the model's config.json, " + LOGITS_METADATA_KEY + ": which positions get logits); use another key");
         }
         m.put(e.getKey(), e.getValue());
       }

@@ -48,6 +48,19 @@ class OnnxPolicyParityTest {
       // Not vacuous: the logits vary across the vocabulary.
       assertThat(Math.abs(expected[0][6][0] - expected[0][6][1])).isGreaterThan(1e-4f);
     }
+    // The rollout variant: logits of the last position only, [B, 1, V].
+    byte[] lastOnly = OnnxPolicyExporter.buildWithExternalWeights(c, Map.of(), OnnxPolicyExporter.Logits.LAST);
+    try (OnnxPolicySession s = OnnxPolicySessions.create(ENV, lastOnly, w, 1, "cpu")) {
+      float[][][] actual = OrtTestIo.forward(ENV, s.session(), c, ids, mask, pos);
+      float[][][] expectedLast = new float[ids.length][][];
+      int[][] ones = new int[ids.length][1];
+      for (int b = 0; b < ids.length; b++) {
+        expectedLast[b] = new float[][] {expected[b][ids[b].length - 1]};
+        ones[b][0] = 1;
+      }
+      assertThat(actual[0]).hasNumberOfRows(1);
+      assertThat(OrtTestIo.maxAbsDiff(actual, expectedLast, ones)).isLessThan(TOL);
+    }
   }
 
   @ParameterizedTest(name = "{0}")

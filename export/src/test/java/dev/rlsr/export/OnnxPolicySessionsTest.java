@@ -92,5 +92,7 @@ class OnnxPolicySessionsTest {
     assertThatThrownBy(() -> OnnxPolicySessions.options(1, "tpu")).hasMessageContaining("--device");
     assertThatThrownBy(() -> OnnxPolicyExporter.buildWithExternalWeights(CONFIG, Map.of("rlsr.config", "x")))
         .isInstanceOf(RlsrException.class).hasMessageContaining("rlsr.config");
+    assertThatThrownBy(() -> OnnxPolicyExporter.buildWithExternalWeights(CONFIG, Map.of("rlsr.logits", "x")))
+        .isInstanceOf(RlsrException.class).hasMessageContaining("reserved");
   }
 }

@@ -68,6 +68,22 @@ class OrtSamplerTest {
   }
 
   @Test
+  void lastPositionLogitsGraphSamplesTheSame() {
+    SamplingOptions o = SamplingOptions.sampling(12, 9, List.of(), PAD).withTopK(20);
+    byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(CONFIG, Map.of(), OnnxPolicyExporter.Logits.LAST);
+    try (OnnxPolicySession last = OnnxPolicySessions.create(ENV, proto, weights, 1, "cpu")) {
+      List<Rollout> a = new OrtSampler(ENV, last.session(), CONFIG).sample(PROMPTS, o);
+      List<Rollout> b = sampler.sample(PROMPTS, o);
+      for (int i = 0; i < PROMPTS.size(); i++) {
+        assertThat(a.get(i).tokens()).containsExactly(b.get(i).tokens());
+        for (int t = 0; t < a.get(i).tokens().length; t++) {
+          assertThat(a.get(i).policyLogProbs()[t]).isCloseTo(b.get(i).policyLogProbs()[t], within(1e-4f));
+        }
+      }
+    }
+  }
+
+  @Test
   void seededSamplingRepeatsAndTopK1IsGreedy() {
     SamplingOptions o = SamplingOptions.sampling(12, 7, List.of(), PAD).withTemperature(0.9).withTopP(0.95);
     List<Rollout> a = sampler.sample(PROMPTS, o);

@@ -21,7 +21,8 @@ import java.util.SplittableRandom;
 /**
  * Samples continuations for a batch of prompts of different lengths from a session with the rlsr policy I/O
  * (module export, {@code OnnxPolicyExporter}): {@code input_ids}, {@code attention_mask}, {@code position_ids},
- * {@code past_key_values.i.key/value} in; {@code logits}, {@code present.i.key/value} out.
+ * {@code past_key_values.i.key/value} in; {@code logits}, {@code present.i.key/value} out. Logits of every
+ * position or of the last one only ({@code OnnxPolicyExporter.Logits.LAST}, cheaper for large vocabularies) both work.
  *
  * <p>Prompts are left-padded; position ids are cumsum(mask) - 1 clamped at 0. The prompt batch is run once
  * (prefill), then one token per step with the previous step's {@code present} tensors as the past. A row that
@@ -51,7 +52,11 @@ public final class OrtSampler {
     }
   }
 
-  /** Samples one continuation per prompt (each prompt non-empty), in prompt order. */
+  /**
+   * Samples one continuation per prompt (each prompt non-empty), in prompt order. Random draws are taken row by
+   * row at each step from one {@code SplittableRandom(o.seed())}, so a call repeats exactly for the same prompt
+   * list and options (a prompt's sample depends on its batch neighbours and its place in the batch).
+   */
   public List<Rollout> sample(List<int[]> prompts, SamplingOptions o) {
     try {
       return run(prompts, o);
@@ -62,6 +67,9 @@ public final class OrtSampler {
 
   private List<Rollout> run(List<int[]> prompts, SamplingOptions o) throws OrtException {
     int batch = prompts.size();
+    if (batch == 0) {
+      return List.of();
+    }
     int promptLen = 0;
     for (int b = 0; b < batch; b++) {
       int[] p = prompts.get(b);
@@ -111,7 +119,9 @@ public final class OrtSampler {
           previous.close();
         }
         previous = r;
-        FloatBuffer all = ((OnnxTensor) r.get("logits").orElseThrow()).getFloatBuffer();   // [B, stepLen, V]
+        OnnxTensor logitsTensor = (OnnxTensor) r.get("logits").orElseThrow();
+        int positions = (int) logitsTensor.getInfo().getShape()[1];       // stepLen, or 1 for last-token graphs
+        FloatBuffer all = logitsTensor.getFloatBuffer();                  // [B, positions, V]
 
         boolean anyActive = false;
         stepIds = new long[batch];
@@ -119,7 +129,7 @@ public final class OrtSampler {
         for (int b = 0; b < batch; b++) {
           boolean active = !eos[b];
           if (active) {
-            all.position((b * stepLen + stepLen - 1) * vocab);
+            all.position((b * positions + positions - 1) * vocab);
             all.get(logits);
             int k = produced[b]++;
             double[] lp = new double[2];
@@ -193,6 +203,10 @@ public final class OrtSampler {
   /**
    * Picks the next token from one row of logits. {@code lp[0]} = sampling log-prob (see {@link Rollout}),
    * {@code lp[1]} = log_softmax(logits / temperature)[token].
+   *
+   * <p>Sampling: weights w = exp((logits - max) / T); with top-k the k largest are kept; with top-p the smallest
+   * most-likely prefix (descending logits, lowest id first on ties) whose weight reaches top_p of the total is kept;
+   * the token is drawn in proportion to the kept weights. Without top-k and top-p nothing is sorted.
    */
   static int choose(float[] logits, SamplingOptions o, SplittableRandom rng, double[] lp) {
     int vocab = logits.length;
@@ -205,31 +219,38 @@ public final class OrtSampler {
         argmax = v;
       }
     }
-    double sumAll = 0;
+    double[] wAll = new double[vocab];            // unnormalised probabilities exp((l - max) / T), each in (0, 1]
+    double zAll = 0;
     for (int v = 0; v < vocab; v++) {
-      sumAll += Math.exp((logits[v] - max) * invT);
+      wAll[v] = Math.exp((logits[v] - max) * invT);
+      zAll += wAll[v];
     }
-    double logZAll = Math.log(sumAll);           // log-sum-exp of (logits - max) / T
+    double logZAll = Math.log(zAll);
     if (o.greedy()) {
       lp[0] = 0;
       lp[1] = -logZAll;                          // (logits[argmax] - max) / T = 0
       return argmax;
     }
 
-    // Candidates in descending logit order (lowest id first on ties): all, or the top k.
-    int[] order = topOrder(logits, o.topK() > 0 ? Math.min(o.topK(), vocab) : vocab);
-    int kept = order.length;
-    double[] w = new double[kept];                // unnormalised probabilities exp((l - max) / T)
+    // Candidates, in descending logit order when a filter needs an order.
+    int[] order;
+    if (o.topK() > 0 && o.topK() < vocab) {
+      order = topOrder(logits, null, o.topK());
+    } else if (o.topP() < 1) {
+      order = nucleusSuperset(logits, wAll, zAll * o.topP());
+    } else {
+      order = null;                               // plain sampling over the vocabulary in id order
+    }
+    int kept = order == null ? vocab : order.length;
     double z = 0;
     for (int i = 0; i < kept; i++) {
-      w[i] = Math.exp((logits[order[i]] - max) * invT);
-      z += w[i];
+      z += wAll[order == null ? i : order[i]];
     }
-    if (o.topP() < 1) {                           // smallest prefix whose probability reaches top_p
+    if (o.topP() < 1 && order != null) {          // smallest prefix whose weight reaches top_p of the total
       double cum = 0;
       int n = 0;
       while (n < kept) {
-        cum += w[n++];
+        cum += wAll[order[n++]];
         if (cum >= o.topP() * z) {
           break;
         }
@@ -238,31 +259,65 @@ public final class OrtSampler {
       z = cum;
     }
     double u = rng.nextDouble() * z;
-    int pick = kept - 1;                          // rounding fallback: the last kept candidate
+    int token = order == null ? vocab - 1 : order[kept - 1];   // rounding fallback: the last kept candidate
     double acc = 0;
     for (int i = 0; i < kept; i++) {
-      acc += w[i];
+      int id = order == null ? i : order[i];
+      acc += wAll[id];
       if (u < acc) {
-        pick = i;
+        token = id;
         break;
       }
     }
-    int token = order[pick];
-    lp[0] = Math.log(w[pick] / z);
+    lp[0] = Math.log(wAll[token] / z);
     lp[1] = (logits[token] - max) * invT - logZAll;
     return token;
   }
 
-  /** Indices of the k largest logits, descending, lowest id first among equal values. */
-  static int[] topOrder(float[] logits, int k) {
+  /**
+   * The most likely tokens, sorted, as far as needed to hold the top-p nucleus: the tokens with weight >= a
+   * threshold form a prefix of the descending order, so once their total reaches {@code need} the nucleus lies
+   * inside them. The threshold starts at 1e-3 of the largest weight and falls until that holds (0: everything).
+   * For a peaked LM distribution this sorts a few tokens instead of the whole vocabulary.
+   */
+  static int[] nucleusSuperset(float[] logits, double[] w, double need) {
+    for (double threshold = 1e-3; ; threshold = threshold > 1e-30 ? threshold * 1e-4 : 0) {
+      int n = 0;
+      double mass = 0;
+      for (double x : w) {
+        if (x >= threshold) {
+          n++;
+          mass += x;
+        }
+      }
+      if (mass >= need || threshold == 0) {
+        int[] ids = new int[n];
+        int i = 0;
+        for (int v = 0; v < w.length; v++) {
+          if (w[v] >= threshold) {
+            ids[i++] = v;
+          }
+        }
+        return topOrder(logits, ids, n);
+      }
+    }
+  }
+
+  /**
+   * The k ids with the largest logits among {@code ids} (null: the whole vocabulary), in descending logit order,
+   * lowest id first among equal values.
+   */
+  static int[] topOrder(float[] logits, int[] ids, int k) {
+    int n = ids == null ? logits.length : ids.length;
     // Sort keys: descending value via the sortable bits of -logit in the high half, the id in the low half.
-    long[] keys = new long[logits.length];
-    for (int v = 0; v < logits.length; v++) {
+    long[] keys = new long[n];
+    for (int i = 0; i < n; i++) {
+      int v = ids == null ? i : ids[i];
       int bits = Float.floatToIntBits(-logits[v] + 0.0f);   // + 0.0f: -0.0 and 0.0 compare equal
       int sortable = bits ^ ((bits >> 31) & 0x7fffffff);
-      keys[v] = ((long) sortable << 32) | v;
+      keys[i] = ((long) sortable << 32) | v;
     }
-    if (k < logits.length / 8) {
+    if (k < n / 8) {
       // Partial selection: keep the k smallest keys with a bounded max-heap, then sort those.
       long[] heap = new long[k];
       int size = 0;

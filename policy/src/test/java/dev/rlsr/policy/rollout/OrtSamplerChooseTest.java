@@ -17,14 +17,33 @@ class OrtSamplerChooseTest {
 
   @Test
   void topOrderIsDescendingWithLowestIdOnTies() {
-    assertThat(OrtSampler.topOrder(LOGITS, 4)).containsExactly(1, 3, 0, 2);
-    assertThat(OrtSampler.topOrder(LOGITS, 2)).containsExactly(1, 3);
+    assertThat(OrtSampler.topOrder(LOGITS, null, 4)).containsExactly(1, 3, 0, 2);
+    assertThat(OrtSampler.topOrder(LOGITS, null, 2)).containsExactly(1, 3);
     float[] big = new float[100];
     big[70] = 3;
     big[5] = -1;
     big[42] = 3;
-    assertThat(OrtSampler.topOrder(big, 3)).containsExactly(42, 70, 0);    // heap path (k < n/8)
-    assertThat(OrtSampler.topOrder(big, 100)[99]).isEqualTo(5);
+    assertThat(OrtSampler.topOrder(big, null, 3)).containsExactly(42, 70, 0);    // heap path (k < n/8)
+    assertThat(OrtSampler.topOrder(big, null, 100)[99]).isEqualTo(5);
+  }
+
+  @Test
+  void nucleusSupersetHoldsThePrefixThatReachesTopP() {
+    float[] logits = new float[1000];
+    logits[10] = 20;
+    logits[20] = 19;                        // the rest are 0: weights ~e^-20, far below the first threshold
+    double[] w = new double[1000];
+    double z = 0;
+    for (int v = 0; v < w.length; v++) {
+      w[v] = Math.exp(logits[v] - 20);
+      z += w[v];
+    }
+    assertThat(OrtSampler.nucleusSuperset(logits, w, 0.9 * z)).containsExactly(10, 20);
+    // Asking for (almost) all the mass brings in the whole vocabulary, in order.
+    int[] all = OrtSampler.nucleusSuperset(logits, w, z);
+    assertThat(all).hasSize(1000);
+    assertThat(all[0]).isEqualTo(10);
+    assertThat(all[2]).isEqualTo(0);
   }
 
   @Test
