@@ -54,7 +54,7 @@ public final class OnnxPolicyExporter {
   /** Metadata key holding the model's config.json. */
   public static final String CONFIG_METADATA_KEY = "rlsr.config";
   /** Data file named in the external-data declarations of {@link #buildWithExternalWeights}. */
-  public static final String EXTERNAL_DATA_FILE = "model.onnx.data";
+  public static final String EXTERNAL_DATA_FILE = "model.onnx_data";
   /** Additive score of a masked key. */
   public static final float MASKED = -1e9f;
   /** Protobuf messages cannot exceed 2 GiB: above this many weight bytes, {@link #writeModel} writes a data file. */
@@ -84,7 +84,7 @@ public final class OnnxPolicyExporter {
 
   /**
    * Writes a self-contained serving model: weights inside {@code modelOnnx}, or, when they exceed what one protobuf
-   * message can hold (~2 GB), in {@code <modelOnnx file name>.data} beside it (ONNX external data, 4 KiB aligned).
+   * message can hold (~2 GB), in {@code <modelOnnx file name>_data} (Optimum's model.onnx_data) beside it (ONNX external data, 4 KiB aligned).
    *
    * @param metadata extra metadata_props (e.g. the resolved run config); may not redefine {@value #CONFIG_METADATA_KEY}
    */
@@ -97,7 +97,7 @@ public final class OnnxPolicyExporter {
     ModelConfig c = w.config();
     checkWeights(w);
     boolean embed = w.parameterCount() * Float.BYTES <= embedLimitBytes;
-    String location = modelOnnx.getFileName() + ".data";
+    String location = modelOnnx.getFileName() + "_data";
     Path dataFile = modelOnnx.resolveSibling(location);
     LinkedHashMap<String, Long> offsets = externalOffsets(c);
     OnnxMl.ModelProto proto = embed

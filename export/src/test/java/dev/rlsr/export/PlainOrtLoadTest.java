@@ -48,7 +48,7 @@ class PlainOrtLoadTest {
 
   @Test
   void embeddedModelLoadsAndMatchesNaive() throws Exception {
-    assertThat(Files.exists(embedded.resolveSibling("model.onnx.data"))).isFalse();
+    assertThat(Files.exists(embedded.resolveSibling("model.onnx_data"))).isFalse();
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
          OrtSession s = env.createSession(embedded.toString(), opts)) {
@@ -64,7 +64,7 @@ class PlainOrtLoadTest {
 
   @Test
   void externalDataModelLoadsAndMatchesNaive() throws Exception {
-    assertThat(Files.size(external.resolveSibling("model.onnx.data"))).isGreaterThan(Files.size(external));
+    assertThat(Files.size(external.resolveSibling("model.onnx_data"))).isGreaterThan(Files.size(external));
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
          OrtSession s = env.createSession(external.toString(), opts)) {

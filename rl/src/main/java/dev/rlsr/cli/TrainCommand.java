@@ -200,9 +200,9 @@ public final class TrainCommand implements Callable<Integer> {
       }
       args.add(flag + "=" + e.getValue().asText());
     }
-    for (String a : parsed.originalArgs()) {
-      args.add(a);
-    }
+    List<String> original = parsed.originalArgs();
+    int self = spec.parent() == null ? -1 : original.indexOf(spec.name()); // args after "train"
+    args.addAll(original.subList(self + 1, original.size()));
     // drop --config from the re-run
     List<String> clean = new ArrayList<>();
     for (int i = 0; i < args.size(); i++) {

@@ -24,7 +24,7 @@ import java.util.List;
  * @param ropeTheta           {@code rope_theta}: rotary base, default 10000
  * @param rmsNormEps          {@code rms_norm_eps}: default 1e-6
  * @param tieWordEmbeddings   {@code tie_word_embeddings}: lm_head shares embed_tokens
- * @param attentionBias       q/k/v projections carry biases (always for qwen2; {@code attention_bias} for llama)
+ * @param attentionBias       q/k/v projections carry biases (qwen2)
  * @param maxPositions        {@code max_position_embeddings}
  * @param bosTokenId          {@code bos_token_id} or -1
  * @param eosTokenIds         {@code eos_token_id} (int or list), may be empty
@@ -83,6 +83,9 @@ public record ModelConfig(
     if (c.path("use_sliding_window").asBoolean(false)) {
       throw new RlsrException(source + ": use_sliding_window=true (sliding-window attention) is not supported");
     }
+    if (type.equals("llama") && c.path("attention_bias").asBoolean(false)) {
+      throw new RlsrException(source + ": attention_bias=true is not supported for llama (its o_proj bias is not implemented)");
+    }
     if (c.path("mlp_bias").asBoolean(false)) {
       throw new RlsrException(source + ": mlp_bias=true is not supported");
     }
@@ -105,7 +108,7 @@ public record ModelConfig(
     if (headDim % 2 != 0) {
       throw new RlsrException(source + ": head_dim (" + headDim + ") must be even for rotary embeddings");
     }
-    boolean bias = type.equals("qwen2") || c.path("attention_bias").asBoolean(false);
+    boolean bias = type.equals("qwen2"); // q/k/v biases; llama with attention_bias is refused above
     List<Integer> eos = new ArrayList<>();
     JsonNode e = c.get("eos_token_id");
     if (e != null && e.isArray()) {
