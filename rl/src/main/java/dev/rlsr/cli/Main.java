@@ -13,6 +13,10 @@ import picocli.CommandLine.Command;
       CommandLine.HelpCommand.class,
       SftCommand.class,
       LogprobsCommand.class,
+      PretrainCommand.class,
+      DemoDataCommand.class,
+      DemoBaseCommand.class,
+      CompareCommand.class,
     })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
