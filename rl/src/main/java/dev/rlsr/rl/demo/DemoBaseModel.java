@@ -95,7 +95,8 @@ public final class DemoBaseModel {
     }
     try {
       JsonNode stored = Json.MAPPER.readTree(dir.resolve(RECIPE_FILE).toFile());
-      return recipe.toJson().equals(stored);
+      // compare as parsed JSON on both sides (a long written and read back is an int node)
+      return Json.MAPPER.readTree(recipe.toJson().toString()).equals(stored);
     } catch (IOException e) {
       return false;
     }
