@@ -14,6 +14,10 @@ import picocli.CommandLine.Command;
       SftCommand.class,
       LogprobsCommand.class,
       TrainCommand.class,
+      PretrainCommand.class,
+      DemoDataCommand.class,
+      DemoBaseCommand.class,
+      CompareCommand.class,
     })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

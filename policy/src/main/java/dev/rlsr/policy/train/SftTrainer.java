@@ -1,5 +1,5 @@
 // The SFT loop: tokenized examples -> shuffled micro-batches -> masked NLL in the TensorFlow graph -> AdamW steps,
-// with metrics.jsonl, a progress bar, atomic checkpoints and exact resume. Also used for pretraining (promptLoss).
+// with metrics.jsonl, a progress bar, atomic checkpoints and exact resume. Also pretrains on raw text (runTexts).
 package dev.rlsr.policy.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -38,16 +38,7 @@ public final class SftTrainer {
 
   /** Runs SFT on examples already read (the CLI reads and validates the JSONL file first). */
   public Summary run(List<Example> examples) {
-    Checkpoints ckpts = new Checkpoints(opt.out());
-    var latest = ckpts.latest();
-    if (latest.isPresent() && !opt.resume()) {
-      throw new RlsrException(opt.out() + " already holds checkpoints (" + latest.get().getFileName()
-          + "): pass --resume to continue that run, or choose another --out");
-    }
-    if (opt.resume() && latest.isEmpty()) {
-      log.println("--resume: no checkpoint in " + opt.out() + ", starting from " + opt.model());
-    }
-    try (HfModel base = HfModel.load(opt.model())) {
+    return train(base -> {
       SftTokenizer sftTok = new SftTokenizer(base.tokenizer(), PromptRenderer.forTokenizer(base.tokenizer()),
           opt.maxSeqLen());
       List<TokenizedExample> data = new ArrayList<>();
@@ -59,6 +50,67 @@ public final class SftTrainer {
         throw new RlsrException(opt.data() + ": no usable examples (every prompt is longer than --max-seq-len "
             + opt.maxSeqLen() + ")");
       }
+      return data;
+    });
+  }
+
+  /**
+   * Pretraining on raw text: each document becomes {@code [BOS when the tokenizer adds one] + encode(text) + [EOS]}
+   * with the loss on every token after the first (no prompt template, no prompt mask, whatever
+   * {@link SftOptions#promptLoss} says). A document longer than {@code maxSeqLen} tokens is cut on the right and
+   * loses its EOS. Blank documents are skipped.
+   */
+  public Summary runTexts(List<String> documents) {
+    return train(base -> {
+      var tok = base.tokenizer();
+      int[] eos = tok.eosIds();
+      if (eos.length == 0) {
+        throw new RlsrException(tok.modelDir() + ": no EOS token (set eos_token in tokenizer_config.json)");
+      }
+      boolean bos = tok.addBosToPrompt() && tok.bosId() >= 0;
+      List<TokenizedExample> data = new ArrayList<>(documents.size());
+      long truncated = 0;
+      for (String doc : documents) {
+        if (doc.isBlank()) {
+          continue;
+        }
+        int[] text = tok.encode(doc);
+        int full = (bos ? 1 : 0) + text.length + 1;
+        int[] ids = new int[Math.min(full, opt.maxSeqLen())];
+        int at = 0;
+        if (bos) {
+          ids[at++] = tok.bosId();
+        }
+        int n = Math.min(text.length, ids.length - at);
+        System.arraycopy(text, 0, ids, at, n);
+        if (full <= opt.maxSeqLen()) {
+          ids[ids.length - 1] = eos[0];
+        } else {
+          truncated++;
+        }
+        data.add(new TokenizedExample(ids, 1));
+      }
+      log.println("data: " + data.size() + " documents, " + truncated + " cut to --max-seq-len " + opt.maxSeqLen());
+      if (data.isEmpty()) {
+        throw new RlsrException(opt.data() + ": no text to train on (every line is blank)");
+      }
+      return data;
+    });
+  }
+
+  /** The loop shared by SFT and pretraining; {@code prepare} turns the loaded base model's tokenizer into data. */
+  private Summary train(java.util.function.Function<HfModel, List<TokenizedExample>> prepare) {
+    Checkpoints ckpts = new Checkpoints(opt.out());
+    var latest = ckpts.latest();
+    if (latest.isPresent() && !opt.resume()) {
+      throw new RlsrException(opt.out() + " already holds checkpoints (" + latest.get().getFileName()
+          + "): pass --resume to continue that run, or choose another --out");
+    }
+    if (opt.resume() && latest.isEmpty()) {
+      log.println("--resume: no checkpoint in " + opt.out() + ", starting from " + opt.model());
+    }
+    try (HfModel base = HfModel.load(opt.model())) {
+      List<TokenizedExample> data = prepare.apply(base);
       long perStep = (long) opt.batchSize() * opt.gradAccum();
       long totalSteps = opt.maxSteps() > 0 ? opt.maxSteps() : opt.epochs() * ((data.size() + perStep - 1) / perStep);
       LrSchedule schedule = new LrSchedule(opt.learningRate(), opt.schedule(), opt.warmupSteps(), totalSteps);

@@ -1,0 +1,156 @@
+// `rlsr pretrain`: next-token training on raw text, from an existing model or from a new random Llama built for a
+// tokenizer (the SFT loop with the loss on every token and no prompt template).
+package dev.rlsr.cli;
+
+import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.policy.tokenizer.Tokenizer;
+import dev.rlsr.policy.train.LrSchedule;
+import dev.rlsr.policy.train.SftOptions;
+import dev.rlsr.policy.train.SftTrainer;
+import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.rl.pretrain.ScratchModel;
+import dev.rlsr.rl.pretrain.TextCorpus;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "pretrain", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Pretraining: next-token loss on every token of raw text documents (one per line of --corpus).",
+        "Starts from --model, or from a new random Llama for --tokenizer written to OUT/init (size flags or"
+            + " --init-config)."})
+public final class PretrainCommand implements Callable<Integer> {
+  /** Where a model created from scratch is written inside --out. */
+  public static final String INIT_DIR = "init";
+
+  @Spec CommandSpec spec;
+  @Mixin ThreadsMixin threads;
+
+  @Option(names = "--corpus", required = true, description = "UTF-8 text file, one document per line (blank lines skipped).")
+  Path corpus;
+
+  @Option(names = "--out", required = true, description = "Output directory: final model, checkpoints/, metrics.jsonl (and init/ when starting from scratch).")
+  Path out;
+
+  @Option(names = "--model", description = "Continue pretraining this Hugging Face model directory (instead of starting from scratch).")
+  Path model;
+
+  @Option(names = "--tokenizer", description = "From scratch: directory with tokenizer.json (and tokenizer_config.json naming eos_token).")
+  Path tokenizer;
+
+  @Option(names = "--init-config", description = "From scratch: a config.json to build the random model from (instead of the size flags; its vocab_size must cover the tokenizer).")
+  Path initConfig;
+
+  @Option(names = "--hidden-size", defaultValue = "192", description = "From scratch: model width (default: ${DEFAULT-VALUE}).")
+  int hiddenSize;
+
+  @Option(names = "--intermediate-size", defaultValue = "512", description = "From scratch: SwiGLU inner width (default: ${DEFAULT-VALUE}).")
+  int intermediateSize;
+
+  @Option(names = "--layers", defaultValue = "4", description = "From scratch: decoder layers (default: ${DEFAULT-VALUE}).")
+  int layers;
+
+  @Option(names = "--heads", defaultValue = "6", description = "From scratch: attention heads (default: ${DEFAULT-VALUE}).")
+  int heads;
+
+  @Option(names = "--kv-heads", defaultValue = "2", description = "From scratch: key/value heads, dividing --heads (default: ${DEFAULT-VALUE}).")
+  int kvHeads;
+
+  @Option(names = "--max-positions", defaultValue = "256", description = "From scratch: max_position_embeddings (default: ${DEFAULT-VALUE}).")
+  int maxPositions;
+
+  @Option(names = "--init-seed", defaultValue = "0", description = "From scratch: seed of the random weights (default: ${DEFAULT-VALUE}).")
+  long initSeed;
+
+  @Option(names = "--epochs", defaultValue = "1", description = "Passes over the corpus (default: ${DEFAULT-VALUE}); ignored with --max-steps.")
+  int epochs;
+
+  @Option(names = "--max-steps", defaultValue = "0", description = "Optimizer steps; 0 derives them from --epochs (default: ${DEFAULT-VALUE}).")
+  long maxSteps;
+
+  @Option(names = "--batch-size", defaultValue = "16", description = "Documents per micro-batch (default: ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Option(names = "--grad-accum", defaultValue = "1", description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
+  int gradAccum;
+
+  @Option(names = {"--learning-rate", "--lr"}, defaultValue = "3e-3", description = "Peak AdamW learning rate (default: ${DEFAULT-VALUE}, for small models from scratch).")
+  double learningRate;
+
+  @Option(names = "--schedule", defaultValue = "cosine", description = "After warm-up: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+  LrSchedule.Kind schedule;
+
+  @Option(names = "--warmup-steps", defaultValue = "40", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
+  long warmupSteps;
+
+  @Option(names = "--weight-decay", defaultValue = "0.01", description = "Decoupled weight decay, not on norms/biases (default: ${DEFAULT-VALUE}).")
+  double weightDecay;
+
+  @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clip; 0 disables (default: ${DEFAULT-VALUE}).")
+  double maxGradNorm;
+
+  @Option(names = "--max-seq-len", defaultValue = "128", description = "Longest document in tokens; longer ones are cut (default: ${DEFAULT-VALUE}).")
+  int maxSeqLen;
+
+  @Option(names = "--seed", defaultValue = "42", description = "Seed of the document order (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--save-every", defaultValue = "0", description = "Checkpoint every N steps; 0 only at the end (default: ${DEFAULT-VALUE}).")
+  long saveEvery;
+
+  @Option(names = "--save-total-limit", defaultValue = "2", description = "Checkpoints kept in OUT/checkpoints (default: ${DEFAULT-VALUE}).")
+  int saveTotalLimit;
+
+  @Option(names = "--resume", description = "Continue from OUT/checkpoints/LATEST (a from-scratch run reuses OUT/init).")
+  boolean resume;
+
+  @Option(names = "--stop-after", defaultValue = "0", description = "Stop with a checkpoint after this step, keeping the schedule of the whole run; 0 runs to the end (default: ${DEFAULT-VALUE}).")
+  long stopAfter;
+
+  @Override
+  public Integer call() {
+    var log = spec.commandLine().getErr();
+    if (model != null && (tokenizer != null || initConfig != null)) {
+      throw new RlsrException("--model continues an existing model; --tokenizer and --init-config are for starting"
+          + " from scratch: give one or the other");
+    }
+    List<String> docs = TextCorpus.read(corpus);
+    Path start = model != null ? model : initModel(log);
+    SftOptions o = new SftOptions(start, corpus, out, epochs, maxSteps, batchSize, gradAccum, learningRate, schedule,
+        warmupSteps, weightDecay, maxGradNorm, maxSeqLen, seed, saveEvery, saveTotalLimit, threads.threads, resume,
+        true, stopAfter);
+    var s = new SftTrainer(o, log).runTexts(docs);
+    spec.commandLine().getOut().printf("pretrain: %d steps, loss %.4f -> %.4f, %.0f tokens/s, %d skipped; model in %s%n",
+        s.steps(), s.firstLoss(), s.lastLoss(), s.tokensPerSecond(), s.skippedSteps(), s.finalModel());
+    return 0;
+  }
+
+  /** OUT/init: reused when resuming, otherwise (re)created from --tokenizer and the size flags or --init-config. */
+  private Path initModel(java.io.PrintWriter log) {
+    if (tokenizer == null) {
+      throw new RlsrException("pretrain needs --model DIR (continue a model) or --tokenizer DIR (start from scratch)");
+    }
+    Path init = out.resolve(INIT_DIR);
+    if (resume && Files.isRegularFile(init.resolve("model.safetensors"))) {
+      return init;
+    }
+    ModelConfig config;
+    if (initConfig != null) {
+      config = ModelConfig.read(initConfig);
+    } else {
+      try (Tokenizer tok = Tokenizer.load(tokenizer)) {
+        config = ScratchModel.config(tok,
+            new ScratchModel.Size(hiddenSize, intermediateSize, layers, heads, kvHeads, maxPositions));
+      }
+    }
+    ScratchModel.create(tokenizer, config, initSeed, init);
+    log.printf("pretrain: new %s model in %s (vocab %d, hidden %d, %d layers)%n", config.modelType(), init,
+        config.vocabSize(), config.hiddenSize(), config.numLayers());
+    return init;
+  }
+}
