@@ -18,6 +18,8 @@ import picocli.CommandLine.Command;
       DemoDataCommand.class,
       DemoBaseCommand.class,
       CompareCommand.class,
+      EvalCommand.class,
+      DemoCommand.class,
     })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

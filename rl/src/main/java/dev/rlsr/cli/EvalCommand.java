@@ -1,0 +1,79 @@
+// `rlsr eval`: generate a response for each prompt and score it (training-embedder reward, judge-encoder cosine,
+// ROUGE-L); per-row results in --out, the means as JSON on stdout.
+package dev.rlsr.cli;
+
+import dev.rlsr.embedder.SentenceEmbedder;
+import dev.rlsr.policy.data.JsonlDataset;
+import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.rl.eval.Evaluator;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
+    description = "Greedy responses to every prompt of --data, scored against the references: reward under the "
+        + "training embedder, cosine under an independent judge encoder (e5-small-v2), and ROUGE-L.")
+public final class EvalCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin ThreadsMixin threads;
+
+  @Option(names = "--model", required = true, description = "Hugging Face model directory.")
+  Path model;
+
+  @Option(names = "--data", required = true, description = "JSONL of (prompt, reference response) pairs.")
+  Path data;
+
+  @Option(names = "--out", required = true, description = "Per-row results (JSONL).")
+  Path out;
+
+  @Option(names = "--embedder", defaultValue = SentenceEmbedder.DEFAULT, description = "Training embedder for the reward (default: ${DEFAULT-VALUE}).")
+  String embedder;
+
+  @Option(names = "--judge", defaultValue = SentenceEmbedder.E5_SMALL_V2, description = "Independent judge encoder (default: ${DEFAULT-VALUE}).")
+  String judge;
+
+  @Option(names = "--limit", defaultValue = "0", description = "Evaluate only the first N rows; 0 = all (default: ${DEFAULT-VALUE}).")
+  int limit;
+
+  @Option(names = "--max-prompt-length", defaultValue = "256", description = "Prompts keep their last N tokens (default: ${DEFAULT-VALUE}).")
+  int maxPromptLength;
+
+  @Option(names = "--max-new-tokens", defaultValue = "128", description = "Greedy tokens per response (default: ${DEFAULT-VALUE}).")
+  int maxNewTokens;
+
+  @Option(names = "--batch-size", defaultValue = "16", description = "Prompts per generation call (default: ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Option(names = "--device", defaultValue = "cpu", description = "ONNX Runtime device: cpu or cuda (default: ${DEFAULT-VALUE}).")
+  String device;
+
+  @Override
+  public Integer call() {
+    var rows = JsonlDataset.read(data);
+    if (limit > 0 && rows.size() > limit) {
+      rows = rows.subList(0, limit);
+    }
+    if (rows.isEmpty()) {
+      throw new RlsrException(data + ": the dataset is empty");
+    }
+    if (batchSize < 1 || maxNewTokens < 1 || maxPromptLength < 1) {
+      throw new RlsrException("--batch-size, --max-new-tokens and --max-prompt-length must be at least 1");
+    }
+    try (SentenceEmbedder e = SentenceEmbedder.load(embedder, threads.threads);
+        SentenceEmbedder j = SentenceEmbedder.load(judge, threads.threads)) {
+      var s = Evaluator.run(model, rows, e, j, out,
+          new Evaluator.Options(maxPromptLength, maxNewTokens, batchSize, threads.threads, device));
+      var json = s.toJson();
+      json.put("model", model.toString());
+      json.put("embedder", embedder);
+      json.put("judge", judge);
+      json.put("out", out.toString());
+      spec.commandLine().getOut().println(json.toString());
+    }
+    return 0;
+  }
+}
