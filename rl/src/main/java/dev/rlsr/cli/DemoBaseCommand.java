@@ -41,7 +41,7 @@ public final class DemoBaseCommand implements Callable<Integer> {
   public Integer call() {
     var d = DemoBaseModel.Recipe.DEFAULT;
     var s = d.size();
-    var recipe = new DemoBaseModel.Recipe(seed, corpusDocuments, d.merges(),
+    var recipe = new DemoBaseModel.Recipe(d.dataVersion(), seed, corpusDocuments, d.merges(),
         new ScratchModel.Size(hiddenSize, s.intermediateSize(), layers, s.heads(), s.kvHeads(), s.maxPositions()),
         steps, d.batchSize(), d.learningRate(), d.warmupSteps(), d.weightDecay(), d.maxSeqLen());
     long t0 = System.nanoTime();

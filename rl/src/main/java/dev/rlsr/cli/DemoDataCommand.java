@@ -19,17 +19,17 @@ public final class DemoDataCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "Directory for train.jsonl, eval.jsonl and corpus.txt.")
   Path out;
 
-  @Option(names = "--seed", defaultValue = "1234", description = "Generation seed (default: ${DEFAULT-VALUE}, the shipped base model's).")
-  long seed;
+  @Option(names = "--seed", description = "Generation seed (default: ${DEFAULT-VALUE}, the shipped base model's).")
+  long seed = DemoData.DEFAULT_SEED;
 
-  @Option(names = "--train", defaultValue = "3000", description = "Train examples (default: ${DEFAULT-VALUE}).")
-  int train;
+  @Option(names = "--train", description = "Train examples (default: ${DEFAULT-VALUE}).")
+  int train = DemoData.TRAIN_SIZE;
 
-  @Option(names = "--eval", defaultValue = "200", description = "Eval examples (default: ${DEFAULT-VALUE}).")
-  int eval;
+  @Option(names = "--eval", description = "Eval examples (default: ${DEFAULT-VALUE}).")
+  int eval = DemoData.EVAL_SIZE;
 
-  @Option(names = "--corpus-documents", defaultValue = "20000", description = "Corpus documents; 0 writes no corpus (default: ${DEFAULT-VALUE}).")
-  int corpusDocuments;
+  @Option(names = "--corpus-documents", description = "Corpus documents; 0 writes no corpus (default: ${DEFAULT-VALUE}).")
+  int corpusDocuments = dev.rlsr.rl.demo.DemoBaseModel.Recipe.DEFAULT.corpusDocuments();
 
   @Override
   public Integer call() {

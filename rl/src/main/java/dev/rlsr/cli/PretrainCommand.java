@@ -2,6 +2,7 @@
 // tokenizer (the SFT loop with the loss on every token and no prompt template).
 package dev.rlsr.cli;
 
+import dev.rlsr.policy.checkpoint.Checkpoints;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.train.LrSchedule;
@@ -125,8 +126,8 @@ public final class PretrainCommand implements Callable<Integer> {
         warmupSteps, weightDecay, maxGradNorm, maxSeqLen, seed, saveEvery, saveTotalLimit, threads.threads, resume,
         true, stopAfter);
     var s = new SftTrainer(o, log).runTexts(docs);
-    spec.commandLine().getOut().printf("pretrain: %d steps, loss %.4f -> %.4f, %.0f tokens/s, %d skipped; model in %s%n",
-        s.steps(), s.firstLoss(), s.lastLoss(), s.tokensPerSecond(), s.skippedSteps(), s.finalModel());
+    spec.commandLine().getOut().printf(
+        "pretrain: %d steps, loss %.4f -> %.4f, %.0f tokens/s, %d skipped; model in %s%n", s.steps(), s.firstLoss(), s.lastLoss(), s.tokensPerSecond(), s.skippedSteps(), s.finalModel());
     return 0;
   }
 
@@ -138,6 +139,11 @@ public final class PretrainCommand implements Callable<Integer> {
     Path init = out.resolve(INIT_DIR);
     if (resume && Files.isRegularFile(init.resolve("model.safetensors"))) {
       return init;
+    }
+    var latest = new Checkpoints(out).latest();
+    if (!resume && latest.isPresent()) { // refuse before replacing the init of that run
+      throw new RlsrException(out + " already holds checkpoints (" + latest.get().getFileName()
+          + "): pass --resume to continue that run, or choose another --out");
     }
     ModelConfig config;
     if (initConfig != null) {

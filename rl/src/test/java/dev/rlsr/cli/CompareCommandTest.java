@@ -135,11 +135,12 @@ class CompareCommandTest {
   void llmJudgeWithRandomizedOrder() throws Exception {
     List<Object[]> ra = new ArrayList<>();
     List<Object[]> rb = new ArrayList<>();
+    String ref = "The red fox lives in the forest.";
     for (int i = 0; i < 20; i++) {
       // A is right on the first 14 prompts, B on the rest
       boolean aGood = i < 14;
-      ra.add(new Object[] {"prompt " + i, "The red fox lives in the forest.", aGood ? "The red fox lives in the forest." : "Blue whale."});
-      rb.add(new Object[] {"prompt " + i, "The red fox lives in the forest.", aGood ? "Blue whale." : "A red fox lives in the forest."});
+      ra.add(new Object[] {"prompt " + i, ref, aGood ? ref : "Blue whale."});
+      rb.add(new Object[] {"prompt " + i, ref, aGood ? "Blue whale." : "A red fox lives in the forest."});
     }
     Path a = rows("a.jsonl", ra.toArray(new Object[0][]));
     Path b = rows("b.jsonl", rb.toArray(new Object[0][]));

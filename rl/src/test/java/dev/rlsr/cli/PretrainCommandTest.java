@@ -37,6 +37,7 @@ class PretrainCommandTest {
         "--max-seq-len", "64", "--threads", "1");
     assertThat(r.code()).as(r.err()).isZero();
     assertThat(r.out()).startsWith("pretrain: 30 steps");
+    assertThat(r.err()).contains("data: 200 documents");
     var rows = MetricsLog.read(out.resolve("metrics.jsonl"));
     assertThat(rows).hasSize(30);
     double first = (rows.get(0).get("loss").asDouble() + rows.get(1).get("loss").asDouble()) / 2;

@@ -98,7 +98,7 @@ public final class SftTrainer {
     });
   }
 
-  /** The loop shared by SFT and pretraining; {@code prepare} turns the loaded base model's tokenizer into data. */
+  /** The loop shared by SFT and pretraining; {@code prepare} builds the training data with the loaded base model. */
   private Summary train(java.util.function.Function<HfModel, List<TokenizedExample>> prepare) {
     Checkpoints ckpts = new Checkpoints(opt.out());
     var latest = ckpts.latest();

@@ -39,6 +39,7 @@ public final class DemoBaseModel {
   /**
    * Everything that determines the base model.
    *
+   * @param dataVersion     {@link DemoData#VERSION} of the generators that wrote the corpus and dataset
    * @param seed            seed of the corpus, the dataset the tokenizer also learns from, the init and the data order
    * @param corpusDocuments pretraining documents (3-6 sentences each)
    * @param merges          BPE merges of the tokenizer
@@ -50,11 +51,11 @@ public final class DemoBaseModel {
    * @param weightDecay     decoupled weight decay
    * @param maxSeqLen       longest document in tokens (longer ones are cut)
    */
-  public record Recipe(long seed, int corpusDocuments, int merges, ScratchModel.Size size, long steps, int batchSize,
-      double learningRate, long warmupSteps, double weightDecay, int maxSeqLen) {
-    /** The recipe of the shipped model (about 2M parameters; see models/README.md). */
-    public static final Recipe DEFAULT = new Recipe(1234, 20000, DemoTokenizer.MERGES,
-        new ScratchModel.Size(192, 512, 4, 6, 2, 256), 900, 16, 3e-3, 40, 0.01, 128);
+  public record Recipe(int dataVersion, long seed, int corpusDocuments, int merges, ScratchModel.Size size,
+      long steps, int batchSize, double learningRate, long warmupSteps, double weightDecay, int maxSeqLen) {
+    /** The recipe of the shipped model (about 1.8M parameters; see models/README.md). */
+    public static final Recipe DEFAULT = new Recipe(DemoData.VERSION, DemoData.DEFAULT_SEED, 20000,
+        DemoTokenizer.MERGES, new ScratchModel.Size(192, 512, 4, 6, 2, 256), 900, 16, 3e-3, 40, 0.01, 128);
 
     public ObjectNode toJson() {
       return Json.SNAKE.valueToTree(this);

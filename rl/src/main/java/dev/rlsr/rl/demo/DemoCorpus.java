@@ -17,11 +17,15 @@ import java.util.SplittableRandom;
  * A document is {@link #MIN_SENTENCES} to {@link #MAX_SENTENCES} sentences joined by spaces, each a
  * {@linkplain DemoTasks.Family#statement statement} of a random family about one of its <i>train</i> keys: the
  * combinations {@link DemoData} holds out for eval (for the same seed) never appear, so eval references are
- * unseen text for the base model too.
+ * unseen text for the base model too. About one sentence in {@link #REFER_BACK} returns to a combination named
+ * earlier in the document ("The red fox lives in the forest. ... We saw a red fox near the river."), as prose
+ * does, which teaches the model to carry entities from its context forward.
  */
 public final class DemoCorpus {
   public static final int MIN_SENTENCES = 3;
   public static final int MAX_SENTENCES = 6;
+  /** One sentence in this many (after the first) talks again about a combination the document already named. */
+  static final int REFER_BACK = 3;
 
   private DemoCorpus() {}
 
@@ -33,12 +37,22 @@ public final class DemoCorpus {
     for (int d = 0; d < n; d++) {
       int sentences = MIN_SENTENCES + rng.nextInt(MAX_SENTENCES - MIN_SENTENCES + 1);
       StringBuilder sb = new StringBuilder();
+      List<DemoTasks.Family> families = new ArrayList<>();
+      List<List<String>> mentioned = new ArrayList<>();
       for (int s = 0; s < sentences; s++) {
-        DemoTasks.Family f = DemoWorld.pick(DemoTasks.ALL, rng);
         if (s > 0) {
           sb.append(' ');
         }
-        sb.append(f.statement(DemoWorld.pick(keys.get(f.name()), rng), rng));
+        if (s > 0 && rng.nextInt(REFER_BACK) == 0) {
+          int j = rng.nextInt(families.size());
+          sb.append(families.get(j).statement(mentioned.get(j), rng));
+        } else {
+          DemoTasks.Family f = DemoWorld.pick(DemoTasks.ALL, rng);
+          List<String> key = DemoWorld.pick(keys.get(f.name()), rng);
+          families.add(f);
+          mentioned.add(key);
+          sb.append(f.statement(key, rng));
+        }
       }
       docs.add(sb.toString());
     }

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.regex.Pattern;
 
 /**
  * Each family (an animal sentence, a fruit's color, addition, subtraction, weather, animals of a habitat, a
@@ -33,6 +34,13 @@ import java.util.SplittableRandom;
  * prompts are distinct.
  */
 public final class DemoData {
+  /**
+   * Version of the text the demo generators (DemoData, DemoCorpus, DemoTasks, DemoWorld) produce for a seed. Bump
+   * it with any change to that text: it is part of the base model's recipe, so stale models are not reused.
+   */
+  public static final int VERSION = 1;
+  /** Seed of the shipped base model's corpus and tokenizer; use it for the demo so held-out sets agree. */
+  public static final long DEFAULT_SEED = 1234;
   /** Default number of train examples. */
   public static final int TRAIN_SIZE = 3000;
   /** Default number of eval examples. */
@@ -149,7 +157,28 @@ public final class DemoData {
     return eval;
   }
 
-  /** Writes {@code dir/train.jsonl} and {@code dir/eval.jsonl}: {"prompt","response","family"} per line. */
+  /**
+   * Share of the slot values that occur in a response as whole words, ignoring case: an interpretable accuracy
+   * for the demo's tasks (1 when the response carries everything the prompt named). 0 for no slots.
+   */
+  public static double slotRecall(List<String> slots, String response) {
+    if (slots.isEmpty()) {
+      return 0;
+    }
+    int found = 0;
+    for (String s : slots) {
+      Pattern word = Pattern.compile("(?<!\\p{Alnum})" + Pattern.quote(s) + "(?!\\p{Alnum})", Pattern.CASE_INSENSITIVE);
+      if (word.matcher(response).find()) {
+        found++;
+      }
+    }
+    return (double) found / slots.size();
+  }
+
+  /**
+   * Writes {@code dir/train.jsonl} and {@code dir/eval.jsonl}, one {"prompt","response","family","slots"} object
+   * per line (readers of {prompt, response} data ignore the extra keys).
+   */
   public void write(Path dir) {
     try {
       Files.createDirectories(dir);
@@ -167,6 +196,8 @@ public final class DemoData {
         n.put("prompt", it.prompt());
         n.put("response", it.response());
         n.put("family", it.family());
+        var slots = n.putArray("slots");
+        it.slots().forEach(slots::add);
         w.write(Json.MAPPER.writeValueAsString(n));
         w.write('\n');
       }

@@ -19,8 +19,8 @@ class DemoBaseModelTest {
 
   @Test
   void buildsOnceThenUsesTheCache() throws Exception {
-    var tiny = new DemoBaseModel.Recipe(5, 300, 120, new ScratchModel.Size(32, 64, 2, 4, 2, 64), 12, 8, 1e-2, 2,
-        0.0, 64);
+    var tiny = new DemoBaseModel.Recipe(DemoData.VERSION, 5, 300, 120, new ScratchModel.Size(32, 64, 2, 4, 2, 64),
+        12, 8, 1e-2, 2, 0.0, 64);
     Path cache = tmp.resolve("cache").resolve("demo-base");
     StringWriter log = new StringWriter();
     Path dir = DemoBaseModel.ensure(cache, tiny, 1, new PrintWriter(log, true));

@@ -19,11 +19,11 @@ import org.junit.jupiter.api.io.TempDir;
 class DemoDataTest {
   @TempDir Path tmp;
 
-  private static final DemoData DATA = DemoData.generate(1234);
+  private static final DemoData DATA = DemoData.generate(DemoData.DEFAULT_SEED);
 
   @Test
   void sameSeedSameDataOtherSeedOtherData() {
-    DemoData again = DemoData.generate(1234);
+    DemoData again = DemoData.generate(DemoData.DEFAULT_SEED);
     assertThat(again.train()).isEqualTo(DATA.train());
     assertThat(again.eval()).isEqualTo(DATA.eval());
     DemoData other = DemoData.generate(99);
@@ -53,10 +53,11 @@ class DemoDataTest {
     }
     // the held-out unit is the combination, not its parts: the color and animal of an eval animal sentence both
     // occur in train, just never together
-    DemoData.Item animal = DATA.eval().stream().filter(i -> i.family().equals("animal_sentence")).findFirst().orElseThrow();
-    String[] colorAnimal = animal.key().split("\\|");
-    assertThat(DATA.train()).anyMatch(i -> i.family().equals("animal_sentence") && i.key().startsWith(colorAnimal[0] + "|"));
-    assertThat(DATA.train()).anyMatch(i -> i.family().equals("animal_sentence") && i.key().endsWith("|" + colorAnimal[1]));
+    List<DemoData.Item> animals = DATA.train().stream().filter(i -> i.family().equals("animal_sentence")).toList();
+    DemoData.Item held = DATA.eval().stream().filter(i -> i.family().equals("animal_sentence")).findFirst().orElseThrow();
+    String[] colorAnimal = held.key().split("\\|");
+    assertThat(animals).anyMatch(i -> i.key().startsWith(colorAnimal[0] + "|"));
+    assertThat(animals).anyMatch(i -> i.key().endsWith("|" + colorAnimal[1]));
   }
 
   @Test
@@ -71,6 +72,19 @@ class DemoDataTest {
           assertThat(word.matcher(it.response()).find()).as(it.response() + " repeats " + slot).isTrue();
         }
       }
+    }
+  }
+
+  @Test
+  void slotRecallCountsWholeWordsIgnoringCase() {
+    List<String> slots = List.of("red", "fox", "forest");
+    assertThat(DemoData.slotRecall(slots, "The red fox lives in the forest.")).isEqualTo(1.0);
+    assertThat(DemoData.slotRecall(slots, "RED FOX!")).isEqualTo(2.0 / 3);
+    assertThat(DemoData.slotRecall(slots, "The redder foxes live in forests.")).isZero();
+    assertThat(DemoData.slotRecall(List.of("7"), "There are 17 apples.")).isZero();
+    assertThat(DemoData.slotRecall(List.of(), "anything")).isZero();
+    for (DemoData.Item it : DATA.eval()) {
+      assertThat(DemoData.slotRecall(it.slots(), it.response())).isEqualTo(1.0);
     }
   }
 
