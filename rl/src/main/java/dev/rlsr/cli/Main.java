@@ -14,6 +14,9 @@ import picocli.CommandLine.Command;
       SftCommand.class,
       LogprobsCommand.class,
       TrainCommand.class,
+      GenerateCommand.class,
+      ExportCommand.class,
+      BenchCommand.class,
     })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
