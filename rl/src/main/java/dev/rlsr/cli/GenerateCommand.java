@@ -54,7 +54,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--prompt", description = "One prompt (a user message).")
     String prompt;
 
-    @Option(names = "--data", description = "JSONL of prompts ({\"prompt\": ...}, Alpaca or chat messages; responses are ignored).")
+    @Option(names = "--data", description = "JSONL in the sft/train formats ({\"prompt\", \"response\"}, Alpaca or chat messages); the prompts are generated for, the reference responses ignored.")
     Path data;
   }
 
