@@ -13,6 +13,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -69,6 +70,9 @@ public final class ExportCommand implements Callable<Integer> {
       Path parent = target.getParent();
       Files.createDirectories(parent);
       Path tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".export-");
+      if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x")); // not the temp dir's 700
+      }
       try {
         String runConfig = readRunConfig(m.dir());
         if (!format.equals("onnx")) {

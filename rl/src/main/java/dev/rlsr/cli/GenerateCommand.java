@@ -96,6 +96,9 @@ public final class GenerateCommand implements Callable<Integer> {
     if (batchSize < 1) {
       throw new RlsrException("--batch-size must be at least 1, got " + batchSize);
     }
+    if (maxPromptLength < 1) {
+      throw new RlsrException("--max-prompt-length must be at least 1, got " + maxPromptLength);
+    }
     if (backend.equals("tf") && !device.equals("cpu")) {
       throw new RlsrException("--device " + device + " applies to --backend onnx only (TensorFlow places ops itself: "
           + "the -Pgpu build uses the GPU when there is one)");
@@ -106,6 +109,7 @@ public final class GenerateCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     try (HfModel m = HfModel.load(model)) {
+      // Only encodePrompt is used: its own limit applies; the SFT sequence limit just has to be valid.
       SftTokenizer st = new SftTokenizer(m.tokenizer(), PromptRenderer.forTokenizer(m.tokenizer()), maxPromptLength + 1);
       List<int[]> prompts = new ArrayList<>();
       for (Example e : examples) {
