@@ -29,10 +29,12 @@ import picocli.CommandLine.Model.CommandSpec;
         "Layout of OUT:",
         "  --format onnx         OUT/model.onnx (+ OUT/model.onnx_data when the weights exceed 2 GB), config.json (the HF "
             + "config), tokenizer.json, tokenizer_config.json, generation_config.json, run_config.json (when the "
-            + "source has one). Loads with Optimum's ORTModelForCausalLM.from_pretrained(OUT) and plain ONNX Runtime.",
+            + "source has one): the file names, the HF config and the input/output names (input_ids, attention_mask, "
+            + "position_ids, past_key_values.i.key/value -> logits, present.i.key/value) Optimum's "
+            + "ORTModelForCausalLM expects; plain ONNX Runtime loads model.onnx directly.",
         "  --format safetensors  OUT is a Hugging Face checkpoint: config.json, model.safetensors (fp32), tokenizer "
             + "files, generation_config.json (+ run_config.json).",
-        "  --format both         the safetensors checkpoint in OUT and the ONNX directory in OUT/onnx/.",
+        "  --format both         the safetensors checkpoint in OUT and the ONNX directory in OUT/onnx/ (Optimum: subfolder=\"onnx\").",
         "The ONNX metadata holds the HF config (rlsr.config) and the export settings (rlsr.export, plus "
             + "rlsr.run_config when present). OUT is written into a temporary directory beside it and renamed "
             + "into place; a non-empty OUT is refused unless --force."})
