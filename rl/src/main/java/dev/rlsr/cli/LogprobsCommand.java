@@ -1,7 +1,12 @@
 // `rlsr logprobs`: per-token log-probabilities of a text under a model, as one JSON object on stdout.
 package dev.rlsr.cli;
 
+import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rlsr.export.OnnxForward;
+import dev.rlsr.export.OnnxPolicyExporter;
+import dev.rlsr.export.OnnxPolicySession;
+import dev.rlsr.export.OnnxPolicySessions;
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.graph.PolicyGraph;
 import dev.rlsr.policy.train.SftTrainer;
@@ -9,6 +14,7 @@ import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -29,13 +35,19 @@ public final class LogprobsCommand implements Callable<Integer> {
   @Option(names = "--text", required = true, description = "The text to score.")
   String text;
 
-  @Option(names = "--backend", defaultValue = "tf", description = "tf (TensorFlow graph) (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--backend", defaultValue = "tf", description = "tf (TensorFlow graph) or onnx (ONNX Runtime session of the exported graph) (default: ${DEFAULT-VALUE}).")
   String backend;
+
+  @Option(names = "--device", defaultValue = "cpu", description = "ONNX Runtime execution provider: cpu or cuda (default: ${DEFAULT-VALUE}; --backend onnx only).")
+  String device;
 
   @Override
   public Integer call() throws Exception {
-    if (!backend.equals("tf")) {
-      throw new RlsrException("--backend " + backend + " is not available (use tf)");
+    if (!backend.equals("tf") && !backend.equals("onnx")) {
+      throw new RlsrException("--backend \"" + backend + "\" is not known: use tf or onnx");
+    }
+    if (backend.equals("tf") && !device.equals("cpu")) {
+      throw new RlsrException("--device " + device + " applies to --backend onnx only");
     }
     try (HfModel m = HfModel.load(model)) {
       int[] ids = m.tokenizer().encode(text);
@@ -49,9 +61,22 @@ public final class LogprobsCommand implements Callable<Integer> {
         System.arraycopy(ids, 1, tg[0], 0, ids.length - 1);
         int[][] mask = new int[1][ids.length];
         java.util.Arrays.fill(mask[0], 1);
-        try (PolicyGraph g = PolicyGraph.create(m.weights(), PolicyGraph.Options.inference(threads.threads), List.of())) {
-          float[] row = g.forward(in, tg, mask, SftTrainer.positions(1, ids.length), false).logprobs()[0];
-          System.arraycopy(row, 0, lps, 0, lps.length);
+        int[][] pos = SftTrainer.positions(1, ids.length);
+        if (backend.equals("tf")) {
+          try (PolicyGraph g = PolicyGraph.create(m.weights(), PolicyGraph.Options.inference(threads.threads), List.of())) {
+            float[] row = g.forward(in, tg, mask, pos, false).logprobs()[0];
+            System.arraycopy(row, 0, lps, 0, lps.length);
+          }
+        } else {
+          OrtEnvironment env = OrtEnvironment.getEnvironment();
+          byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(m.config(), Map.of());
+          try (OnnxPolicySession s = OnnxPolicySessions.create(env, proto, m.weights(), threads.threads, device)) {
+            float[] logits = new OnnxForward(env, s.session(), m.config()).logits(in, mask, pos); // [T * V]
+            int vocab = m.config().vocabSize();
+            for (int i = 0; i < lps.length; i++) {
+              lps[i] = (float) logSoftmaxAt(logits, i * vocab, vocab, ids[i + 1]);
+            }
+          }
         }
       }
       ObjectNode o = Json.MAPPER.createObjectNode();
@@ -66,5 +91,18 @@ public final class LogprobsCommand implements Callable<Integer> {
       spec.commandLine().getOut().println(Json.MAPPER.writeValueAsString(o));
       return 0;
     }
+  }
+
+  /** log_softmax(logits[from .. from+vocab))[id], in double. */
+  static double logSoftmaxAt(float[] logits, int from, int vocab, int id) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (int v = 0; v < vocab; v++) {
+      max = Math.max(max, logits[from + v]);
+    }
+    double z = 0;
+    for (int v = 0; v < vocab; v++) {
+      z += Math.exp(logits[from + v] - max);
+    }
+    return logits[from + id] - max - Math.log(z);
   }
 }

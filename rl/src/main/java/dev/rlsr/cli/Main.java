@@ -20,6 +20,9 @@ import picocli.CommandLine.Command;
       CompareCommand.class,
       EvalCommand.class,
       DemoCommand.class,
+      GenerateCommand.class,
+      ExportCommand.class,
+      BenchCommand.class,
     })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -113,8 +113,10 @@ public final class RlsrTrainer {
       PromptOrder order = new PromptOrder(usable.size(), cfg.seed(), orderState);
       SamplingOptions baseSampling = new SamplingOptions(cfg.maxCompletionLength(), cfg.temperature(), cfg.topK(),
           cfg.topP(), false, cfg.seed(), Arrays.stream(tok.eosIds()).boxed().toList(), tok.padId());
+      // Rollouts need only the next-token logits: the LAST graph skips the [batch, prompt, vocab] prefill logits
+      // (rlsr bench generate: 430 vs 370 tokens/s on the 5M model; far more memory saved at a 150k vocabulary).
       byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(base.config(),
-          Map.of("rlsr.run_config", runConfig.toString()));
+          Map.of("rlsr.run_config", runConfig.toString()), OnnxPolicyExporter.Logits.LAST);
       OrtEnvironment env = OrtEnvironment.getEnvironment();
       PolicyGraph ref = cfg.beta() > 0
           ? PolicyGraph.create(base.weights(), PolicyGraph.Options.inference(cfg.threads()), List.of()) : null;

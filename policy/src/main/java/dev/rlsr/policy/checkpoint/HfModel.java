@@ -54,7 +54,7 @@ public record HfModel(Path dir, ModelConfig config, ModelWeights weights, Tokeni
   }
 
   /** generation_config.json: the source's when it has one, else built from config and tokenizer ids. */
-  static ObjectNode generationConfig(ModelConfig c, Tokenizer tok) throws IOException {
+  public static ObjectNode generationConfig(ModelConfig c, Tokenizer tok) throws IOException {
     Path src = tok.modelDir().resolve(GENERATION_CONFIG);
     if (Files.isRegularFile(src)) {
       JsonNode n = Json.MAPPER.readTree(src.toFile());

@@ -1,0 +1,191 @@
+// `rlsr bench generate`: greedy generation throughput of ONNX Runtime with a KV cache, ONNX Runtime recomputing the
+// sequence each step, and TensorFlow Java, on the same model and prompts; plus weight-sync time against a rollout batch.
+package dev.rlsr.cli;
+
+import ai.onnxruntime.OrtEnvironment;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rlsr.export.OnnxForward;
+import dev.rlsr.export.OnnxPolicyExporter;
+import dev.rlsr.export.OnnxPolicySession;
+import dev.rlsr.export.OnnxPolicySessions;
+import dev.rlsr.policy.checkpoint.HfModel;
+import dev.rlsr.policy.graph.PolicyGraph;
+import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.rollout.OrtSampler;
+import dev.rlsr.policy.rollout.Rollout;
+import dev.rlsr.policy.rollout.SamplingOptions;
+import dev.rlsr.policy.rollout.TfGenerator;
+import dev.rlsr.policy.util.Json;
+import dev.rlsr.policy.util.RlsrException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Greedy generation of --new-tokens tokens for --batch random prompts of --prompt-len tokens (no stop "
+        + "token, so every row runs to the end) on three backends, each warmed up once, then timed --repeats times "
+        + "(median):",
+        "  onnx_kv         ONNX Runtime with the KV cache (OrtSampler, the rollout path of rlsr train)",
+        "  onnx_recompute  ONNX Runtime, the same graph fed the whole sequence with an empty past each step",
+        "  tf              TensorFlow Java (TfGenerator, whole sequence each step)",
+        "tokens_per_second = batch * new_tokens / median seconds; ms_per_token = 1000 / tokens_per_second. "
+            + "weight_sync_ms: median time to create a rollout session from the small proto and the weights "
+            + "(the per-step weight sync of rlsr train), against rollout_batch_ms, the median onnx_kv run.",
+        "Writes {\"model\", \"batch\", \"new_tokens\", \"backends\": {name: {tokens_per_second, ms_per_token}}, "
+            + "\"ratios\": {onnx_kv_over_tf, onnx_kv_over_recompute}, \"weight_sync_ms\", \"rollout_batch_ms\"} to --json."})
+public final class BenchGenerateCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin ThreadsMixin threads;
+
+  @Option(names = "--model", description = "Hugging Face model directory (default: a random ~5.4M-parameter Llama: hidden 256, 6 layers, 8 heads, 4 kv heads, intermediate 688, vocab 2048).")
+  Path model;
+
+  @Option(names = "--batch", defaultValue = "16", description = "Prompts per batch (default: ${DEFAULT-VALUE}).")
+  int batch;
+
+  @Option(names = "--new-tokens", defaultValue = "64", description = "Tokens generated per prompt (default: ${DEFAULT-VALUE}).")
+  int newTokens;
+
+  @Option(names = "--prompt-len", defaultValue = "16", description = "Tokens per random prompt (default: ${DEFAULT-VALUE}).")
+  int promptLen;
+
+  @Option(names = "--repeats", defaultValue = "3", description = "Timed runs per backend after one warm-up; the median counts (default: ${DEFAULT-VALUE}).")
+  int repeats;
+
+  @Option(names = "--logits", defaultValue = "last", description = "Rollout graph of the ONNX backends: last (next-token logits only, as rlsr train uses) or all positions (default: ${DEFAULT-VALUE}).")
+  String logits;
+
+  @Option(names = "--json", required = true, description = "File the results are written to.")
+  Path json;
+
+  @Override
+  public Integer call() throws Exception {
+    if (batch < 1 || newTokens < 1 || promptLen < 1 || repeats < 1) {
+      throw new RlsrException("--batch, --new-tokens, --prompt-len and --repeats must be at least 1");
+    }
+    if (!logits.equals("last") && !logits.equals("all")) {
+      throw new RlsrException("--logits \"" + logits + "\" is not known: use last or all");
+    }
+    ModelWeights weights;
+    String name;
+    int promptVocab;
+    if (model != null) {
+      try (HfModel m = HfModel.load(model)) {
+        weights = m.weights();
+        promptVocab = Math.min(m.tokenizer().vocabSize(), m.config().vocabSize());
+      }
+      name = model.toString();
+    } else {
+      weights = ModelWeights.random(BenchModels.small(), 1);
+      promptVocab = weights.config().vocabSize();
+      name = "random-llama-" + String.format("%.1fM", weights.parameterCount() / 1e6);
+    }
+    ModelConfig c = weights.config();
+    if (promptLen + newTokens > c.maxPositions()) {
+      throw new RlsrException("--prompt-len + --new-tokens = " + (promptLen + newTokens)
+          + " exceeds the model's max_position_embeddings " + c.maxPositions());
+    }
+    SplittableRandom rng = new SplittableRandom(7);
+    List<int[]> prompts = new ArrayList<>();
+    for (int b = 0; b < batch; b++) {
+      prompts.add(rng.ints(promptLen, 0, promptVocab).toArray());
+    }
+    SamplingOptions greedy = SamplingOptions.greedy(newTokens, List.of(), 0);
+    PrintWriter out = spec.commandLine().getOut();
+    out.printf("bench generate: %s, %,d parameters, batch %d, prompt %d, %d new tokens, %d threads%n",
+        name, weights.parameterCount(), batch, promptLen, newTokens, threads.threads);
+
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(c, Map.of(),
+        logits.equals("last") ? OnnxPolicyExporter.Logits.LAST : OnnxPolicyExporter.Logits.ALL);
+    LinkedHashMap<String, double[]> times = new LinkedHashMap<>();   // backend -> timed runs in ms
+    LinkedHashMap<String, List<Rollout>> results = new LinkedHashMap<>();
+    double[] sync = new double[5];
+    try (OnnxPolicySession s = OnnxPolicySessions.create(env, proto, weights, threads.threads, "cpu")) {
+      OrtSampler kv = new OrtSampler(env, s.session(), c);
+      time("onnx_kv", p -> kv.sample(p, greedy), prompts, times, results);
+      var recompute = new OnnxForward(env, s.session(), c).recomputeGenerator();
+      time("onnx_recompute", p -> recompute.sample(p, greedy), prompts, times, results);
+    }
+    try (PolicyGraph g = PolicyGraph.create(weights, PolicyGraph.Options.inference(threads.threads), List.of())) {
+      TfGenerator tf = new TfGenerator(g);
+      time("tf", p -> tf.sample(p, greedy), prompts, times, results);
+    }
+    OnnxPolicySessions.create(env, proto, weights, threads.threads, "cpu").close();   // warm-up
+    for (int i = 0; i < sync.length; i++) {
+      long t0 = System.nanoTime();
+      OnnxPolicySession s = OnnxPolicySessions.create(env, proto, weights, threads.threads, "cpu");
+      sync[i] = (System.nanoTime() - t0) / 1e6;
+      s.close();
+    }
+
+    ObjectNode o = Json.MAPPER.createObjectNode();
+    o.put("model", name);
+    o.put("batch", batch);
+    o.put("new_tokens", newTokens);
+    ObjectNode backends = o.putObject("backends");
+    Map<String, Double> tps = new LinkedHashMap<>();
+    out.printf("%-16s %12s %12s %14s%n", "backend", "tokens/s", "ms/token", "ms/batch");
+    for (var e : times.entrySet()) {
+      double ms = BenchModels.median(e.getValue());
+      double perSecond = batch * (double) newTokens / (ms / 1000);
+      tps.put(e.getKey(), perSecond);
+      ObjectNode b = backends.putObject(e.getKey());
+      b.put("tokens_per_second", perSecond);
+      b.put("ms_per_token", 1000 / perSecond);
+      out.printf("%-16s %12.1f %12.3f %14.1f%n", e.getKey(), perSecond, 1000 / perSecond, ms);
+    }
+    ObjectNode ratios = o.putObject("ratios");
+    ratios.put("onnx_kv_over_tf", tps.get("onnx_kv") / tps.get("tf"));
+    ratios.put("onnx_kv_over_recompute", tps.get("onnx_kv") / tps.get("onnx_recompute"));
+    double syncMs = BenchModels.median(sync);
+    double batchMs = BenchModels.median(times.get("onnx_kv"));
+    o.put("weight_sync_ms", syncMs);
+    o.put("rollout_batch_ms", batchMs);
+    out.printf("onnx_kv / tf: %.2fx, onnx_kv / onnx_recompute: %.2fx%n", ratios.get("onnx_kv_over_tf").asDouble(),
+        ratios.get("onnx_kv_over_recompute").asDouble());
+    out.printf("weight sync %.1f ms vs one rollout batch %.1f ms (%.1f%%)%n", syncMs, batchMs, 100 * syncMs / batchMs);
+    out.printf("greedy tokens identical across backends: %s%n", sameTokens(results));
+    Json.PRETTY.writeValue(json.toFile(), o);
+    out.println("wrote " + json);
+    return 0;
+  }
+
+  /** One warm-up run, then --repeats timed runs (ms) under {@code name}. */
+  private void time(String name, Function<List<int[]>, List<Rollout>> gen, List<int[]> prompts,
+      Map<String, double[]> times, Map<String, List<Rollout>> results) {
+    results.put(name, gen.apply(prompts));
+    double[] ms = new double[repeats];
+    for (int r = 0; r < repeats; r++) {
+      long t0 = System.nanoTime();
+      gen.apply(prompts);
+      ms[r] = (System.nanoTime() - t0) / 1e6;
+    }
+    times.put(name, ms);
+  }
+
+  private static boolean sameTokens(Map<String, List<Rollout>> results) {
+    List<Rollout> ref = results.values().iterator().next();
+    for (List<Rollout> rs : results.values()) {
+      for (int b = 0; b < ref.size(); b++) {
+        if (!Arrays.equals(ref.get(b).tokens(), rs.get(b).tokens())) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,177 @@
+// `rlsr export`: a model directory as an ONNX serving directory (Optimum / onnxruntime-genai layout), as a
+// Hugging Face safetensors checkpoint, or both; written into a temporary directory beside OUT, then renamed.
+package dev.rlsr.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rlsr.export.OnnxPolicyExporter;
+import dev.rlsr.policy.checkpoint.Checkpoints;
+import dev.rlsr.policy.checkpoint.HfModel;
+import dev.rlsr.policy.util.Json;
+import dev.rlsr.policy.util.RlsrException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Exports a model directory (a base model or an rlsr sft/train output) for serving.",
+        "Layout of OUT:",
+        "  --format onnx         OUT/model.onnx (+ OUT/model.onnx_data when the weights exceed 2 GB), config.json (the HF "
+            + "config), tokenizer.json, tokenizer_config.json, generation_config.json, run_config.json (when the "
+            + "source has one): the file names, the HF config and the input/output names (input_ids, attention_mask, "
+            + "position_ids, past_key_values.i.key/value -> logits, present.i.key/value) Optimum's "
+            + "ORTModelForCausalLM expects; plain ONNX Runtime loads model.onnx directly.",
+        "  --format safetensors  OUT is a Hugging Face checkpoint: config.json, model.safetensors (fp32), tokenizer "
+            + "files, generation_config.json (+ run_config.json).",
+        "  --format both         the safetensors checkpoint in OUT and the ONNX directory in OUT/onnx/ (Optimum: subfolder=\"onnx\").",
+        "The ONNX metadata holds the HF config (rlsr.config) and the export settings (rlsr.export, plus "
+            + "rlsr.run_config when present). OUT is written into a temporary directory beside it and renamed "
+            + "into place; a non-empty OUT is refused unless --force."})
+public final class ExportCommand implements Callable<Integer> {
+  /** Subdirectory of OUT holding the ONNX files with --format both. */
+  public static final String ONNX_SUBDIR = "onnx";
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--model", required = true, description = "Hugging Face model directory to export.")
+  Path model;
+
+  @Option(names = "--out", required = true, description = "Output directory (created; must be absent or empty unless --force).")
+  Path out;
+
+  @Option(names = "--format", defaultValue = "onnx", description = "onnx, safetensors or both (default: ${DEFAULT-VALUE}).")
+  String format;
+
+  @Option(names = "--force", description = "Replace a non-empty OUT.")
+  boolean force;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!format.equals("onnx") && !format.equals("safetensors") && !format.equals("both")) {
+      throw new RlsrException("--format \"" + format + "\" is not known: use onnx, safetensors or both");
+    }
+    Path target = out.toAbsolutePath().normalize();
+    if (Files.exists(target) && !Files.isDirectory(target)) {
+      throw new RlsrException("--out " + out + " is a file; give a directory");
+    }
+    if (!force && isNonEmptyDir(target)) {
+      throw new RlsrException("--out " + out + " is not empty; choose another directory or pass --force to replace it");
+    }
+    try (HfModel m = HfModel.load(model)) {
+      Path parent = target.getParent();
+      Files.createDirectories(parent);
+      Path tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".export-");
+      if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x")); // not the temp dir's 700
+      }
+      try {
+        String runConfig = readRunConfig(m.dir());
+        if (!format.equals("onnx")) {
+          writeSafetensors(m, tmp, runConfig);
+        }
+        if (!format.equals("safetensors")) {
+          writeOnnx(m, format.equals("both") ? tmp.resolve(ONNX_SUBDIR) : tmp, runConfig);
+        }
+        replace(tmp, target);
+      } catch (IOException | RuntimeException e) {
+        deleteTree(tmp);
+        throw e;
+      }
+    }
+    spec.commandLine().getOut().println("export: " + format + " in " + out
+        + (format.equals("both") ? " (ONNX in " + out.resolve(ONNX_SUBDIR) + ")" : ""));
+    return 0;
+  }
+
+  private void writeSafetensors(HfModel m, Path dir, String runConfig) throws IOException {
+    HfModel.save(dir, m.weights(), m.tokenizer(), runConfig == null ? Map.of() : Map.of("rlsr.run_config", runConfig));
+    copyRunConfig(m.dir(), dir);
+  }
+
+  private void writeOnnx(HfModel m, Path dir, String runConfig) throws IOException {
+    Files.createDirectories(dir);
+    ObjectNode settings = Json.MAPPER.createObjectNode();
+    settings.put("source", m.dir().toAbsolutePath().normalize().toString());
+    settings.put("format", format);
+    settings.put("opset", OnnxPolicyExporter.OPSET);
+    settings.put("logits", "all");
+    settings.put("weights_dtype", "float32");
+    LinkedHashMap<String, String> metadata = new LinkedHashMap<>();
+    metadata.put("rlsr.export", Json.MAPPER.writeValueAsString(settings));
+    if (runConfig != null) {
+      metadata.put("rlsr.run_config", runConfig);
+    }
+    OnnxPolicyExporter.writeModel(m.weights(), dir.resolve("model.onnx"), metadata);
+    Json.PRETTY.writeValue(dir.resolve(HfModel.CONFIG).toFile(), m.config().toJson());
+    m.tokenizer().copyFilesTo(dir);
+    Json.PRETTY.writeValue(dir.resolve(HfModel.GENERATION_CONFIG).toFile(), HfModel.generationConfig(m.config(), m.tokenizer()));
+    copyRunConfig(m.dir(), dir);
+  }
+
+  private static String readRunConfig(Path modelDir) throws IOException {
+    Path f = modelDir.resolve(Checkpoints.RUN_CONFIG);
+    return Files.isRegularFile(f) ? Files.readString(f) : null;
+  }
+
+  private static void copyRunConfig(Path modelDir, Path dir) throws IOException {
+    Path f = modelDir.resolve(Checkpoints.RUN_CONFIG);
+    if (Files.isRegularFile(f)) {
+      Files.copy(f, dir.resolve(Checkpoints.RUN_CONFIG), StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  /** Moves the finished temporary directory to {@code target}; an existing target is moved aside first, then deleted. */
+  private static void replace(Path tmp, Path target) throws IOException {
+    Path old = null;
+    if (Files.exists(target)) {
+      old = tmp.resolveSibling(tmp.getFileName() + ".old");
+      Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+    }
+    try {
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      if (old != null) {
+        Files.move(old, target, StandardCopyOption.ATOMIC_MOVE);
+      }
+      throw new RlsrException(target + ": cannot move the export into place: " + e.getMessage(), e);
+    }
+    if (old != null) {
+      deleteTree(old);
+    }
+  }
+
+  private static boolean isNonEmptyDir(Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return false;
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.findAny().isPresent();
+    }
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(dir)) {
+      s.sorted(Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.delete(p);
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+    }
+  }
+}
