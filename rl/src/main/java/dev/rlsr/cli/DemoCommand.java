@@ -2,7 +2,9 @@
 // held-out prompts, one comparison table, a report, and the best model exported to ONNX answering a prompt.
 package dev.rlsr.cli;
 
+import dev.rlsr.policy.data.JsonlDataset;
 import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.rl.demo.DemoData;
 import dev.rlsr.rl.demo.DemoRun;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -66,8 +68,30 @@ public final class DemoCommand implements Callable<Integer> {
     var w = spec.commandLine().getOut();
     w.println();
     w.print(table);
-    Path report = DemoRun.report(out, entries, table, null, null);
+    // the best trained model (judge reward) goes to ONNX through `rlsr export`, then answers a held-out prompt
+    DemoRun.Entry best = DemoRun.best(entries);
+    Path onnx = out.resolve("best-onnx");
+    var export = Main.commandLine();
+    export.setOut(w);
+    export.setErr(log);
+    if (export.execute("export", "--model", best.model().toString(), "--out", onnx.toString(), "--format", "onnx") != 0) {
+      throw new RlsrException("exporting " + best.model() + " to ONNX failed (see above)");
+    }
+    var heldOut = JsonlDataset.read(out.resolve("data").resolve(DemoData.EVAL_FILE));
+    var question = heldOut.get(Math.floorMod(seed, heldOut.size()));
+    String answer = DemoRun.answerWithOnnx(onnx, question, 24, threads.threads);
+    Path report = DemoRun.report(out, entries, table, question.promptText(), answer);
+    var summary = DemoRun.summaryJson(entries);
+    summary.put("best", best.name());
+    summary.put("onnx", onnx.toString());
+    summary.put("answer_prompt", question.promptText());
+    summary.put("answer", answer);
+    dev.rlsr.policy.util.Json.PRETTY.writeValue(out.resolve("summary.json").toFile(), summary);
     w.println();
+    w.println("best: " + best.name() + " (highest judge reward), exported to " + onnx);
+    w.println("held-out prompt: " + question.promptText());
+    w.println("reference:       " + question.response());
+    w.println("ONNX answer:     " + answer);
     w.println("report: " + report);
     return 0;
   }

@@ -21,6 +21,16 @@ import dev.rlsr.rl.ScaleRewards;
 import dev.rlsr.rl.eval.EvalRows;
 import dev.rlsr.rl.eval.Evaluator;
 import dev.rlsr.rl.eval.WinRate;
+import ai.onnxruntime.OrtEnvironment;
+import dev.rlsr.export.OnnxPolicySession;
+import dev.rlsr.export.OnnxPolicySessions;
+import dev.rlsr.policy.data.PromptRenderer;
+import dev.rlsr.policy.data.SftTokenizer;
+import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.policy.rollout.OrtSampler;
+import dev.rlsr.policy.rollout.Rollout;
+import dev.rlsr.policy.rollout.SamplingOptions;
+import dev.rlsr.policy.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -129,6 +139,22 @@ public final class DemoRun {
         o.threads(), "cpu", false);
     new RlsrTrainer(c, log).run(train, reward::score);
     return out;
+  }
+
+  /**
+   * Answers a prompt with an exported ONNX directory alone (model.onnx, config.json, tokenizer files): what a
+   * serving consumer does, greedy, with the KV cache.
+   */
+  public static String answerWithOnnx(Path onnxDir, Example prompt, int maxNewTokens, int threads) {
+    ModelConfig c = ModelConfig.read(onnxDir.resolve("config.json"));
+    try (Tokenizer tok = Tokenizer.load(onnxDir);
+        OnnxPolicySession s = OnnxPolicySessions.open(OrtEnvironment.getEnvironment(), onnxDir.resolve("model.onnx"),
+            threads, "cpu")) {
+      int[] ids = new SftTokenizer(tok, PromptRenderer.forTokenizer(tok), Integer.MAX_VALUE).promptIds(prompt);
+      var greedy = SamplingOptions.greedy(maxNewTokens, java.util.Arrays.stream(tok.eosIds()).boxed().toList(), tok.padId());
+      Rollout r = new OrtSampler(OrtEnvironment.getEnvironment(), s.session(), c).sample(List.of(ids), greedy).get(0);
+      return tok.decode(r.tokens()).strip();
+    }
   }
 
   /** The comparison table (Markdown): rewards, ROUGE-L, and judge win rates against SFT and the base model. */
