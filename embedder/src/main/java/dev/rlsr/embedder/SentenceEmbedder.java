@@ -196,6 +196,8 @@ public final class SentenceEmbedder implements AutoCloseable {
       options.setIntraOpNumThreads(threads);
       options.setInterOpNumThreads(1);
       options.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+      // ALL_OPT fuses attention/GELU/LayerNorm for BERT-style graphs; the CPU arena and memory patterns stay on
+      // (ORT defaults). Measured on the shared 2-core machine: EXTENDED_OPT and turning spinning off were slower.
       options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
       return source.modelBytes() != null
           ? env.createSession(source.modelBytes(), options)
@@ -443,6 +445,20 @@ public final class SentenceEmbedder implements AutoCloseable {
         v[j] /= norm;
       }
     }
+  }
+
+  /** Text tokens of each text (its prefix included, special tokens not), as the encoder sees it before windowing. */
+  public int[] tokenCounts(List<String> texts) {
+    List<String> inputs = new ArrayList<>(texts.size());
+    for (String text : texts) {
+      inputs.add(prefix + text);
+    }
+    Encoding[] encodings = tokenizer.batchEncode(inputs);
+    int[] counts = new int[encodings.length];
+    for (int i = 0; i < counts.length; i++) {
+      counts[i] = Math.max(0, encodings[i].getIds().length - leadingSpecials - trailingSpecials);
+    }
+    return counts;
   }
 
   /** Embedding size (384 for both built-ins). */

@@ -11,6 +11,9 @@ import picocli.CommandLine.Command;
     description = "Post-train causal language models with SFT and RLSR, export them to ONNX, and benchmark backends.",
     subcommands = {
       CommandLine.HelpCommand.class,
+      EmbedCommand.class,
+      RewardCommand.class,
+      BenchCommand.class,
     })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
