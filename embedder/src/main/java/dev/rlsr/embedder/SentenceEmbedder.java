@@ -7,6 +7,7 @@ import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import java.io.ByteArrayInputStream;
@@ -199,6 +200,8 @@ public final class SentenceEmbedder implements AutoCloseable {
       // ALL_OPT fuses attention/GELU/LayerNorm for BERT-style graphs; the CPU arena and memory patterns stay on
       // (ORT defaults). Measured on the shared 2-core machine: EXTENDED_OPT and turning spinning off were slower.
       options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      // Failures reach the caller as exceptions with ORT's message; keep ORT's own log off stderr.
+      options.setSessionLogLevel(OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL);
       return source.modelBytes() != null
           ? env.createSession(source.modelBytes(), options)
           : env.createSession(source.modelFile().toString(), options);
