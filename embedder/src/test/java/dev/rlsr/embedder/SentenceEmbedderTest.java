@@ -53,13 +53,17 @@ class SentenceEmbedderTest {
     for (int i = 0; i < 40; i++) {
       mixed.add("filler text " + i + (i % 3 == 0 ? longText(1) : ""));
     }
-    for (int batchSize : new int[] {1, 3, 32}) {
+    assertWithin(embedder.embed(mixed)[1], alone, 1e-5f); // default batch size 32: padded among 44 texts
+    for (int batchSize : new int[] {1, 3}) {
       try (SentenceEmbedder other = SentenceEmbedder.load(SentenceEmbedder.DEFAULT, 2, batchSize)) {
-        float[] inBatch = other.embed(mixed)[1];
-        for (int j = 0; j < alone.length; j++) {
-          assertThat(Math.abs(inBatch[j] - alone[j])).as("batch size %d, dim %d", batchSize, j).isLessThanOrEqualTo(1e-5f);
-        }
+        assertWithin(other.embed(mixed)[1], alone, 1e-5f);
       }
+    }
+  }
+
+  private static void assertWithin(float[] actual, float[] expected, float tolerance) {
+    for (int j = 0; j < expected.length; j++) {
+      assertThat(Math.abs(actual[j] - expected[j])).as("dim %d", j).isLessThanOrEqualTo(tolerance);
     }
   }
 
