@@ -55,8 +55,8 @@ final class BenchEmbedCommand implements Callable<Integer> {
   int rounds;
 
   @Option(names = "--threads", paramLabel = "N",
-      description = "rlsr's ONNX Runtime intra-op threads. Default: the number of cores (langchain4j uses one ONNX call "
-          + "per text on a pool of that many threads).")
+      description = "rlsr's batches encoded at once (one ONNX Runtime thread each). Default: the number of cores "
+          + "(langchain4j runs one ONNX call per text on a pool of that many threads).")
   Integer threads;
 
   @Option(names = "--batch-size", paramLabel = "N", defaultValue = "" + SentenceEmbedder.DEFAULT_BATCH_SIZE,

@@ -11,7 +11,7 @@ final class EmbedderOptions {
   String embedder;
 
   @Option(names = "--threads", paramLabel = "N",
-      description = "ONNX Runtime intra-op threads. Default: the number of cores.")
+      description = "Batches encoded at once, one ONNX Runtime thread each. Default: the number of cores.")
   Integer threads;
 
   @Option(names = "--batch-size", paramLabel = "N", defaultValue = "" + SentenceEmbedder.DEFAULT_BATCH_SIZE,
