@@ -71,13 +71,21 @@ class LangchainParityTest {
    * truncates its tokenizer at 128 tokens (tokenizer.json) or at 512 (DJL's default when the file sets none), and
    * langchain4j passes no option to lift that. So this test re-states the rule as an independent oracle: one unpadded
    * ONNX call per window, windows of 510 token strings moved back past "##" pieces, each window decoded and tokenized
-   * again as langchain4j does, mean pooling, average weighted by window size, L2 norm. On the 200 responses and on
-   * 6 texts of 600 to 1,700 tokens (concatenated train responses) rlsr must match it to 0.99999; on texts of at most
-   * 126 tokens the oracle also matches AllMiniLmL6V2EmbeddingModel, which shows it is faithful.
+   * again as langchain4j does, mean pooling, average weighted by window size, L2 norm. On the responses of the 200
+   * longer than 126 tokens and on 6 texts of 600 to 1,700 tokens (concatenated train responses) rlsr must match it to
+   * 0.99999; on 10 texts of at most 126 tokens the oracle also matches AllMiniLmL6V2EmbeddingModel (it is faithful).
    */
   @Test
   void matchesLangchain4jWindowRuleOnLongTexts() throws Exception {
-    List<String> texts = new ArrayList<>(SharedData.alpacaResponses("eval.jsonl").subList(0, 200));
+    // The responses AllMiniLmL6V2EmbeddingModel truncates (the others are covered by the test above), a few it does
+    // not (to check the oracle against it), and the long texts.
+    List<String> texts = new ArrayList<>();
+    int shortKept = 0;
+    for (String response : SharedData.alpacaResponses("eval.jsonl").subList(0, 200)) {
+      if (tokens(response) > 126 || shortKept++ < 10) {
+        texts.add(response);
+      }
+    }
     List<String> train = SharedData.alpacaResponses("train.jsonl");
     int next = 0;
     for (int target : new int[] {600, 800, 1000, 1200, 1500, 1700}) {
@@ -97,7 +105,7 @@ class LangchainParityTest {
         float[] expected = oracle(session, env, texts.get(i));
         assertThat(EmbeddingReward.cosine(actual[i], expected)).as("text %d (%d tokens)", i, tokens(texts.get(i)))
             .isGreaterThanOrEqualTo((float) MIN_COSINE);
-        if (tokens(texts.get(i)) <= 126 && shortOnes.size() < 20) {
+        if (tokens(texts.get(i)) <= 126) {
           shortOnes.add(texts.get(i));
           shortOracle.add(expected);
         }

@@ -22,6 +22,8 @@ import picocli.CommandLine.Command;
       DemoCommand.class,
       GenerateCommand.class,
       ExportCommand.class,
+      EmbedCommand.class,
+      RewardCommand.class,
       BenchCommand.class,
     })
 public final class Main implements Runnable {
