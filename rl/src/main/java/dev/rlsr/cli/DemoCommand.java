@@ -28,7 +28,7 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--out", defaultValue = "runs/demo", description = "Run directory (default: ${DEFAULT-VALUE}).")
   Path out;
 
-  @Option(names = "--budget", defaultValue = "3072", description = "Training sequences (forward+backward) per recipe: SFT steps = budget/16, RLSR iterations = budget/(P*G), SFT+RLSR half of each (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--budget", defaultValue = "6144", description = "Training sequences (forward+backward) per recipe: SFT steps = budget/16, RLSR iterations = budget/(P*G), SFT+RLSR half of each (default: ${DEFAULT-VALUE}).")
   int budget;
 
   @Option(names = "--sft-lr", defaultValue = "1e-3", description = "SFT learning rate (default: ${DEFAULT-VALUE}).")
