@@ -3,11 +3,11 @@
 package dev.rlsr.cli;
 
 import dev.rlsr.policy.data.JsonlDataset;
+import dev.rlsr.policy.util.FileTrees;
 import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.rl.demo.DemoData;
 import dev.rlsr.rl.demo.DemoRun;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -49,15 +49,11 @@ public final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     var log = spec.commandLine().getErr();
-    if (Files.isDirectory(out) && Files.list(out).findAny().isPresent()) {
+    if (FileTrees.isNonEmptyDir(out)) {
       if (!overwrite) {
         throw new RlsrException(out + " is not empty: pass --overwrite to replace it, or choose another --out");
       }
-      try (var s = Files.walk(out)) {
-        for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-          Files.delete(p);
-        }
-      }
+      FileTrees.deleteTree(out);
     }
     if (budget < 128) {
       throw new RlsrException("--budget must be at least 128 sequences");

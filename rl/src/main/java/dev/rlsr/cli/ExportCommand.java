@@ -6,19 +6,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.policy.checkpoint.Checkpoints;
 import dev.rlsr.policy.checkpoint.HfModel;
+import dev.rlsr.policy.util.FileTrees;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -65,7 +63,7 @@ public final class ExportCommand implements Callable<Integer> {
     if (Files.exists(target) && !Files.isDirectory(target)) {
       throw new RlsrException("--out " + out + " is a file; give a directory");
     }
-    if (!force && isNonEmptyDir(target)) {
+    if (!force && FileTrees.isNonEmptyDir(target)) {
       throw new RlsrException("--out " + out + " is not empty; choose another directory or pass --force to replace it");
     }
     try (HfModel m = HfModel.load(model)) {
@@ -85,7 +83,7 @@ public final class ExportCommand implements Callable<Integer> {
         }
         replace(tmp, target);
       } catch (IOException | RuntimeException e) {
-        deleteTree(tmp);
+        FileTrees.deleteTree(tmp);
         throw e;
       }
     }
@@ -147,31 +145,9 @@ public final class ExportCommand implements Callable<Integer> {
       throw new RlsrException(target + ": cannot move the export into place: " + e.getMessage(), e);
     }
     if (old != null) {
-      deleteTree(old);
+      FileTrees.deleteTree(old);
     }
   }
 
-  private static boolean isNonEmptyDir(Path dir) throws IOException {
-    if (!Files.isDirectory(dir)) {
-      return false;
-    }
-    try (Stream<Path> s = Files.list(dir)) {
-      return s.findAny().isPresent();
-    }
-  }
 
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.delete(p);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
-    }
-  }
 }

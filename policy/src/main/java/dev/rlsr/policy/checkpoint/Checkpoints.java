@@ -11,6 +11,7 @@ import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.tokenizer.Tokenizer;
+import dev.rlsr.policy.util.FileTrees;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.IOException;
@@ -74,7 +75,7 @@ public final class Checkpoints {
       Json.PRETTY.writeValue(tmp.resolve(RUN_CONFIG).toFile(), runConfig);
       syncTree(tmp);
       if (Files.exists(target)) { // a re-run of the same step after a resume: replace the old copy
-        deleteTree(target);
+        FileTrees.deleteTree(target);
       }
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
       writeAtomically(root.resolve(LATEST), name + "\n");
@@ -183,7 +184,7 @@ public final class Checkpoints {
     }
     for (int i = 0; i < all.size() - keepLast; i++) {
       if (!all.get(i).getFileName().toString().equals(justWritten)) {
-        deleteTree(all.get(i));
+        FileTrees.deleteTree(all.get(i));
       }
     }
   }
@@ -200,18 +201,10 @@ public final class Checkpoints {
     }
   }
 
-  static void deleteTree(Path dir) throws IOException {
-    try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
-
   private static void deleteQuietly(Path dir) {
     try {
       if (Files.exists(dir)) {
-        deleteTree(dir);
+        FileTrees.deleteTree(dir);
       }
     } catch (IOException ignored) {
       // best effort: a leftover .tmp directory is never read

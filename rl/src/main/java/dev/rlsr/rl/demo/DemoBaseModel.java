@@ -10,6 +10,7 @@ import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.train.LrSchedule;
 import dev.rlsr.policy.train.SftOptions;
 import dev.rlsr.policy.train.SftTrainer;
+import dev.rlsr.policy.util.FileTrees;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.rl.pretrain.ScratchModel;
@@ -18,10 +19,8 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
  * The model directory holds the usual Hugging Face files plus {@link #RECIPE_FILE} (the {@link Recipe} it was
@@ -168,7 +167,7 @@ public final class DemoBaseModel {
       }
       Json.PRETTY.writeValue(staged.resolve(RECIPE_FILE).toFile(), recipe.toJson());
       if (Files.exists(dir)) {
-        deleteTree(dir);
+        FileTrees.deleteTree(dir);
       }
       Files.createDirectories(parent);
       Files.move(staged, dir, StandardCopyOption.ATOMIC_MOVE);
@@ -177,21 +176,11 @@ public final class DemoBaseModel {
       throw new RlsrException(dir + ": cannot build the demo base model: " + e.getMessage(), e);
     } finally {
       try {
-        deleteTree(work);
+        FileTrees.deleteTree(work);
       } catch (IOException ignored) {
         // best effort: a leftover hidden work directory is never read
       }
     }
   }
 
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(p);
-      }
-    }
-  }
 }
