@@ -78,6 +78,22 @@ class TrainKillResumeTest {
   }
 
   @Test
+  void anEmbedderThatCannotLoadFailsBeforeAnythingIsWritten() throws Exception {
+    Path model = TinyCheckpoints.write(tmp.resolve("m"), TinyCheckpoints.llama(), Safetensors.DType.F32, 9);
+    Path out = tmp.resolve("o");
+    var r = Cli.run("train", "--model", model.toString(), "--data", data().toString(), "--out", out.toString(),
+        "--embedder", tmp.resolve("no-such-encoder").toString());
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err()).contains("--embedder").contains("no-such-encoder");
+    assertThat(out).doesNotExist();
+    Path empty = tmp.resolve("empty.jsonl");
+    Files.writeString(empty, "\n");
+    var e = Cli.run("train", "--model", model.toString(), "--data", empty.toString(), "--out", out.toString());
+    assertThat(e.code()).isEqualTo(1);
+    assertThat(e.err()).contains("empty.jsonl").contains("empty");
+  }
+
+  @Test
   void configFileSetsOptionsAndFlagsOverrideIt() throws Exception {
     Path model = TinyCheckpoints.write(tmp.resolve("m"), TinyCheckpoints.qwen2(), Safetensors.DType.F32, 9);
     Path cfg = tmp.resolve("run.yaml");
