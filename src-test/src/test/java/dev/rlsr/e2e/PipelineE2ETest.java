@@ -55,8 +55,18 @@ class PipelineE2ETest {
     Run train = rlsr("train", "--model", tmp.resolve("sft").toString(), "--data", sftData.toString(),
         "--out", tmp.resolve("sft-rlsr").toString(), "--iterations", "2", "--prompts-per-iteration", "2",
         "--num-generations", "4", "--max-completion-length", "8", "--max-prompt-length", "64", "--lr", "1e-3",
-        "--threads", "2");
+        "--threads", "2", "--num-iterations", "2", "--loss-type", "dr_grpo", "--scale-rewards", "batch",
+        "--mask-truncated-completions", "--top-k", "20", "--top-p", "0.9", "--epsilon-high", "0.28");
     assertThat(train.code()).as(train.err()).isZero();
+    var rc = Json.MAPPER.readTree(tmp.resolve("sft-rlsr/run_config.json").toFile());
+    assertThat(rc.get("loss_type").asText()).isEqualTo("dr_grpo");
+    assertThat(rc.get("num_iterations").asInt()).isEqualTo(2);
+    assertThat(rc.get("mask_truncated_completions").asBoolean()).isTrue();
+    var rows = Files.readAllLines(tmp.resolve("sft-rlsr/metrics.jsonl"));
+    assertThat(rows).hasSize(2);
+    for (String line : rows) {
+      assertThat(Double.isFinite(Json.MAPPER.readTree(line).get("loss").asDouble())).isTrue();
+    }
     assertThat(tmp.resolve("sft-rlsr/model.safetensors")).exists();
 
     for (String m : new String[] {"base", "sft-rlsr"}) {
