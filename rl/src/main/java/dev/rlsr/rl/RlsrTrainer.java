@@ -179,49 +179,23 @@ public final class RlsrTrainer {
           RolloutBatch rb = layout(rowPrompts, rollouts);
           float[][] oldLogp = logprobs(policy, rb);
           float[][] refLogp = ref != null ? logprobs(ref, rb) : oldLogp;
-          double gapSum = 0;
-          double gapMax = 0;
-          double isSum = 0;
-          long maskTokens = 0;
-          float[][] isWeight = new float[rb.ids().length][rb.ids()[0].length];
-          for (int r = 0; r < rb.ids().length; r++) {
-            for (int j = 0; j < rb.ids()[0].length; j++) {
-              if (rb.mask()[r][j] == 0) {
-                continue;
-              }
-              double gap = oldLogp[r][j] - rb.samplerLogp()[r][j];
-              gapSum += Math.abs(gap);
-              gapMax = Math.max(gapMax, Math.abs(gap));
-              isWeight[r][j] = cfg.isCorrection() ? (float) Math.min(Math.exp(gap), cfg.isCap()) : 1f;
-              isSum += isWeight[r][j];
-              maskTokens++;
-            }
-          }
+          SamplerGap isw = importanceWeights(rb, oldLogp);
           double sLogprobs = (System.nanoTime() - t) / 1e9;
 
           // 4. GRPO update: num_iterations passes over this batch of rollouts
           t = System.nanoTime();
-          float[][] lossMask = rb.mask();
-          if (cfg.maskTruncatedCompletions()) {
-            lossMask = new float[rb.mask().length][];
-            for (int r = 0; r < lossMask.length; r++) {
-              lossMask[r] = rollouts.get(r).finishedByEos() ? rb.mask()[r] : new float[rb.mask()[r].length];
-            }
-          }
+          float[][] lossMask = cfg.maskTruncatedCompletions() ? withoutTruncated(rb, rollouts) : rb.mask();
           Map<String, Double> sums = new HashMap<>();
           double loss = 0;
           double gradNorm = Double.NaN;
           double lr = Double.NaN;
-          int stepsSkippedNow = 0;
           for (int mu = 0; mu < cfg.numIterations(); mu++) {
             sums.clear();
-            loss = 0;
-            loss = updatePass(policy, rb, lossMask, oldLogp, refLogp, adv, isWeight, sums);
+            loss = updatePass(policy, rb, lossMask, oldLogp, refLogp, adv, isw.weight(), sums);
             lr = schedule.at(policy.step() + skipped);
             if (!Double.isFinite(loss)) {
               policy.discardGradients();
               skipped++;
-              stepsSkippedNow++;
               log.println("iteration " + (it + 1) + ": non-finite loss (" + loss + "); step skipped, not applied"
                   + " (skipped so far: " + skipped + ")");
               continue;
@@ -230,7 +204,6 @@ public final class RlsrTrainer {
             gradNorm = step.gradNorm();
             if (!step.applied()) {
               skipped++;
-              stepsSkippedNow++;
               log.println("iteration " + (it + 1) + ": non-finite gradient; step skipped, not applied (skipped so far: "
                   + skipped + ")");
             }
@@ -252,41 +225,15 @@ public final class RlsrTrainer {
           }
           lastReward = rewardMean;
           runningReward = Double.isNaN(runningReward) ? rewardMean : 0.9 * runningReward + 0.1 * rewardMean;
-          int[] lens = rollouts.stream().mapToInt(r -> r.tokens().length).toArray();
-          long generated = Arrays.stream(lens).sum();
-          int truncated = (int) rollouts.stream().filter(r -> !r.finishedByEos()).count();
           double iterSeconds = (System.nanoTime() - tIter) / 1e9;
-          double tokensMasked = Math.max(1, sums.getOrDefault("mask_sum", 0.0));
-          ObjectNode row = Json.MAPPER.createObjectNode();
-          row.put("iteration", it + 1);
-          row.put("reward_mean", rewardMean);
-          row.put("reward_std", Advantages.std(rewards, 0, rewards.length));
-          row.put("reward_min", Arrays.stream(toDouble(rewards)).min().orElse(0));
-          row.put("reward_max", Arrays.stream(toDouble(rewards)).max().orElse(0));
-          row.put("frac_reward_zero_std", Advantages.fractionZeroStd(rewards, g));
-          row.put("kl", sums.getOrDefault("kl_sum", 0.0) / tokensMasked);
-          row.put("clip_fraction", (sums.getOrDefault("clip_low_sum", 0.0) + sums.getOrDefault("clip_high_sum", 0.0)) / tokensMasked);
-          row.put("clip_low_fraction", sums.getOrDefault("clip_low_sum", 0.0) / tokensMasked);
-          row.put("clip_high_fraction", sums.getOrDefault("clip_high_sum", 0.0) / tokensMasked);
-          row.put("loss", loss);
-          row.put("entropy", sums.getOrDefault("entropy_sum", 0.0) / tokensMasked);
-          row.put("completion_length_mean", (double) generated / lens.length);
-          row.put("completion_length_min", Arrays.stream(lens).min().orElse(0));
-          row.put("completion_length_max", Arrays.stream(lens).max().orElse(0));
-          row.put("truncated_fraction", (double) truncated / lens.length);
-          row.put("learning_rate", lr);
-          row.put("grad_norm", gradNorm);
-          row.put("tokens_per_second", generated / iterSeconds);
-          row.put("logprob_gap_mean", maskTokens == 0 ? 0 : gapSum / maskTokens);
-          row.put("logprob_gap_max", gapMax);
-          row.put("is_weight_mean", maskTokens == 0 ? 1 : isSum / maskTokens);
-          row.put("skipped_steps", skipped);
+          ObjectNode row = metricsRow(it + 1, rewards, rollouts, sums, isw, loss, lr, gradNorm, skipped);
           row.put("seconds_rollout", sRollout);
           row.put("seconds_reward", sReward);
           row.put("seconds_logprobs", sLogprobs);
           row.put("seconds_update", sUpdate);
           row.put("seconds_sync", sSync);
           row.put("seconds_iteration", iterSeconds);
+          row.put("tokens_per_second", row.get("completion_tokens").asDouble() / iterSeconds);
           metrics.write(row);
           int stride = Math.max(1, rollouts.size() / Math.max(1, cfg.logCompletions()));
           for (int r = 0, n = 0; r < rollouts.size() && n < cfg.logCompletions(); r += stride, n++) {
@@ -330,6 +277,82 @@ public final class RlsrTrainer {
     } catch (java.io.IOException e) {
       throw new RlsrException(cfg.out() + ": " + e.getMessage(), e);
     }
+  }
+
+  /** The ONNX Runtime / TensorFlow log-prob gap on completion tokens, and the truncated IS weights from it. */
+  private record SamplerGap(float[][] weight, double gapMean, double gapMax, double weightMean) {}
+
+  /**
+   * w = min(exp(ℓ_old − ℓ_sampler), cap) per completion token (1 without --is-correction), where ℓ_old is the
+   * TensorFlow recomputation and ℓ_sampler ONNX Runtime's log-softmax at the same temperature: TRL's truncated
+   * importance-sampling correction for an inference engine that differs numerically from the trainer.
+   */
+  private SamplerGap importanceWeights(RolloutBatch rb, float[][] oldLogp) {
+    double gapSum = 0;
+    double gapMax = 0;
+    double wSum = 0;
+    long tokens = 0;
+    float[][] w = new float[rb.ids().length][rb.ids()[0].length];
+    for (int r = 0; r < w.length; r++) {
+      for (int j = 0; j < w[r].length; j++) {
+        if (rb.mask()[r][j] == 0) {
+          continue;
+        }
+        double gap = oldLogp[r][j] - rb.samplerLogp()[r][j];
+        gapSum += Math.abs(gap);
+        gapMax = Math.max(gapMax, Math.abs(gap));
+        w[r][j] = cfg.isCorrection() ? (float) Math.min(Math.exp(gap), cfg.isCap()) : 1f;
+        wSum += w[r][j];
+        tokens++;
+      }
+    }
+    return new SamplerGap(w, tokens == 0 ? 0 : gapSum / tokens, gapMax, tokens == 0 ? 1 : wSum / tokens);
+  }
+
+  /** The completion mask with rows that hit the length limit zeroed (--mask-truncated-completions). */
+  private static float[][] withoutTruncated(RolloutBatch rb, List<Rollout> rollouts) {
+    float[][] m = new float[rb.mask().length][];
+    for (int r = 0; r < m.length; r++) {
+      m[r] = rollouts.get(r).finishedByEos() ? rb.mask()[r] : new float[rb.mask()[r].length];
+    }
+    return m;
+  }
+
+  /** One metrics.jsonl row (timings are added by the caller). KL, clipping and entropy are means over tokens. */
+  private ObjectNode metricsRow(int iteration, float[] rewards, List<Rollout> rollouts, Map<String, Double> sums,
+      SamplerGap isw, double loss, double lr, double gradNorm, long skipped) {
+    int[] lens = rollouts.stream().mapToInt(r -> r.tokens().length).toArray();
+    long generated = Arrays.stream(lens).sum();
+    long truncated = rollouts.stream().filter(r -> !r.finishedByEos()).count();
+    double tokens = Math.max(1, sums.getOrDefault("mask_sum", 0.0));
+    double low = sums.getOrDefault("clip_low_sum", 0.0);
+    double high = sums.getOrDefault("clip_high_sum", 0.0);
+    double[] r = toDouble(rewards);
+    ObjectNode row = Json.MAPPER.createObjectNode();
+    row.put("iteration", iteration);
+    row.put("reward_mean", mean(rewards));
+    row.put("reward_std", Advantages.std(rewards, 0, rewards.length));
+    row.put("reward_min", Arrays.stream(r).min().orElse(0));
+    row.put("reward_max", Arrays.stream(r).max().orElse(0));
+    row.put("frac_reward_zero_std", Advantages.fractionZeroStd(rewards, cfg.numGenerations()));
+    row.put("kl", sums.getOrDefault("kl_sum", 0.0) / tokens);
+    row.put("clip_fraction", (low + high) / tokens);
+    row.put("clip_low_fraction", low / tokens);
+    row.put("clip_high_fraction", high / tokens);
+    row.put("loss", loss);
+    row.put("entropy", sums.getOrDefault("entropy_sum", 0.0) / tokens);
+    row.put("completion_tokens", generated);
+    row.put("completion_length_mean", (double) generated / lens.length);
+    row.put("completion_length_min", Arrays.stream(lens).min().orElse(0));
+    row.put("completion_length_max", Arrays.stream(lens).max().orElse(0));
+    row.put("truncated_fraction", (double) truncated / lens.length);
+    row.put("learning_rate", lr);
+    row.put("grad_norm", gradNorm);
+    row.put("logprob_gap_mean", isw.gapMean());
+    row.put("logprob_gap_max", isw.gapMax());
+    row.put("is_weight_mean", isw.weightMean());
+    row.put("skipped_steps", skipped);
+    return row;
   }
 
   /** Seed of one sampling call, from the run seed, the iteration and the chunk. */
