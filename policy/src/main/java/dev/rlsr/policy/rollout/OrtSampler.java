@@ -10,8 +10,6 @@ import dev.rlsr.policy.util.RlsrException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -66,91 +64,53 @@ public final class OrtSampler {
   }
 
   private List<Rollout> run(List<int[]> prompts, SamplingOptions o) throws OrtException {
-    int batch = prompts.size();
-    if (batch == 0) {
+    if (prompts.isEmpty()) {
       return List.of();
     }
-    int promptLen = 0;
-    for (int b = 0; b < batch; b++) {
-      int[] p = prompts.get(b);
-      if (p.length == 0) {
-        throw new RlsrException("prompt " + b + " of the rollout batch is empty (it needs at least one token, e.g. BOS)");
-      }
-      promptLen = Math.max(promptLen, p.length);
-    }
     int vocab = config.vocabSize();
+    DecodeState st = new DecodeState(prompts, o, vocab);
+    int batch = st.batch;
+    int promptLen = st.promptLen;
     int maxTotal = promptLen + o.maxNewTokens();
-    Set<Integer> stop = new HashSet<>(o.stopTokenIds());
-    SplittableRandom rng = new SplittableRandom(o.seed());
 
-    // Left-padded prompt batch: ids, mask [B, promptLen]; the mask grows by one column per step.
-    long[] ids = new long[batch * promptLen];
+    // Left-padded prompt batch: ids, positions [B, promptLen]; the mask [B, maxTotal] grows by one column per step.
+    long[] stepIds = new long[batch * promptLen];
+    long[] stepPos = new long[batch * promptLen];
     long[] mask = new long[batch * maxTotal];     // row stride maxTotal; the first `seen` columns are in use
-    long[] pos = new long[batch * promptLen];
-    int[] realSeen = new int[batch];               // real tokens of each row so far = next position id
     for (int b = 0; b < batch; b++) {
-      int[] p = prompts.get(b);
-      int off = promptLen - p.length;
       for (int t = 0; t < promptLen; t++) {
-        boolean real = t >= off;
-        ids[b * promptLen + t] = real ? p[t - off] : o.padTokenId();
-        mask[b * maxTotal + t] = real ? 1 : 0;
-        pos[b * promptLen + t] = real ? t - off : 0;
+        stepIds[b * promptLen + t] = st.promptId(b, t);
+        stepPos[b * promptLen + t] = st.promptPosition(b, t);
+        mask[b * maxTotal + t] = st.promptMask(b, t);
       }
-      realSeen[b] = p.length;
     }
-
-    int[][] tokens = new int[batch][o.maxNewTokens()];
-    float[][] sampLp = new float[batch][o.maxNewTokens()];
-    float[][] polLp = new float[batch][o.maxNewTokens()];
-    int[] produced = new int[batch];
-    boolean[] eos = new boolean[batch];
-    float[] logits = new float[vocab];
 
     OrtSession.Result previous = null;
     try {
       int seen = promptLen;
       int stepLen = promptLen;
-      long[] stepIds = ids;
-      long[] stepPos = pos;
       for (int step = 0; step < o.maxNewTokens(); step++) {
         OrtSession.Result r = forward(stepIds, stepPos, mask, batch, stepLen, seen, maxTotal, previous);
         if (previous != null) {
-          previous.close();
+          previous.close(); // only now: its present tensors were this step's past
         }
         previous = r;
         OnnxTensor logitsTensor = (OnnxTensor) r.get("logits").orElseThrow();
         int positions = (int) logitsTensor.getInfo().getShape()[1];       // stepLen, or 1 for last-token graphs
         FloatBuffer all = logitsTensor.getFloatBuffer();                  // [B, positions, V]
-
-        boolean anyActive = false;
+        boolean anyActive = st.advance((b, into) -> {
+          all.position((b * positions + positions - 1) * vocab);
+          all.get(into);
+        });
+        if (!anyActive) {
+          break;
+        }
         stepIds = new long[batch];
         stepPos = new long[batch];
         for (int b = 0; b < batch; b++) {
-          boolean active = !eos[b];
-          if (active) {
-            all.position((b * positions + positions - 1) * vocab);
-            all.get(logits);
-            int k = produced[b]++;
-            double[] lp = new double[2];
-            int token = TokenChooser.choose(logits, o, rng, lp);
-            tokens[b][k] = token;
-            sampLp[b][k] = (float) lp[0];
-            polLp[b][k] = (float) lp[1];
-            eos[b] = stop.contains(token);
-            active = !eos[b];
-          }
-          // Next input: the new token for a running row, pad (masked) for a finished one.
-          stepIds[b] = active ? tokens[b][produced[b] - 1] : o.padTokenId();
-          stepPos[b] = active ? realSeen[b] : Math.max(realSeen[b] - 1, 0);
-          mask[b * maxTotal + seen] = active ? 1 : 0;
-          if (active) {
-            realSeen[b]++;
-          }
-          anyActive |= active;
-        }
-        if (!anyActive) {
-          break;
+          stepIds[b] = st.nextToken[b];
+          stepPos[b] = st.nextPosition[b];
+          mask[b * maxTotal + seen] = st.nextMask[b];
         }
         seen++;
         stepLen = 1;
@@ -160,13 +120,7 @@ public final class OrtSampler {
         previous.close();
       }
     }
-
-    List<Rollout> out = new ArrayList<>(batch);
-    for (int b = 0; b < batch; b++) {
-      int n = produced[b];
-      out.add(new Rollout(Arrays.copyOf(tokens[b], n), Arrays.copyOf(sampLp[b], n), Arrays.copyOf(polLp[b], n), eos[b]));
-    }
-    return out;
+    return st.rollouts();
   }
 
   /** One session run; the past comes from {@code previous} (null: empty past). The caller closes the result. */

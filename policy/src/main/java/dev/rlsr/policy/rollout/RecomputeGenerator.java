@@ -3,12 +3,8 @@
 package dev.rlsr.policy.rollout;
 
 import dev.rlsr.policy.model.ModelConfig;
-import dev.rlsr.policy.util.RlsrException;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -34,85 +30,40 @@ public class RecomputeGenerator {
 
   /** One continuation per non-empty prompt, in prompt order; see {@link OrtSampler#sample} for repeatability. */
   public List<Rollout> sample(List<int[]> prompts, SamplingOptions o) {
-    int batch = prompts.size();
-    if (batch == 0) {
+    if (prompts.isEmpty()) {
       return List.of();
     }
-    int promptLen = 0;
-    for (int b = 0; b < batch; b++) {
-      int[] p = prompts.get(b);
-      if (p.length == 0) {
-        throw new RlsrException("prompt " + b + " of the generation batch is empty (it needs at least one token, e.g. BOS)");
-      }
-      promptLen = Math.max(promptLen, p.length);
-    }
     int vocab = config.vocabSize();
-    int maxTotal = promptLen + o.maxNewTokens();
-    Set<Integer> stop = new HashSet<>(o.stopTokenIds());
-    SplittableRandom rng = new SplittableRandom(o.seed());
+    DecodeState st = new DecodeState(prompts, o, vocab);
+    int batch = st.batch;
+    int maxTotal = st.promptLen + o.maxNewTokens();
 
     // Whole sequences [B, maxTotal], left-padded prompt then generated tokens; the first `seen` columns are used.
     int[][] ids = new int[batch][maxTotal];
     int[][] mask = new int[batch][maxTotal];
     int[][] pos = new int[batch][maxTotal];
-    int[] realSeen = new int[batch];
     for (int b = 0; b < batch; b++) {
-      int[] p = prompts.get(b);
-      int off = promptLen - p.length;
-      for (int t = 0; t < promptLen; t++) {
-        boolean real = t >= off;
-        ids[b][t] = real ? p[t - off] : o.padTokenId();
-        mask[b][t] = real ? 1 : 0;
-        pos[b][t] = real ? t - off : 0;
+      for (int t = 0; t < st.promptLen; t++) {
+        ids[b][t] = st.promptId(b, t);
+        mask[b][t] = st.promptMask(b, t);
+        pos[b][t] = st.promptPosition(b, t);
       }
-      realSeen[b] = p.length;
     }
-
-    int[][] tokens = new int[batch][o.maxNewTokens()];
-    float[][] sampLp = new float[batch][o.maxNewTokens()];
-    float[][] polLp = new float[batch][o.maxNewTokens()];
-    int[] produced = new int[batch];
-    boolean[] eos = new boolean[batch];
-    float[] logits = new float[vocab];
-    int seen = promptLen;
+    int seen = st.promptLen;
     for (int step = 0; step < o.maxNewTokens(); step++) {
-      float[] last = forward.lastLogits(prefix(ids, seen), prefix(mask, seen), prefix(pos, seen));
-      boolean anyActive = false;
-      for (int b = 0; b < batch; b++) {
-        boolean active = !eos[b];
-        if (active) {
-          System.arraycopy(last, b * vocab, logits, 0, vocab);
-          int k = produced[b]++;
-          double[] lp = new double[2];
-          int token = TokenChooser.choose(logits, o, rng, lp);
-          tokens[b][k] = token;
-          sampLp[b][k] = (float) lp[0];
-          polLp[b][k] = (float) lp[1];
-          eos[b] = stop.contains(token);
-          active = !eos[b];
-        }
-        if (seen < maxTotal) {
-          ids[b][seen] = active ? tokens[b][produced[b] - 1] : o.padTokenId();
-          pos[b][seen] = active ? realSeen[b] : Math.max(realSeen[b] - 1, 0);
-          mask[b][seen] = active ? 1 : 0;
-        }
-        if (active) {
-          realSeen[b]++;
-        }
-        anyActive |= active;
-      }
-      if (!anyActive) {
+      float[] last = forward.lastLogits(prefix(ids, seen), prefix(mask, seen), prefix(pos, seen)); // [B * V]
+      boolean anyActive = st.advance((b, into) -> System.arraycopy(last, b * vocab, into, 0, vocab));
+      if (!anyActive || seen >= maxTotal) {
         break;
+      }
+      for (int b = 0; b < batch; b++) {
+        ids[b][seen] = st.nextToken[b];
+        pos[b][seen] = st.nextPosition[b];
+        mask[b][seen] = st.nextMask[b];
       }
       seen++;
     }
-
-    List<Rollout> out = new ArrayList<>(batch);
-    for (int b = 0; b < batch; b++) {
-      int n = produced[b];
-      out.add(new Rollout(Arrays.copyOf(tokens[b], n), Arrays.copyOf(sampLp[b], n), Arrays.copyOf(polLp[b], n), eos[b]));
-    }
-    return out;
+    return st.rollouts();
   }
 
   private static int[][] prefix(int[][] rows, int len) {
