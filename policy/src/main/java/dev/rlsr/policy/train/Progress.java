@@ -1,7 +1,9 @@
 // A progress bar with ETA on stderr (me.tongfei.progressbar), with a short extra message such as the loss.
+// On a terminal it redraws one line; in a log (no console) it prints a plain line every 10 seconds instead.
 package dev.rlsr.policy.train;
 
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -15,8 +17,10 @@ public final class Progress implements AutoCloseable {
         .setInitialMax(total)
         .startsFrom(start, java.time.Duration.ZERO)
         .setStyle(ProgressBarStyle.ASCII)
-        .setUpdateIntervalMillis(500)
-        .setConsumer(new ConsoleProgressBarConsumer(System.err))
+        .setUpdateIntervalMillis(System.console() != null ? 500 : 10_000)
+        .setConsumer(System.console() != null
+            ? new ConsoleProgressBarConsumer(System.err)
+            : new DelegatingProgressBarConsumer(System.err::println))
         .build();
   }
 
