@@ -7,6 +7,8 @@ import dev.rlsr.embedder.EmbeddingReward;
 import dev.rlsr.embedder.SentenceEmbedder;
 import dev.rlsr.policy.data.JsonlDataset;
 import dev.rlsr.policy.train.LrSchedule;
+import dev.rlsr.policy.train.SftOptions;
+import dev.rlsr.policy.train.SftTrainer;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.rl.GrpoConfig;
@@ -139,8 +141,20 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--device", defaultValue = "cpu", description = "ONNX Runtime execution provider for rollouts: cpu or cuda (default: ${DEFAULT-VALUE}).")
   String device;
 
-  @Option(names = "--resume", arity = "0..1", defaultValue = "false", description = "Continue from OUT/checkpoints/LATEST.")
+  @Option(names = "--resume", arity = "0..1", defaultValue = "false", description = "Continue from OUT/checkpoints/LATEST (and OUT/sft with --sft-steps).")
   boolean resume;
+
+  @Option(names = "--sft-steps", defaultValue = "0", description = "SFT+RLSR in one command: first this many SFT steps on --data into OUT/sft, then RLSR from that model; 0 = no SFT phase (default: ${DEFAULT-VALUE}).")
+  long sftSteps;
+
+  @Option(names = "--sft-learning-rate", defaultValue = "2e-5", description = "Learning rate of the SFT phase, cosine schedule (default: ${DEFAULT-VALUE}).")
+  double sftLearningRate;
+
+  @Option(names = "--sft-batch-size", defaultValue = "8", description = "Batch size of the SFT phase (default: ${DEFAULT-VALUE}).")
+  int sftBatchSize;
+
+  @Option(names = "--sft-max-seq-len", defaultValue = "1024", description = "Longest prompt+response of the SFT phase (default: ${DEFAULT-VALUE}).")
+  int sftMaxSeqLen;
 
   @Override
   public Integer call() throws Exception {
@@ -149,6 +163,9 @@ public final class TrainCommand implements Callable<Integer> {
     }
     if (model == null || data == null || out == null) {
       throw new RlsrException("--model, --data and --out are required (on the command line or in --config)");
+    }
+    if (sftSteps < 0) {
+      throw new RlsrException("--sft-steps must be >= 0");
     }
     GrpoConfig cfg = new GrpoConfig(model, data, out, iterations, promptsPerIteration, numGenerations, maxPromptLength,
         maxCompletionLength, temperature, topP, topK, learningRate, beta, epsilon,
@@ -166,6 +183,15 @@ public final class TrainCommand implements Callable<Integer> {
       throw new RlsrException("--embedder " + embedder + ": cannot load the reward encoder: " + e.getMessage(), e);
     }
     try (enc) {
+      if (sftSteps > 0) { // the paper's best recipe in one command: SFT into OUT/sft, then RLSR from that model
+        Path sftOut = out.resolve("sft");
+        var so = new SftOptions(model, data, sftOut, 1, sftSteps, sftBatchSize, 1, sftLearningRate,
+            LrSchedule.Kind.COSINE, 0, 0.0, maxGradNorm, sftMaxSeqLen, seed, 0, 1, threads.threads, resume, false, 0);
+        var s = new SftTrainer(so, spec.commandLine().getErr()).run(examples);
+        spec.commandLine().getErr().printf("SFT phase: %d steps, loss %.4f -> %.4f; RLSR starts from %s%n",
+            s.steps(), s.firstLoss(), s.lastLoss(), sftOut);
+        cfg = cfg.withModel(sftOut);
+      }
       EmbeddingReward reward = new EmbeddingReward(enc);
       var s = new RlsrTrainer(cfg, spec.commandLine().getErr()).run(examples, reward::score);
       spec.commandLine().getOut().printf("rlsr: %d iterations, reward %.4f -> %.4f, %d skipped steps; model in %s%n",

@@ -116,6 +116,15 @@ public record GrpoConfig(
     }
   }
 
+  /** The same run starting from another model (SFT+RLSR in one command starts from its SFT phase's output). */
+  public GrpoConfig withModel(Path start) {
+    return new GrpoConfig(start, data, out, iterations, promptsPerIteration, numGenerations, maxPromptLength,
+        maxCompletionLength, temperature, topP, topK, learningRate, beta, epsilon, epsilonHigh, lossType, scaleRewards,
+        numIterations, maskTruncatedCompletions, embedder, seed, saveEvery, saveTotalLimit, microBatchSize,
+        generationBatchSize, weightDecay, maxGradNorm, warmupSteps, schedule, isCorrection, isCap, logCompletions,
+        threads, device, resume);
+  }
+
   /** Rows per ONNX Runtime sampling call. */
   public int rolloutRows() {
     return generationBatchSize == 0 ? rowsPerIteration() : Math.min(generationBatchSize, rowsPerIteration());

@@ -78,6 +78,22 @@ class TrainKillResumeTest {
   }
 
   @Test
+  void sftThenRlsrInOneCommand() throws Exception {
+    Path model = TinyCheckpoints.write(tmp.resolve("m"), TinyCheckpoints.qwen2(), Safetensors.DType.F32, 9);
+    Path out = tmp.resolve("sft-rlsr");
+    var r = Cli.run("train", "--model", model.toString(), "--data", data().toString(), "--out", out.toString(),
+        "--sft-steps", "3", "--sft-learning-rate", "1e-3", "--sft-batch-size", "2", "--iterations", "2",
+        "--prompts-per-iteration", "2", "--num-generations", "4", "--max-completion-length", "4", "--threads", "1");
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.err()).contains("SFT phase: 3 steps");
+    assertThat(MetricsLog.read(out.resolve("sft/metrics.jsonl"))).hasSize(3);
+    assertThat(MetricsLog.read(out.resolve("metrics.jsonl"))).hasSize(2);
+    var rc = Json.MAPPER.readTree(out.resolve("run_config.json").toFile());
+    assertThat(rc.get("model").asText()).isEqualTo(out.resolve("sft").toString()); // RLSR started from the SFT model
+    assertThat(out.resolve("model.safetensors")).exists();
+  }
+
+  @Test
   void anEmbedderThatCannotLoadFailsBeforeAnythingIsWritten() throws Exception {
     Path model = TinyCheckpoints.write(tmp.resolve("m"), TinyCheckpoints.llama(), Safetensors.DType.F32, 9);
     Path out = tmp.resolve("o");
