@@ -140,11 +140,7 @@ public final class PretrainCommand implements Callable<Integer> {
     if (resume && Files.isRegularFile(init.resolve("model.safetensors"))) {
       return init;
     }
-    var latest = new Checkpoints(out).latest();
-    if (!resume && latest.isPresent()) { // refuse before replacing the init of that run
-      throw new RlsrException(out + " already holds checkpoints (" + latest.get().getFileName()
-          + "): pass --resume to continue that run, or choose another --out");
-    }
+    new Checkpoints(out).forRun(resume); // refuse before replacing the init of an earlier run
     ModelConfig config;
     if (initConfig != null) {
       config = ModelConfig.read(initConfig);

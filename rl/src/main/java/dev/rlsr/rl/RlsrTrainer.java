@@ -58,11 +58,7 @@ public final class RlsrTrainer {
       throw new RlsrException(cfg.data() + ": the dataset is empty");
     }
     Checkpoints ckpts = new Checkpoints(cfg.out());
-    var latest = ckpts.latest();
-    if (latest.isPresent() && !cfg.resume()) {
-      throw new RlsrException(cfg.out() + " already holds checkpoints (" + latest.get().getFileName()
-          + "): pass --resume to continue that run, or choose another --out");
-    }
+    var latest = ckpts.forRun(cfg.resume());
     ObjectNode runConfig = cfg.toJson();
     try (HfModel base = HfModel.load(cfg.model())) {
       var tok = base.tokenizer();

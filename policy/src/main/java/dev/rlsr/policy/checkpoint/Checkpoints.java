@@ -87,6 +87,19 @@ public final class Checkpoints {
     }
   }
 
+  /**
+   * The checkpoint a run in this directory starts from: LATEST when resuming, none for a fresh run. A fresh run
+   * over existing checkpoints is refused, so an earlier run is never overwritten by accident.
+   */
+  public Optional<Path> forRun(boolean resume) {
+    Optional<Path> latest = latest();
+    if (latest.isPresent() && !resume) {
+      throw new RlsrException(outDir + " already holds checkpoints (" + latest.get().getFileName()
+          + "): pass --resume to continue that run, or choose another --out");
+    }
+    return latest;
+  }
+
   /** The checkpoint LATEST names, if any. */
   public Optional<Path> latest() {
     Path latest = root().resolve(LATEST);

@@ -101,11 +101,7 @@ public final class SftTrainer {
   /** The loop shared by SFT and pretraining; {@code prepare} builds the training data with the loaded base model. */
   private Summary train(java.util.function.Function<HfModel, List<TokenizedExample>> prepare) {
     Checkpoints ckpts = new Checkpoints(opt.out());
-    var latest = ckpts.latest();
-    if (latest.isPresent() && !opt.resume()) {
-      throw new RlsrException(opt.out() + " already holds checkpoints (" + latest.get().getFileName()
-          + "): pass --resume to continue that run, or choose another --out");
-    }
+    var latest = ckpts.forRun(opt.resume());
     if (opt.resume() && latest.isEmpty()) {
       log.println("--resume: no checkpoint in " + opt.out() + ", starting from " + opt.model());
     }
