@@ -16,7 +16,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -106,8 +105,8 @@ final class BenchEmbedCommand implements Callable<Integer> {
         langchainSeconds[r] = (System.nanoTime() - start) / 1e9;
       }
     }
-    double rlsrRate = texts.size() / median(rlsrSeconds);
-    double langchainRate = texts.size() / median(langchainSeconds);
+    double rlsrRate = texts.size() / BenchModels.median(rlsrSeconds);
+    double langchainRate = texts.size() / BenchModels.median(langchainSeconds);
 
     out.printf("bench embed: %d texts from %s, %d rounds, %d cores, rlsr threads %d, batch %d%n",
         texts.size(), file, rounds, cores, ortThreads, batchSize);
@@ -141,12 +140,6 @@ final class BenchEmbedCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static double median(double[] values) {
-    double[] sorted = values.clone();
-    Arrays.sort(sorted);
-    int n = sorted.length;
-    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  }
 
   private static Path findDefaultData() {
     Path start = Path.of("").toAbsolutePath();
