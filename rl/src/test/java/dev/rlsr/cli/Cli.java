@@ -3,8 +3,6 @@ package dev.rlsr.cli;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 public final class Cli {
   public record Run(int code, String out, String err) {}
@@ -19,18 +17,6 @@ public final class Cli {
     return new Run(code, out.toString(), err.toString());
   }
 
-  /** ../shared/data/NAME found by walking up from the working directory, or null when absent. */
-  public static Path sharedData(String name) {
-    Path p = Path.of("").toAbsolutePath();
-    while (p != null) {
-      Path candidate = p.resolve("shared/data").resolve(name);
-      if (Files.exists(candidate)) {
-        return candidate;
-      }
-      p = p.getParent();
-    }
-    return null;
-  }
 
   private Cli() {}
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.rlsr.policy.checkpoint.Checkpoints;
 import dev.rlsr.policy.checkpoint.Safetensors;
 import dev.rlsr.policy.model.FloatTensor;
+import dev.rlsr.policy.testing.SharedData;
 import dev.rlsr.policy.testing.TinyCheckpoints;
 import dev.rlsr.policy.train.MetricsLog;
 import dev.rlsr.policy.util.Json;
@@ -40,7 +41,7 @@ class SftCommandTest {
 
   @Test
   void sftOnTinyDatasetLowersLossAndChangesEveryTensor() throws Exception {
-    Path data = Cli.sharedData("tiny/sft.jsonl");
+    Path data = SharedData.find("tiny/sft.jsonl");
     assumeTrue(data != null, "../shared/data/tiny/sft.jsonl not present");
     Path base = model("qwen2");
     Path out = tmp.resolve("sft");

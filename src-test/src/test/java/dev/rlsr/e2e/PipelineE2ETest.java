@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.rlsr.cli.Main;
 import dev.rlsr.policy.checkpoint.Safetensors;
+import dev.rlsr.policy.testing.SharedData;
 import dev.rlsr.policy.testing.TinyCheckpoints;
 import dev.rlsr.policy.util.Json;
 import java.io.PrintWriter;
@@ -31,20 +32,11 @@ class PipelineE2ETest {
     return new Run(cl.execute(args), out.toString(), err.toString());
   }
 
-  static Path shared(String name) {
-    for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-      Path c = p.resolve("shared/data").resolve(name);
-      if (Files.exists(c)) {
-        return c;
-      }
-    }
-    return null;
-  }
 
   @Test
   void sftThenRlsrThenEvalAndCompareOnAlpaca() throws Exception {
-    Path sftData = shared("tiny/sft.jsonl");
-    Path evalData = shared("alpaca-5k/eval.jsonl");
+    Path sftData = SharedData.find("tiny/sft.jsonl");
+    Path evalData = SharedData.find("alpaca-5k/eval.jsonl");
     assumeTrue(sftData != null && evalData != null, "../shared/data not present");
     Path base = TinyCheckpoints.write(tmp.resolve("base"), TinyCheckpoints.qwen2(), Safetensors.DType.BF16, 21);
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.rlsr.policy.testing.SharedData;
 import dev.rlsr.policy.util.RlsrException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -97,23 +98,12 @@ class JsonlDatasetTest {
     assertThat(JsonlDataset.read(bom)).containsExactly(Example.of("a", "b"));
   }
 
-  /** shared/data beside the repository, found by walking up from the working directory; null when absent. */
-  static Path sharedData() {
-    for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-      Path d = p.resolve("shared/data");
-      if (Files.isDirectory(d)) {
-        return d;
-      }
-    }
-    return null;
-  }
 
   @ParameterizedTest
   @CsvSource({"alpaca-5k/train.jsonl", "alpaca-5k/eval.jsonl", "tiny/sft.jsonl"})
   void readsTheSharedInstructionData(String rel) throws Exception {
-    Path data = sharedData();
-    assumeTrue(data != null && Files.isRegularFile(data.resolve(rel)), "shared/data/" + rel + " is absent");
-    Path f = data.resolve(rel);
+    Path f = SharedData.find(rel);
+    assumeTrue(f != null && Files.isRegularFile(f), "shared/data/" + rel + " is absent");
     List<Example> ex = JsonlDataset.read(f);
     long nonBlank = Files.readAllLines(f).stream().filter(l -> !l.isBlank()).count();
     assertThat(ex).hasSize((int) nonBlank).isNotEmpty();
