@@ -71,7 +71,8 @@ public final class Evaluator {
     SamplingOptions greedy = SamplingOptions.greedy(o.maxNewTokens(), Arrays.stream(tok.eosIds()).boxed().toList(),
         tok.padId());
     OrtEnvironment env = OrtEnvironment.getEnvironment();
-    byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(model.config(), Map.of());
+    // generation needs only the last position's logits: the LAST graph skips the [B, prompt, V] prefill logits
+    byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(model.config(), Map.of(), OnnxPolicyExporter.Logits.LAST);
     try (OnnxPolicySession s = OnnxPolicySessions.create(env, proto, model.weights(), o.threads(), o.device())) {
       OrtSampler sampler = new OrtSampler(env, s.session(), model.config());
       for (int from = 0; from < order.length; from += o.batchSize()) {
