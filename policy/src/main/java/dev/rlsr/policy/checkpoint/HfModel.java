@@ -2,13 +2,13 @@
 // Loading validates everything up front; saving writes files the way Hugging Face tools expect them.
 package dev.rlsr.policy.checkpoint;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.policy.util.StrictJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,10 +57,7 @@ public record HfModel(Path dir, ModelConfig config, ModelWeights weights, Tokeni
   public static ObjectNode generationConfig(ModelConfig c, Tokenizer tok) throws IOException {
     Path src = tok.modelDir().resolve(GENERATION_CONFIG);
     if (Files.isRegularFile(src)) {
-      JsonNode n = Json.MAPPER.readTree(src.toFile());
-      if (n instanceof ObjectNode o) {
-        return o;
-      }
+      return StrictJson.readObject(src); // copied as is; must be one JSON object
     }
     ObjectNode g = Json.MAPPER.createObjectNode();
     if (tok.bosId() >= 0) {

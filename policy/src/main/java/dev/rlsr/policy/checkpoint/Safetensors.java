@@ -2,16 +2,20 @@
 // single files and sharded directories (model.safetensors.index.json). F32, BF16 and F16 are read into fp32.
 package dev.rlsr.policy.checkpoint;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.policy.util.StrictJson;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,7 +43,10 @@ public final class Safetensors {
 
   private Safetensors() {}
 
-  /** Reads the weights of a model directory: model.safetensors, or the shards its index names. */
+  /**
+   * Reads the weights of a model directory: model.safetensors, or the shards its index names. Every tensor the index
+   * lists must be in its shard; tensors a shard holds beyond those are ignored.
+   */
   public static LinkedHashMap<String, FloatTensor> readModelDir(Path dir) {
     Path single = dir.resolve(SINGLE_FILE);
     Path index = dir.resolve(INDEX_FILE);
@@ -49,26 +56,33 @@ public final class Safetensors {
     if (!Files.isRegularFile(index)) {
       throw new RlsrException(dir + ": neither " + SINGLE_FILE + " nor " + INDEX_FILE + " found");
     }
-    JsonNode idx;
-    try {
-      idx = Json.MAPPER.readTree(index.toFile());
-    } catch (IOException e) {
-      throw new RlsrException(index + ": not valid JSON: " + e.getMessage());
-    }
+    ObjectNode idx = StrictJson.readObject(index);
     JsonNode map = idx.get("weight_map");
     if (map == null || !map.isObject()) {
-      throw new RlsrException(index + ": missing key \"weight_map\"");
+      throw new RlsrException(index + ": missing key \"weight_map\" (an object of tensor name to shard file)");
     }
+    Path base = dir.toAbsolutePath().normalize();
     LinkedHashMap<String, List<String>> byFile = new LinkedHashMap<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
       var e = it.next();
-      byFile.computeIfAbsent(e.getValue().asText(), k -> new ArrayList<>()).add(e.getKey());
+      if (!e.getValue().isTextual() || e.getValue().textValue().isEmpty()) {
+        throw new RlsrException(index + ": weight_map[\"" + e.getKey() + "\"] must be a shard file name, got "
+            + e.getValue());
+      }
+      String shard = e.getValue().textValue();
+      Path resolved = base.resolve(shard).normalize();
+      if (Path.of(shard).isAbsolute() || !resolved.getParent().equals(base)) {
+        throw new RlsrException(index + ": weight_map[\"" + e.getKey() + "\"] names shard \"" + shard
+            + "\", which is not a file in the model directory");
+      }
+      byFile.computeIfAbsent(shard, k -> new ArrayList<>()).add(e.getKey());
     }
     LinkedHashMap<String, FloatTensor> out = new LinkedHashMap<>();
     for (var e : byFile.entrySet()) {
       Path shard = dir.resolve(e.getKey());
       if (!Files.isRegularFile(shard)) {
-        throw new RlsrException(index + ": shard \"" + e.getKey() + "\" named in weight_map is missing");
+        throw new RlsrException(index + ": shard \"" + e.getKey() + "\" named in weight_map (for tensor \""
+            + e.getValue().get(0) + "\") is missing");
       }
       LinkedHashMap<String, FloatTensor> part = read(shard);
       for (String name : e.getValue()) {
@@ -82,70 +96,195 @@ public final class Safetensors {
     return out;
   }
 
-  /** Reads every tensor of one safetensors file into fp32, validating header and sizes. */
+  /** The safetensors format's limit on the JSON header (MAX_HEADER_SIZE of the reference implementation). */
+  public static final long MAX_HEADER_SIZE = 100_000_000L;
+
+  /** One tensor's header entry. */
+  private record Entry(String name, DType dtype, long[] shape, long begin, long end) {}
+
+  /**
+   * Reads every tensor of one safetensors file into fp32. The file is validated as strictly as the reference
+   * implementation (the safetensors crate's {@code validate}) before any tensor is decoded: an 8-byte little-endian
+   * header length N of at most {@link #MAX_HEADER_SIZE}; N bytes of UTF-8 JSON, one object, no duplicate names;
+   * {@code __metadata__} maps strings to strings; each tensor has a dtype, a shape of non-negative integers and
+   * {@code data_offsets [begin, end]} spanning exactly numel(shape) * dtype-size bytes; sorted by offset the tensors
+   * tile the data section from byte 0 to its end without gap or overlap, so no byte is shared or left over.
+   * Every refusal names the file and, where there is one, the tensor.
+   */
   public static LinkedHashMap<String, FloatTensor> read(Path file) {
     LinkedHashMap<String, FloatTensor> out = new LinkedHashMap<>();
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = ch.size();
       if (size < 8) {
-        throw new RlsrException(file + ": truncated (" + size + " bytes, no safetensors header)");
+        throw new RlsrException(file + ": truncated (" + size + " bytes; a safetensors file starts with an 8-byte"
+            + " header length)");
       }
       ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
       readFully(ch, lenBuf, 0);
-      long headerLen = lenBuf.flip().getLong();
-      if (headerLen <= 0 || headerLen > 100_000_000L || 8 + headerLen > size) {
-        throw new RlsrException(file + ": truncated or corrupt header (header length " + headerLen + ", file size " + size + ")");
+      long headerLen = lenBuf.flip().getLong(); // u64: negative here means >= 2^63
+      if (headerLen < 0 || headerLen > MAX_HEADER_SIZE) {
+        throw new RlsrException(file + ": safetensors header of " + Long.toUnsignedString(headerLen)
+            + " bytes exceeds the 100 MB limit (the file is corrupt or not a safetensors file)");
+      }
+      if (headerLen > size - 8) {
+        throw new RlsrException(file + ": truncated or corrupt: the header length says " + headerLen
+            + " bytes but the file has only " + (size - 8) + " bytes after the 8-byte length");
       }
       ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
       readFully(ch, hb, 8);
-      JsonNode header;
-      try {
-        header = Json.MAPPER.readTree(new String(hb.array(), StandardCharsets.UTF_8));
-      } catch (IOException e) {
-        throw new RlsrException(file + ": header is not valid JSON");
-      }
       long dataStart = 8 + headerLen;
-      for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
-        var e = it.next();
-        String name = e.getKey();
-        if (name.equals("__metadata__")) {
-          continue;
-        }
-        JsonNode info = e.getValue();
-        String dt = info.path("dtype").asText();
-        DType dtype;
-        try {
-          dtype = DType.valueOf(dt);
-        } catch (IllegalArgumentException ex) {
-          throw new RlsrException(file + ": tensor \"" + name + "\" has dtype " + dt + " (supported: F32, BF16, F16)");
-        }
-        JsonNode shapeNode = info.path("shape");
-        long[] shape = new long[shapeNode.size()];
-        for (int i = 0; i < shape.length; i++) {
-          shape[i] = shapeNode.get(i).asLong();
-        }
-        long begin = info.path("data_offsets").path(0).asLong(-1);
-        long end = info.path("data_offsets").path(1).asLong(-1);
-        long n = FloatTensor.numel(shape);
-        if (begin < 0 || end - begin != n * dtype.bytes) {
-          throw new RlsrException(file + ": tensor \"" + name + "\" has data_offsets [" + begin + ", " + end
-              + "] that do not fit its shape and dtype");
-        }
-        if (dataStart + end > size) {
-          throw new RlsrException(file + ": truncated: tensor \"" + name + "\" ends at byte " + (dataStart + end)
-              + " but the file has " + size + " bytes");
-        }
+      List<Entry> entries = parseHeader(file, hb.array());
+      checkLayout(file, entries, size - dataStart);
+      for (Entry t : entries) {
+        long n = (t.end - t.begin) / t.dtype.bytes; // = numel(shape), checked in parseHeader
         if (n > Integer.MAX_VALUE) {
-          throw new RlsrException(file + ": tensor \"" + name + "\" is too large for one array");
+          throw new RlsrException(file + ": tensor \"" + t.name + "\" is too large for one array");
         }
-        ByteBuffer raw = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + begin, end - begin)
+        ByteBuffer raw = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin, t.end - t.begin)
             .order(ByteOrder.LITTLE_ENDIAN);
-        out.put(name, new FloatTensor(shape, decode(raw, dtype, (int) n)));
+        out.put(t.name, new FloatTensor(t.shape, decode(raw, t.dtype, (int) n)));
       }
     } catch (IOException e) {
       throw new RlsrException(file + ": cannot read: " + e.getMessage(), e);
     }
     return out;
+  }
+
+  /** The header's tensors, in header order, each entry's own fields checked. */
+  private static List<Entry> parseHeader(Path file, byte[] headerBytes) {
+    String text;
+    try {
+      text = StandardCharsets.UTF_8.newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(headerBytes)).toString();
+    } catch (CharacterCodingException e) {
+      throw new RlsrException(file + ": safetensors header is not valid UTF-8 (the file is corrupt)");
+    }
+    if (!text.startsWith("{")) {
+      throw new RlsrException(file + ": safetensors header does not start with '{' (the file is corrupt or not a"
+          + " safetensors file)");
+    }
+    JsonNode header;
+    try {
+      header = StrictJson.JSON.readTree(text);
+    } catch (JsonProcessingException e) {
+      String msg = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
+      java.util.regex.Matcher dup = java.util.regex.Pattern.compile("^Duplicate field '(.*)'").matcher(msg);
+      if (dup.find()) {
+        throw new RlsrException(file + ": safetensors header names tensor \"" + dup.group(1) + "\" twice");
+      }
+      throw new RlsrException(file + ": safetensors header is not valid JSON: " + StrictJson.describe(e));
+    }
+    if (!header.isObject()) {
+      throw new RlsrException(file + ": safetensors header must be a JSON object, got " + StrictJson.kind(header));
+    }
+    List<Entry> entries = new ArrayList<>();
+    for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
+      var e = it.next();
+      String name = e.getKey();
+      JsonNode info = e.getValue();
+      if (name.equals("__metadata__")) {
+        if (!info.isObject()) {
+          throw new RlsrException(file + ": __metadata__ must be an object of strings, got " + StrictJson.kind(info));
+        }
+        info.fields().forEachRemaining(m -> {
+          if (!m.getValue().isTextual()) {
+            throw new RlsrException(file + ": __metadata__[\"" + m.getKey() + "\"] must be a string, got "
+                + StrictJson.kind(m.getValue()));
+          }
+        });
+        continue;
+      }
+      String where = file + ": tensor \"" + name + "\"";
+      if (!info.isObject()) {
+        throw new RlsrException(where + ": expected {\"dtype\", \"shape\", \"data_offsets\"}, got "
+            + StrictJson.kind(info));
+      }
+      JsonNode dt = info.get("dtype");
+      if (dt == null || !dt.isTextual()) {
+        throw new RlsrException(where + ": \"dtype\" must be a string, got " + StrictJson.kind(dt));
+      }
+      DType dtype;
+      try {
+        dtype = DType.valueOf(dt.textValue());
+      } catch (IllegalArgumentException ex) {
+        throw new RlsrException(where + " has dtype " + dt.textValue() + " (supported: F32, BF16, F16)");
+      }
+      JsonNode shapeNode = info.get("shape");
+      if (shapeNode == null || !shapeNode.isArray()) {
+        throw new RlsrException(where + ": \"shape\" must be a list of non-negative integers, got "
+            + StrictJson.kind(shapeNode));
+      }
+      long[] shape = new long[shapeNode.size()];
+      for (int i = 0; i < shape.length; i++) {
+        shape[i] = nonNegative(shapeNode.get(i), where + ": shape[" + i + "]");
+      }
+      JsonNode off = info.get("data_offsets");
+      if (off == null || !off.isArray() || off.size() != 2) {
+        throw new RlsrException(where + ": \"data_offsets\" must be [begin, end], got "
+            + (off == null ? "nothing" : off.toString()));
+      }
+      long begin = nonNegative(off.get(0), where + ": data_offsets[0]");
+      long end = nonNegative(off.get(1), where + ": data_offsets[1]");
+      if (end < begin) {
+        throw new RlsrException(where + " has data_offsets [" + begin + ", " + end + "] that end before they begin");
+      }
+      long bytes;
+      try {
+        long numel = 1;
+        for (long d : shape) {
+          numel = Math.multiplyExact(numel, d);
+        }
+        bytes = Math.multiplyExact(numel, (long) dtype.bytes);
+      } catch (ArithmeticException ex) {
+        throw new RlsrException(where + " has a shape " + java.util.Arrays.toString(shape) + " too large to address");
+      }
+      if (end - begin != bytes) {
+        throw new RlsrException(where + " has data_offsets [" + begin + ", " + end + "] (" + (end - begin)
+            + " bytes) that do not fit its shape " + java.util.Arrays.toString(shape) + " and dtype " + dtype
+            + " (" + bytes + " bytes)");
+      }
+      entries.add(new Entry(name, dtype, shape, begin, end));
+    }
+    return entries;
+  }
+
+  /** Sorted by offset, the tensors must tile {@code [0, dataLen)} exactly: no overlap, no gap, no trailing bytes. */
+  private static void checkLayout(Path file, List<Entry> entries, long dataLen) {
+    List<Entry> sorted = new ArrayList<>(entries);
+    sorted.sort(java.util.Comparator.comparingLong(Entry::begin).thenComparingLong(Entry::end));
+    long expected = 0;
+    Entry prev = null;
+    for (Entry t : sorted) {
+      String at = "tensor \"" + t.name + "\" has data_offsets [" + t.begin + ", " + t.end + "]";
+      if (t.begin < expected) {
+        throw new RlsrException(file + ": " + at + ", overlapping tensor \"" + prev.name + "\" [" + prev.begin
+            + ", " + prev.end + "] (corrupt file: tensors may not share bytes)");
+      }
+      if (t.begin > expected) {
+        throw new RlsrException(file + ": " + at + ", leaving bytes " + expected + ".." + t.begin + " unused "
+            + (prev == null ? "at the start of the data" : "after tensor \"" + prev.name + "\"")
+            + " (corrupt file: tensors must be contiguous)");
+      }
+      expected = t.end;
+      prev = t;
+    }
+    if (expected > dataLen) {
+      throw new RlsrException(file + ": truncated: tensor \"" + prev.name + "\" ends at byte " + expected
+          + " of the data but the file holds only " + dataLen + " data bytes");
+    }
+    if (expected < dataLen) {
+      throw new RlsrException(file + ": " + (dataLen - expected) + " trailing bytes after the last tensor's data"
+          + " (the header's tensors cover " + expected + " of " + dataLen + " data bytes; corrupt file)");
+    }
+  }
+
+  private static long nonNegative(JsonNode v, String where) {
+    if (v == null || !v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < 0) {
+      throw new RlsrException(where + " must be a non-negative integer, got " + (v == null ? "nothing" : v.toString()));
+    }
+    return v.longValue();
   }
 
   private static void readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {

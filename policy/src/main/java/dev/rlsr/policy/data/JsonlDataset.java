@@ -1,26 +1,18 @@
 // Reads instruction data from JSONL in three accepted shapes (prompt/response, Alpaca, chat messages).
 package dev.rlsr.policy.data;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.rlsr.policy.util.Json;
+import dev.rlsr.policy.util.JsonLines;
 import dev.rlsr.policy.util.RlsrException;
-import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One JSON object per line, UTF-8; blank lines are skipped. Each line is one of:
+ * Exactly one JSON object per line, UTF-8, lines ended by {@code \n} or {@code \r\n} (the rules of {@link JsonLines}:
+ * text after the object, two objects on a line, or CR-only line endings are errors, never dropped rows); blank and
+ * whitespace-only lines are skipped. Each line is one of:
  * <ul>
  *   <li>{@code {"prompt": "...", "response": "..."}}</li>
  *   <li>Alpaca {@code {"instruction": "...", "input": "...", "output": "..."}}: the prompt is the instruction,
@@ -40,48 +32,13 @@ public final class JsonlDataset {
 
   private JsonlDataset() {}
 
+  /** Reads the file by the rules of {@link JsonLines}; every error is {@code FILE:LINE: what is wrong}. */
   public static List<Example> read(Path file) {
     if (!Files.isRegularFile(file)) {
       throw new RlsrException(file + ": data file not found");
     }
     List<Example> out = new ArrayList<>();
-    // Lines are split on '\n' as bytes and decoded one by one, so a decoding error names its own line.
-    CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-        .onMalformedInput(CodingErrorAction.REPORT)
-        .onUnmappableCharacter(CodingErrorAction.REPORT);
-    try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
-      ByteArrayOutputStream buf = new ByteArrayOutputStream();
-      int lineNo = 0;
-      boolean eof = false;
-      while (!eof) {
-        int b = in.read();
-        if (b >= 0 && b != '\n') {
-          buf.write(b);
-          continue;
-        }
-        eof = b < 0;
-        if (eof && buf.size() == 0) {
-          break;
-        }
-        lineNo++;
-        String line;
-        try {
-          line = decoder.decode(ByteBuffer.wrap(buf.toByteArray())).toString();
-        } catch (CharacterCodingException e) {
-          throw new RlsrException(file + ":" + lineNo + ": not valid UTF-8 (save the file as UTF-8)");
-        }
-        buf.reset();
-        if (lineNo == 1 && line.startsWith("\uFEFF")) {
-          line = line.substring(1); // byte order mark
-        }
-        if (line.isBlank()) { // also a lone "\r" of CRLF files
-          continue;
-        }
-        out.add(parseLine(line, file + ":" + lineNo));
-      }
-    } catch (IOException e) {
-      throw new RlsrException(file + ": cannot read: " + e.getMessage(), e);
-    }
+    JsonLines.forEach(file, line -> out.add(parseLine(line.text(), file + ":" + line.number())));
     return out;
   }
 
@@ -89,12 +46,9 @@ public final class JsonlDataset {
   static Example parseLine(String line, String where) {
     JsonNode n;
     try {
-      n = Json.MAPPER.readTree(line);
-    } catch (JsonProcessingException e) {
-      throw bad(where, "not valid JSON (" + e.getOriginalMessage() + ")");
-    }
-    if (n == null || !n.isObject()) {
-      throw bad(where, "not a JSON object");
+      n = JsonLines.parseObject(line);
+    } catch (JsonLines.BadLine e) {
+      throw bad(where, e.getMessage());
     }
     if (n.has("messages")) {
       return parseChat(n.get("messages"), where);

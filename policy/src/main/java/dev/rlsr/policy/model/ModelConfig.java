@@ -2,14 +2,12 @@
 // Maps HF keys to descriptive names, fills HF defaults, and refuses what the graph does not implement.
 package dev.rlsr.policy.model;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
-import java.io.IOException;
+import dev.rlsr.policy.util.StrictJson;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -50,55 +48,51 @@ public record ModelConfig(
 
   public static final List<String> SUPPORTED_TYPES = List.of("llama", "qwen2");
 
-  /** Reads and validates {@code dir/config.json}; every refusal names the file and the key. */
+  /**
+   * Reads and validates {@code dir/config.json}; every refusal names the file and the key. Values are typed (see
+   * {@link StrictJson}): a wrongly typed value ({@code "rms_norm_eps": "x"}, {@code "hidden_size": 64.5},
+   * {@code "tie_word_embeddings": "yes"}) is refused, an absent or null optional key takes its default.
+   */
   public static ModelConfig read(Path configJson) {
     if (!Files.isRegularFile(configJson)) {
       throw new RlsrException(configJson + ": not found (a Hugging Face model directory needs config.json)");
     }
-    JsonNode node;
-    try {
-      node = Json.MAPPER.readTree(configJson.toFile());
-    } catch (IOException e) {
-      throw new RlsrException(configJson + ": not valid JSON: " + e.getMessage());
-    }
-    if (!(node instanceof ObjectNode obj)) {
-      throw new RlsrException(configJson + ": expected a JSON object");
-    }
-    return fromJson(obj, configJson.toString());
+    return fromJson(StrictJson.readObject(configJson), configJson.toString());
   }
 
   public static ModelConfig fromJson(ObjectNode c, String source) {
-    String type = c.path("model_type").asText("");
+    StrictJson j = StrictJson.of(c, source);
+    String type = j.optString("model_type", "");
     if (!SUPPORTED_TYPES.contains(type)) {
       throw new RlsrException(source + ": model_type \"" + type + "\" is not supported (supported: "
           + String.join(", ", SUPPORTED_TYPES) + ")");
     }
-    String act = c.path("hidden_act").asText("silu");
+    String act = j.optString("hidden_act", "silu");
     if (!act.equals("silu")) {
       throw new RlsrException(source + ": hidden_act \"" + act + "\" is not supported (only silu)");
     }
-    if (c.hasNonNull("rope_scaling")) {
+    if (j.has("rope_scaling")) { // null means none, as in transformers
       throw new RlsrException(source + ": rope_scaling is not supported (remove it or use a model without rotary scaling)");
     }
-    if (c.path("use_sliding_window").asBoolean(false)) {
+    if (j.optBool("use_sliding_window", false)) {
       throw new RlsrException(source + ": use_sliding_window=true (sliding-window attention) is not supported");
     }
-    if (type.equals("llama") && c.path("attention_bias").asBoolean(false)) {
+    boolean attentionBias = j.optBool("attention_bias", false);
+    if (type.equals("llama") && attentionBias) {
       throw new RlsrException(source + ": attention_bias=true is not supported for llama (its o_proj bias is not implemented)");
     }
-    if (c.path("mlp_bias").asBoolean(false)) {
+    if (j.optBool("mlp_bias", false)) {
       throw new RlsrException(source + ": mlp_bias=true is not supported");
     }
-    int hidden = requirePositive(c, "hidden_size", source);
-    int heads = requirePositive(c, "num_attention_heads", source);
-    int kvHeads = c.has("num_key_value_heads") && !c.get("num_key_value_heads").isNull()
-        ? requirePositive(c, "num_key_value_heads", source) : heads;
+    int hidden = j.requirePositiveInt("hidden_size");
+    int heads = j.requirePositiveInt("num_attention_heads");
+    int kvHeads = j.optPositiveInt("num_key_value_heads", heads);
     if (heads % kvHeads != 0) {
       throw new RlsrException(source + ": num_attention_heads (" + heads + ") must be a multiple of num_key_value_heads (" + kvHeads + ")");
     }
     int headDim;
-    if (c.hasNonNull("head_dim")) {
-      headDim = requirePositive(c, "head_dim", source);
+    if (j.has("head_dim")) {
+      headDim = j.requirePositiveInt("head_dim");
     } else {
       if (hidden % heads != 0) {
         throw new RlsrException(source + ": hidden_size (" + hidden + ") is not divisible by num_attention_heads (" + heads + ") and head_dim is not given");
@@ -109,41 +103,23 @@ public record ModelConfig(
       throw new RlsrException(source + ": head_dim (" + headDim + ") must be even for rotary embeddings");
     }
     boolean bias = type.equals("qwen2"); // q/k/v biases; llama with attention_bias is refused above
-    List<Integer> eos = new ArrayList<>();
-    JsonNode e = c.get("eos_token_id");
-    if (e != null && e.isArray()) {
-      e.forEach(x -> eos.add(x.asInt()));
-    } else if (e != null && e.isNumber()) {
-      eos.add(e.asInt());
-    }
     return new ModelConfig(
         type,
-        requirePositive(c, "vocab_size", source),
+        j.requirePositiveInt("vocab_size"),
         hidden,
-        requirePositive(c, "intermediate_size", source),
-        requirePositive(c, "num_hidden_layers", source),
+        j.requirePositiveInt("intermediate_size"),
+        j.requirePositiveInt("num_hidden_layers"),
         heads,
         kvHeads,
         headDim,
-        c.path("rope_theta").asDouble(10000.0),
-        c.path("rms_norm_eps").asDouble(1e-6),
-        c.path("tie_word_embeddings").asBoolean(false),
+        j.optPositiveDouble("rope_theta", 10000.0),
+        j.optPositiveDouble("rms_norm_eps", 1e-6),
+        j.optBool("tie_word_embeddings", false),
         bias,
-        c.path("max_position_embeddings").asInt(2048),
-        c.hasNonNull("bos_token_id") ? c.get("bos_token_id").asInt() : -1,
-        List.copyOf(eos),
+        j.optPositiveInt("max_position_embeddings", 2048),
+        j.optInt("bos_token_id", -1),
+        List.copyOf(j.optIntOrList("eos_token_id")),
         c.deepCopy());
-  }
-
-  private static int requirePositive(ObjectNode c, String key, String source) {
-    JsonNode v = c.get(key);
-    if (v == null || v.isNull()) {
-      throw new RlsrException(source + ": missing key \"" + key + "\"");
-    }
-    if (!v.canConvertToInt() || v.asInt() <= 0) {
-      throw new RlsrException(source + ": key \"" + key + "\" must be a positive integer, got " + v);
-    }
-    return v.asInt();
   }
 
   /** Number of query heads sharing one key/value head. */

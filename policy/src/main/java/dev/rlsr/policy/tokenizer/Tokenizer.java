@@ -4,9 +4,11 @@ package dev.rlsr.policy.tokenizer;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.policy.util.StrictJson;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -92,26 +94,30 @@ public final class Tokenizer implements AutoCloseable {
     }
     int vocabSize = ids.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
 
-    JsonNode tc = optionalJson(modelDir.resolve(TOKENIZER_CONFIG_JSON));
-    JsonNode gen = optionalJson(modelDir.resolve(GENERATION_CONFIG_JSON));
-    JsonNode cfg = optionalJson(modelDir.resolve("config.json"));
-    String bosToken = tokenText(tc.get("bos_token"));
-    String eosToken = tokenText(tc.get("eos_token"));
-    String padToken = tokenText(tc.get("pad_token"));
+    Path tcFile = modelDir.resolve(TOKENIZER_CONFIG_JSON);
+    ObjectNode tc = StrictJson.readObjectIfPresent(tcFile);
+    StrictJson tcj = StrictJson.of(tc, tcFile.toString());
+    Path genFile = modelDir.resolve(GENERATION_CONFIG_JSON);
+    StrictJson gen = StrictJson.of(StrictJson.readObjectIfPresent(genFile), genFile.toString());
+    Path cfgFile = modelDir.resolve("config.json");
+    StrictJson cfg = StrictJson.of(StrictJson.readObjectIfPresent(cfgFile), cfgFile.toString());
+    String bosToken = tokenText(tcj, "bos_token");
+    String eosToken = tokenText(tcj, "eos_token");
+    String padToken = tokenText(tcj, "pad_token");
 
     Set<Integer> eos = new LinkedHashSet<>();
     if (eosToken != null && ids.containsKey(eosToken)) {
       eos.add(ids.get(eosToken)); // first: the token that ends an assistant turn (e.g. <|im_end|>, <|eot_id|>)
     }
-    addIds(eos, gen.get("eos_token_id"));
-    addIds(eos, cfg.get("eos_token_id"));
+    eos.addAll(gen.optIntOrList("eos_token_id"));
+    eos.addAll(cfg.optIntOrList("eos_token_id"));
     int[] eosIds = eos.stream().mapToInt(Integer::intValue).toArray();
 
     int bosId = -1;
     if (bosToken != null && ids.containsKey(bosToken)) {
       bosId = ids.get(bosToken);
-    } else if (cfg.path("bos_token_id").canConvertToInt()) {
-      bosId = cfg.get("bos_token_id").asInt();
+    } else {
+      bosId = cfg.optInt("bos_token_id", -1);
     }
     if (bosToken == null && bosId >= 0) {
       bosToken = tokenOf(ids, bosId);
@@ -123,8 +129,8 @@ public final class Tokenizer implements AutoCloseable {
         : eosIds.length > 0 ? eosIds[0] : 0;
 
     boolean addBos;
-    if (tc.has("add_bos_token") && !tc.get("add_bos_token").isNull()) {
-      addBos = tc.get("add_bos_token").asBoolean();
+    if (tcj.has("add_bos_token")) {
+      addBos = tcj.optBool("add_bos_token", false);
     } else {
       JsonNode single = tok.path("post_processor").path("single");
       addBos = "TemplateProcessing".equals(tok.path("post_processor").path("type").asText())
@@ -175,26 +181,20 @@ public final class Tokenizer implements AutoCloseable {
     return null;
   }
 
-  /** A token in tokenizer_config.json is a string or an AddedToken object {"content": ...}. */
-  private static String tokenText(JsonNode n) {
-    if (n == null || n.isNull()) {
+  /** A token in tokenizer_config.json is a string, an AddedToken object {"content": ...}, or null. */
+  private static String tokenText(StrictJson tc, String key) {
+    if (!tc.has(key)) {
       return null;
     }
+    JsonNode n = tc.node().get(key);
     if (n.isTextual()) {
       return n.asText();
     }
-    return n.path("content").isTextual() ? n.get("content").asText() : null;
-  }
-
-  private static void addIds(Set<Integer> out, JsonNode n) {
-    if (n == null) {
-      return;
+    if (n.isObject() && n.path("content").isTextual()) {
+      return n.get("content").asText();
     }
-    if (n.isArray()) {
-      n.forEach(x -> out.add(x.asInt()));
-    } else if (n.canConvertToInt()) {
-      out.add(n.asInt());
-    }
+    throw new RlsrException(tc.source() + ": \"" + key + "\" must be a token string or {\"content\": \"...\"}, got "
+        + StrictJson.kind(n));
   }
 
   private static String tokenOf(Map<String, Integer> ids, int id) {
@@ -207,10 +207,6 @@ public final class Tokenizer implements AutoCloseable {
     } catch (IOException e) {
       throw new RlsrException(file + ": not valid JSON: " + e.getMessage(), e);
     }
-  }
-
-  private static JsonNode optionalJson(Path file) {
-    return Files.isRegularFile(file) ? readJson(file) : Json.MAPPER.createObjectNode();
   }
 
   /** Token ids of a text, with no special tokens added (special-token strings in the text do map to their ids). */
