@@ -2,6 +2,7 @@
 // (SFT+RLSR). Options may come from --config FILE (YAML or JSON, keys = flag names); flags override the file.
 package dev.rlsr.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.rlsr.embedder.EmbeddingReward;
 import dev.rlsr.embedder.SentenceEmbedder;
@@ -9,8 +10,8 @@ import dev.rlsr.policy.data.JsonlDataset;
 import dev.rlsr.policy.train.LrSchedule;
 import dev.rlsr.policy.train.SftOptions;
 import dev.rlsr.policy.train.SftTrainer;
-import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.policy.util.StrictJson;
 import dev.rlsr.rl.GrpoConfig;
 import dev.rlsr.rl.LossType;
 import dev.rlsr.rl.RlsrTrainer;
@@ -200,12 +201,24 @@ public final class TrainCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** Prepends the file's options (those not given as flags) to the original arguments and runs again. */
+  /**
+   * Prepends the file's options (those not given as flags) to the original arguments and runs again. The file is read
+   * strictly: a key given twice (also as {@code num_generations} and {@code num-generations}), a list, mapping or null
+   * value, or anything after the document is refused naming the file and the key.
+   */
   private int rerunWithConfig() {
     JsonNode node;
     try {
-      String text = Files.readString(config);
-      node = config.toString().endsWith(".json") ? Json.MAPPER.readTree(text) : Json.YAML.readTree(text);
+      byte[] bytes = Files.readAllBytes(config);
+      node = config.toString().endsWith(".json") ? StrictJson.JSON.readTree(bytes) : StrictJson.YAML.readTree(bytes);
+    } catch (JsonProcessingException e) {
+      java.util.regex.Matcher dup = java.util.regex.Pattern.compile("^Duplicate field '(.*?)'")
+          .matcher(e.getOriginalMessage() == null ? "" : e.getOriginalMessage());
+      if (dup.find()) {
+        throw new RlsrException(config + ": option \"" + dup.group(1) + "\" is given twice");
+      }
+      throw new RlsrException(config + ": not valid " + (config.toString().endsWith(".json") ? "JSON" : "YAML")
+          + ": " + StrictJson.describe(e));
     } catch (IOException e) {
       throw new RlsrException(config + ": cannot read the config file: " + e.getMessage(), e);
     }
@@ -214,6 +227,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
     CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
     List<String> args = new ArrayList<>();
+    Map<String, String> seen = new java.util.HashMap<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
       var e = it.next();
       String flag = "--" + e.getKey().replace('_', '-');
@@ -221,10 +235,19 @@ public final class TrainCommand implements Callable<Integer> {
       if (opt == null || flag.equals("--config")) {
         throw new RlsrException(config + ": unknown option \"" + e.getKey() + "\" (see rlsr train --help)");
       }
+      String before = seen.put(opt.longestName(), e.getKey());
+      if (before != null) {
+        throw new RlsrException(config + ": option \"" + e.getKey() + "\" is given twice (also as \"" + before + "\")");
+      }
+      JsonNode v = e.getValue();
+      if (!v.isValueNode() || v.isNull()) {
+        throw new RlsrException(config + ": option \"" + e.getKey() + "\" must be a single value (a string, number"
+            + " or boolean), got " + StrictJson.kind(v));
+      }
       if (parsed.hasMatchedOption(opt)) {
         continue; // the command line wins
       }
-      args.add(flag + "=" + e.getValue().asText());
+      args.add(flag + "=" + v.asText());
     }
     List<String> original = parsed.originalArgs();
     int self = spec.parent() == null ? -1 : original.indexOf(spec.name()); // args after "train"
