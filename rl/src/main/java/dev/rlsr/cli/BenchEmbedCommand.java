@@ -1,7 +1,6 @@
 // `rlsr bench embed`: texts/s of rlsr's embedder against langchain4j's AllMiniLmL6V2EmbeddingModel on the same responses.
 package dev.rlsr.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.langchain4j.data.embedding.Embedding;
 import dev.langchain4j.data.segment.TextSegment;
@@ -10,6 +9,7 @@ import dev.rlsr.embedder.EmbeddingReward;
 import dev.rlsr.embedder.SentenceEmbedder;
 import dev.rlsr.embedder.Utf8Files;
 import dev.rlsr.policy.util.Json;
+import dev.rlsr.policy.util.JsonLines;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -153,24 +153,26 @@ final class BenchEmbedCommand implements Callable<Integer> {
         + " or its parents; pass --data FILE (JSON Lines with a \"response\" field)");
   }
 
-  /** The first {@code limit} texts of a JSON Lines file (strict UTF-8); errors name the file and line. */
+  /**
+   * The first {@code limit} texts of a JSON Lines file (strict UTF-8, then the line rules of {@link JsonLines});
+   * errors name the file and line.
+   */
   static List<String> readTexts(Path file, String field, int limit) {
     String content = Utf8Files.read(file);
     List<String> texts = new ArrayList<>();
-    String[] lines = content.split("\r?\n", -1);
-    for (int i = 0; i < lines.length && texts.size() < limit; i++) {
-      if (lines[i].isBlank()) {
-        continue;
+    for (JsonLines.Line line : JsonLines.split(content, file)) {
+      if (texts.size() >= limit) {
+        break;
       }
       JsonNode node;
       try {
-        node = Json.MAPPER.readTree(lines[i]);
-      } catch (JsonProcessingException e) {
-        throw new RlsrException(file + " line " + (i + 1) + " is not valid JSON: " + e.getOriginalMessage());
+        node = JsonLines.parseObject(line.text());
+      } catch (JsonLines.BadLine e) {
+        throw new RlsrException(file + " line " + line.number() + ": " + e.getMessage());
       }
       JsonNode value = node.get(field);
       if (value == null || !value.isTextual()) {
-        throw new RlsrException(file + " line " + (i + 1) + " has no string field \"" + field
+        throw new RlsrException(file + " line " + line.number() + " has no string field \"" + field
             + "\"; pick the field with --field");
       }
       texts.add(value.asText());

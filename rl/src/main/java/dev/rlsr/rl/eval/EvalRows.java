@@ -2,12 +2,9 @@
 // of two such files for a head-to-head comparison.
 package dev.rlsr.rl.eval;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rlsr.policy.util.Json;
+import dev.rlsr.policy.util.JsonLines;
 import dev.rlsr.policy.util.RlsrException;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,33 +27,27 @@ public final class EvalRows {
 
   private EvalRows() {}
 
-  /** Every non-blank line as a JSON object that has a {@code prompt}. */
+  /**
+   * Every non-blank line as a JSON object that has a {@code prompt}, read by the rules of {@link JsonLines} (exactly
+   * one object per line, {@code \n} or {@code \r\n} endings, strict UTF-8).
+   */
   public static List<Row> read(Path file) {
     if (!Files.isRegularFile(file)) {
       throw new RlsrException(file + ": eval output file not found");
     }
-    List<String> lines;
-    try {
-      lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new RlsrException(file + ": cannot read as UTF-8 JSONL: " + e.getMessage(), e);
-    }
     List<Row> rows = new ArrayList<>();
-    for (int i = 0; i < lines.size(); i++) {
-      if (lines.get(i).isBlank()) {
-        continue;
-      }
-      JsonNode n;
+    for (JsonLines.Line line : JsonLines.readAll(file)) {
+      ObjectNode o;
       try {
-        n = Json.MAPPER.readTree(lines.get(i));
-      } catch (IOException e) {
-        throw new RlsrException(file + " line " + (i + 1) + ": not valid JSON: " + e.getMessage());
+        o = JsonLines.parseObject(line.text());
+      } catch (JsonLines.BadLine e) {
+        throw new RlsrException(file + " line " + line.number() + ": " + e.getMessage());
       }
-      if (!(n instanceof ObjectNode o) || !n.path("prompt").isTextual()) {
-        throw new RlsrException(file + " line " + (i + 1) + ": expected a JSON object with a \"prompt\" string"
+      if (!o.path("prompt").isTextual()) {
+        throw new RlsrException(file + " line " + line.number() + ": expected a JSON object with a \"prompt\" string"
             + " (rows as `rlsr eval` writes them)");
       }
-      rows.add(new Row(o, i + 1));
+      rows.add(new Row(o, line.number()));
     }
     if (rows.isEmpty()) {
       throw new RlsrException(file + ": no rows");
