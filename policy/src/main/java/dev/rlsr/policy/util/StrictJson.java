@@ -137,24 +137,21 @@ public final class StrictJson {
     return v;
   }
 
-  /** Any JSON number (integer or decimal), finite. */
+  /** Any finite JSON number (integer or decimal). */
   public double optDouble(String key, double dflt) {
-    if (!has(key)) {
-      return dflt;
-    }
-    JsonNode v = node.get(key);
-    if (!v.isNumber() || !Double.isFinite(v.doubleValue())) {
-      throw wrong(key, "a number", v);
-    }
-    return v.doubleValue();
+    return has(key) ? toDouble(key, node.get(key), false) : dflt;
   }
 
+  /** Any finite JSON number greater than 0. */
   public double optPositiveDouble(String key, double dflt) {
-    double d = optDouble(key, dflt);
-    if (!(d > 0)) {
-      throw wrong(key, "a positive number", node.get(key));
+    return has(key) ? toDouble(key, node.get(key), true) : dflt;
+  }
+
+  private double toDouble(String key, JsonNode v, boolean positive) {
+    if (!v.isNumber() || !Double.isFinite(v.doubleValue()) || (positive && !(v.doubleValue() > 0))) {
+      throw wrong(key, positive ? "a positive number" : "a number", v);
     }
-    return d;
+    return v.doubleValue();
   }
 
   public boolean optBool(String key, boolean dflt) {
