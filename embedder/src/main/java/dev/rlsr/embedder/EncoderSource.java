@@ -141,6 +141,9 @@ record EncoderSource(
     JsonNode json = readJsonIfPresent(config);
     List<String> on = new ArrayList<>();
     json.fields().forEachRemaining(e -> {
+      if (e.getKey().startsWith("pooling_mode_") && !e.getValue().isBoolean() && !e.getValue().isNull()) {
+        throw new EmbedderException(config + ": \"" + e.getKey() + "\" must be true or false, got " + e.getValue());
+      }
       if (e.getKey().startsWith("pooling_mode_") && e.getValue().asBoolean(false)) {
         on.add(e.getKey());
       }
