@@ -35,16 +35,17 @@ public final class RunLock implements AutoCloseable {
   private final Path key;
   private final FileChannel channel;
   private final FileLock lock;
-  private final boolean createdOut;
+  /** The topmost directory this lock created for OUT (OUT or an ancestor), removed again when left empty; or null. */
+  private final Path created;
   private boolean closed;
 
-  private RunLock(Path out, Path file, Path key, FileChannel channel, FileLock lock, boolean createdOut) {
+  private RunLock(Path out, Path file, Path key, FileChannel channel, FileLock lock, Path created) {
     this.out = out;
     this.file = file;
     this.key = key;
     this.channel = channel;
     this.lock = lock;
-    this.createdOut = createdOut;
+    this.created = created;
   }
 
   /**
@@ -58,7 +59,10 @@ public final class RunLock implements AutoCloseable {
     if (Files.exists(out) && !Files.isDirectory(out)) {
       throw new RlsrException("--out " + out + " is a file, not a directory");
     }
-    boolean created = !Files.exists(out);
+    Path created = null;
+    for (Path p = out.toAbsolutePath().normalize(); p != null && !Files.exists(p); p = p.getParent()) {
+      created = p;
+    }
     Path file = out.resolve(FILE);
     try {
       Files.createDirectories(out);
@@ -103,7 +107,7 @@ public final class RunLock implements AutoCloseable {
     }
   }
 
-  private static RunLock take(Path out, Path file, Path key, FileChannel ch, FileLock lock, boolean created,
+  private static RunLock take(Path out, Path file, Path key, FileChannel ch, FileLock lock, Path created,
       Map<String, String> stale, String command, PrintWriter log) throws IOException {
     if (!stale.isEmpty() && log != null) {
       log.println(file + ": taking over the lock of rlsr pid " + stale.getOrDefault("pid", "?") + " (started "
@@ -190,7 +194,10 @@ public final class RunLock implements AutoCloseable {
     return file;
   }
 
-  /** Removes the lock file (while still holding the lock), releases the lock, and removes OUT if this run created it and left it empty. */
+  /**
+   * Removes the lock file (while still holding the lock), releases the lock, and removes OUT (and the parents the
+   * lock created for it) when this run created it and left it empty.
+   */
   @Override
   public void close() {
     if (closed) {
@@ -211,10 +218,13 @@ public final class RunLock implements AutoCloseable {
     } catch (IOException ignored) {
       // the OS drops the lock with the process anyway
     }
-    if (createdOut) {
+    if (created != null) {
       try {
-        if (!FileTrees.isNonEmptyDir(out)) {
-          Files.deleteIfExists(out);
+        for (Path p = out.toAbsolutePath().normalize(); p != null && p.startsWith(created); p = p.getParent()) {
+          if (FileTrees.isNonEmptyDir(p)) {
+            break;
+          }
+          Files.deleteIfExists(p);
         }
       } catch (IOException ignored) {
         // an empty directory left behind is harmless

@@ -58,11 +58,12 @@ class RunLockTest {
 
   @Test
   void anOutTheLockCreatedIsRemovedWhenLeftEmptyAndAFileIsRefused() throws Exception {
-    Path out = tmp.resolve("fresh");
+    Path out = tmp.resolve("fresh/runs/a");
     try (RunLock lock = RunLock.acquire(out, "rlsr sft", null)) {
       assertThat(out).isDirectory();
     }
-    assertThat(out).doesNotExist();
+    assertThat(tmp.resolve("fresh")).doesNotExist();
+    assertThat(tmp).isDirectory();
     Path file = Files.writeString(tmp.resolve("f"), "x");
     assertThatThrownBy(() -> RunLock.acquire(file, "rlsr sft", null)).hasMessage("--out " + file + " is a file, not a directory");
     assertThat(Files.readString(file)).isEqualTo("x");
