@@ -4,8 +4,13 @@ package dev.rlsr.cli;
 
 import dev.rlsr.embedder.SentenceEmbedder;
 import dev.rlsr.policy.data.JsonlDataset;
+import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.rl.GrpoConfig;
+import dev.rlsr.rl.PositionLimits;
 import dev.rlsr.rl.eval.Evaluator;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -42,13 +47,13 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--max-prompt-length", defaultValue = "256", description = "Prompts keep their last N tokens (default: ${DEFAULT-VALUE}).")
   int maxPromptLength;
 
-  @Option(names = "--max-new-tokens", defaultValue = "128", description = "Greedy tokens per response (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-new-tokens", defaultValue = "128", description = "Greedy tokens per response; the longest prompt plus these must fit the model's max_position_embeddings (default: ${DEFAULT-VALUE}).")
   int maxNewTokens;
 
   @Option(names = "--batch-size", defaultValue = "16", description = "Prompts per generation call (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
-  @Option(names = "--device", defaultValue = "cpu", description = "ONNX Runtime device: cpu or cuda (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--device", defaultValue = "cpu", description = "ONNX Runtime device: cpu or cuda, refused at once where this ONNX Runtime has no CUDA (default: ${DEFAULT-VALUE}).")
   String device;
 
   @Override
@@ -62,6 +67,18 @@ public final class EvalCommand implements Callable<Integer> {
     }
     if (batchSize < 1 || maxNewTokens < 1 || maxPromptLength < 1) {
       throw new RlsrException("--batch-size, --max-new-tokens and --max-prompt-length must be at least 1");
+    }
+    if (!device.equals("cpu") && !device.equals("cuda")) {
+      throw new RlsrException("--device \"" + device + "\" is not known: use cpu or cuda");
+    }
+    GrpoConfig.requireDevice(device);
+    if (Files.isDirectory(out)) {
+      throw new RlsrException("--out " + out + " is a directory; give the JSONL file to write");
+    }
+    ModelConfig mc = RunGuard.modelConfig(model);
+    try (Tokenizer tok = Tokenizer.load(model)) {
+      PositionLimits.checkPromptPlusNew(mc, model, PositionLimits.longestPrompt(tok, rows, maxPromptLength),
+          maxPromptLength, "--max-prompt-length", maxNewTokens, "--max-new-tokens");
     }
     try (SentenceEmbedder e = SentenceEmbedder.load(embedder, threads.threads);
         SentenceEmbedder j = SentenceEmbedder.load(judge, threads.threads)) {

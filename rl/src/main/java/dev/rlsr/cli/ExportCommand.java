@@ -61,7 +61,12 @@ public final class ExportCommand implements Callable<Integer> {
     }
     Path target = out.toAbsolutePath().normalize();
     if (Files.exists(target) && !Files.isDirectory(target)) {
-      throw new RlsrException("--out " + out + " is a file; give a directory");
+      throw new RlsrException("--out " + out + " is a file, not a directory");
+    }
+    RunGuard.checkOut(out, RunGuard.inputs("--model", model, null, null));
+    if (FileTrees.isSameOrInside(model, out)) { // --force would delete the model with the old OUT
+      throw new RlsrException("--model " + model + " lies inside --out " + out
+          + ", which the export replaces; export to another directory");
     }
     if (!force && FileTrees.isNonEmptyDir(target)) {
       throw new RlsrException("--out " + out + " is not empty; choose another directory or pass --force to replace it");

@@ -19,6 +19,8 @@ import dev.rlsr.policy.rollout.SamplingOptions;
 import dev.rlsr.policy.rollout.TfGenerator;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.rl.GrpoConfig;
+import dev.rlsr.rl.PositionLimits;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -73,7 +75,7 @@ public final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens; 0 = off (default: ${DEFAULT-VALUE}).")
   int topK;
 
-  @Option(names = "--max-new-tokens", defaultValue = "128", description = "New tokens per prompt at most (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-new-tokens", defaultValue = "128", description = "New tokens per prompt at most; the longest prompt plus these must fit the model's max_position_embeddings (default: ${DEFAULT-VALUE}).")
   int maxNewTokens;
 
   @Option(names = "--seed", defaultValue = "42", description = "Seed of the sampling draws; the same seed, prompts and options repeat exactly (default: ${DEFAULT-VALUE}).")
@@ -103,6 +105,13 @@ public final class GenerateCommand implements Callable<Integer> {
       throw new RlsrException("--device " + device + " applies to --backend onnx only (TensorFlow places ops itself: "
           + "the -Pgpu build uses the GPU when there is one)");
     }
+    if (!device.equals("cpu") && !device.equals("cuda")) {
+      throw new RlsrException("--device \"" + device + "\" is not known: use cpu or cuda");
+    }
+    GrpoConfig.requireDevice(device);
+    if (maxNewTokens < 1) {
+      throw new RlsrException("--max-new-tokens must be at least 1, got " + maxNewTokens);
+    }
     List<Example> examples = input.prompt != null ? List.of(Example.of(input.prompt, "")) : JsonlDataset.read(input.data);
     if (examples.isEmpty()) {
       throw new RlsrException(input.data + ": no prompts in the file");
@@ -112,9 +121,13 @@ public final class GenerateCommand implements Callable<Integer> {
       // Only encodePrompt is used: its own limit applies; the SFT sequence limit just has to be valid.
       SftTokenizer st = new SftTokenizer(m.tokenizer(), PromptRenderer.forTokenizer(m.tokenizer()), maxPromptLength + 1);
       List<int[]> prompts = new ArrayList<>();
+      int longest = 0;
       for (Example e : examples) {
         prompts.add(st.encodePrompt(e, maxPromptLength));
+        longest = Math.max(longest, prompts.get(prompts.size() - 1).length);
       }
+      PositionLimits.checkPromptPlusNew(m.config(), model, longest, maxPromptLength, "--max-prompt-length",
+          maxNewTokens, "--max-new-tokens");
       SamplingOptions o = new SamplingOptions(maxNewTokens, temperature, topK, topP, greedy, seed,
           Arrays.stream(m.tokenizer().eosIds()).boxed().toList(), m.tokenizer().padId());
       if (backend.equals("onnx")) {

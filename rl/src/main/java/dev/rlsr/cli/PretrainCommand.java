@@ -35,7 +35,7 @@ public final class PretrainCommand implements Callable<Integer> {
   @Option(names = "--corpus", required = true, description = "UTF-8 text file, one document per line (blank lines skipped).")
   Path corpus;
 
-  @Option(names = "--out", required = true, description = "Output directory: final model, checkpoints/, metrics.jsonl (and init/ when starting from scratch).")
+  @Option(names = "--out", required = true, description = "Output directory: final model, checkpoints/, metrics.jsonl (and init/ when starting from scratch); neither --model/--tokenizer nor inside them. One run at a time (OUT/.rlsr.lock).")
   Path out;
 
   @Option(names = "--model", description = "Continue pretraining this Hugging Face model directory (instead of starting from scratch).")
@@ -95,8 +95,8 @@ public final class PretrainCommand implements Callable<Integer> {
   @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clip; 0 disables (default: ${DEFAULT-VALUE}).")
   double maxGradNorm;
 
-  @Option(names = "--max-seq-len", defaultValue = "128", description = "Longest document in tokens; longer ones are cut (default: ${DEFAULT-VALUE}).")
-  int maxSeqLen;
+  @Option(names = "--max-seq-len", description = "Longest document in tokens, at most the model's max_position_embeddings; longer ones are cut (default: 128, or that limit when smaller).")
+  Integer maxSeqLen;
 
   @Option(names = "--seed", defaultValue = "42", description = "Seed of the document order (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -104,11 +104,14 @@ public final class PretrainCommand implements Callable<Integer> {
   @Option(names = "--save-every", defaultValue = "0", description = "Checkpoint every N steps; 0 only at the end (default: ${DEFAULT-VALUE}).")
   long saveEvery;
 
-  @Option(names = "--save-total-limit", defaultValue = "2", description = "Checkpoints kept in OUT/checkpoints (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--save-total-limit", defaultValue = "2", description = "Checkpoints kept in OUT/checkpoints; 0 keeps all (default: ${DEFAULT-VALUE}).")
   int saveTotalLimit;
 
-  @Option(names = "--resume", description = "Continue from OUT/checkpoints/LATEST (a from-scratch run reuses OUT/init).")
+  @Option(names = "--resume", description = "Continue from OUT/checkpoints/LATEST (a from-scratch run reuses OUT/init); options that change the run must match its run_config.json.")
   boolean resume;
+
+  @Option(names = "--resume-override", description = "With --resume: continue even when such options differ from the checkpoint's run config (the differences are printed).")
+  boolean resumeOverride;
 
   @Option(names = "--stop-after", defaultValue = "0", description = "Stop with a checkpoint after this step, keeping the schedule of the whole run; 0 runs to the end (default: ${DEFAULT-VALUE}).")
   long stopAfter;
@@ -120,14 +123,49 @@ public final class PretrainCommand implements Callable<Integer> {
       throw new RlsrException("--model continues an existing model; --tokenizer and --init-config are for starting"
           + " from scratch: give one or the other");
     }
+    if (resumeOverride && !resume) {
+      throw new RlsrException("--resume-override only applies with --resume");
+    }
+    if (model == null && tokenizer == null) {
+      throw new RlsrException("pretrain needs --model DIR (continue a model) or --tokenizer DIR (start from scratch)");
+    }
     List<String> docs = TextCorpus.read(corpus);
-    Path start = model != null ? model : initModel(log);
-    SftOptions o = new SftOptions(start, corpus, out, epochs, maxSteps, batchSize, gradAccum, learningRate, schedule,
-        warmupSteps, weightDecay, maxGradNorm, maxSeqLen, seed, saveEvery, saveTotalLimit, threads.threads, resume,
-        true, stopAfter);
-    var s = new SftTrainer(o, log).runTexts(docs);
-    spec.commandLine().getOut().printf(
-        "pretrain: %d steps, loss %.4f -> %.4f, %.0f tokens/s, %d skipped; model in %s%n", s.steps(), s.firstLoss(), s.lastLoss(), s.tokensPerSecond(), s.skippedSteps(), s.finalModel());
+    RunGuard.checkOut(out, RunGuard.inputs("--model", model, null, null));
+    RunGuard.checkNotSame(out, "--tokenizer", tokenizer);
+    int seqLen;
+    Path init = out.resolve(INIT_DIR);
+    if (model != null) {
+      seqLen = RunGuard.seqLen(maxSeqLen, 128, RunGuard.modelConfig(model), model.resolve("config.json"),
+          "--max-seq-len");
+    } else if (resume && Files.isRegularFile(init.resolve("model.safetensors"))) {
+      seqLen = RunGuard.seqLen(maxSeqLen, 128, RunGuard.modelConfig(init), init.resolve("config.json"),
+          "--max-seq-len");
+    } else if (initConfig != null) {
+      seqLen = RunGuard.seqLen(maxSeqLen, 128, ModelConfig.read(initConfig), initConfig, "--max-seq-len");
+    } else {
+      if (maxSeqLen != null && maxSeqLen > maxPositions) {
+        throw new RlsrException("--max-seq-len " + maxSeqLen + " exceeds --max-positions " + maxPositions
+            + " (the new model's max_position_embeddings): use --max-seq-len " + maxPositions + " or less");
+      }
+      seqLen = maxSeqLen != null ? maxSeqLen : Math.min(128, maxPositions);
+    }
+    SftOptions o = new SftOptions(model != null ? model : init, corpus, out, epochs, maxSteps, batchSize, gradAccum,
+        learningRate, schedule, warmupSteps, weightDecay, maxGradNorm, seqLen, seed, saveEvery, saveTotalLimit,
+        threads.threads, resume, true, stopAfter).validate();
+    SftTrainer.Summary s;
+    try (var lock = RunGuard.lock(out, spec, log)) {
+      if (model == null) {
+        initModel(log);
+      }
+      s = new SftTrainer(o, log).resumeOverride(resumeOverride).runTexts(docs);
+    }
+    if (s.stepsRun() == 0) {
+      spec.commandLine().getOut().printf("pretrain: already complete at step %d; model in %s%n", s.steps(), s.finalModel());
+    } else {
+      spec.commandLine().getOut().printf("pretrain: %d steps, loss %s -> %s, %.0f tokens/s, %d skipped; model in %s%n",
+          s.steps(), RunGuard.num(s.firstLoss()), RunGuard.num(s.lastLoss()), s.tokensPerSecond(), s.skippedSteps(),
+          s.finalModel());
+    }
     return 0;
   }
 

@@ -26,7 +26,7 @@ public final class SftCommand implements Callable<Integer> {
   @Option(names = "--data", required = true, description = "JSONL: {\"prompt\",\"response\"}, {\"instruction\",\"input\",\"output\"} or {\"messages\":[...]}.")
   Path data;
 
-  @Option(names = "--out", required = true, description = "Output directory: final model, checkpoints/, metrics.jsonl.")
+  @Option(names = "--out", required = true, description = "Output directory: final model, checkpoints/, metrics.jsonl; neither --model nor inside it. One run at a time (OUT/.rlsr.lock).")
   Path out;
 
   @Option(names = "--epochs", defaultValue = "1", description = "Passes over the data (default: ${DEFAULT-VALUE}); ignored with --max-steps.")
@@ -56,8 +56,8 @@ public final class SftCommand implements Callable<Integer> {
   @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clip; 0 disables (default: ${DEFAULT-VALUE}).")
   double maxGradNorm;
 
-  @Option(names = "--max-seq-len", defaultValue = "1024", description = "Longest prompt+response in tokens (default: ${DEFAULT-VALUE}); longer responses are cut, over-long prompts dropped.")
-  int maxSeqLen;
+  @Option(names = "--max-seq-len", description = "Longest prompt+response in tokens, at most the model's max_position_embeddings (default: 1024, or that limit when smaller); longer responses are cut, over-long prompts dropped.")
+  Integer maxSeqLen;
 
   @Option(names = "--seed", defaultValue = "42", description = "Seed of the data order (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -65,11 +65,14 @@ public final class SftCommand implements Callable<Integer> {
   @Option(names = "--save-every", defaultValue = "0", description = "Checkpoint every N steps; 0 only at the end (default: ${DEFAULT-VALUE}).")
   long saveEvery;
 
-  @Option(names = "--save-total-limit", defaultValue = "2", description = "Checkpoints kept in OUT/checkpoints (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--save-total-limit", defaultValue = "2", description = "Checkpoints kept in OUT/checkpoints; 0 keeps all (default: ${DEFAULT-VALUE}).")
   int saveTotalLimit;
 
-  @Option(names = "--resume", description = "Continue from OUT/checkpoints/LATEST.")
+  @Option(names = "--resume", description = "Continue from OUT/checkpoints/LATEST; options that change the run (data, batch size, learning rate, schedule, steps, seed, lengths, model) must match its run_config.json.")
   boolean resume;
+
+  @Option(names = "--resume-override", description = "With --resume: continue even when such options differ from the checkpoint's run config (the differences are printed).")
+  boolean resumeOverride;
 
   @Option(names = "--stop-after", defaultValue = "0", description = "Stop with a checkpoint after this step, keeping the schedule of the whole run (continue later with --resume); 0 runs to the end (default: ${DEFAULT-VALUE}).")
   long stopAfter;
@@ -77,16 +80,30 @@ public final class SftCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     var log = spec.commandLine().getErr();
+    if (resumeOverride && !resume) {
+      throw new RlsrException("--resume-override only applies with --resume");
+    }
+    RunGuard.checkOut(out, RunGuard.inputs("--model", model, null, null));
+    int seqLen = RunGuard.seqLen(maxSeqLen, 1024, RunGuard.modelConfig(model), model.resolve("config.json"),
+        "--max-seq-len");
+    SftOptions o = new SftOptions(model, data, out, epochs, maxSteps, batchSize, gradAccum, learningRate, schedule,
+        warmupSteps, weightDecay, maxGradNorm, seqLen, seed, saveEvery, saveTotalLimit, threads.threads, resume,
+        false, stopAfter).validate();
     var examples = JsonlDataset.read(data);
     if (examples.isEmpty()) {
       throw new RlsrException(data + ": the dataset is empty");
     }
-    SftOptions o = new SftOptions(model, data, out, epochs, maxSteps, batchSize, gradAccum, learningRate, schedule,
-        warmupSteps, weightDecay, maxGradNorm, maxSeqLen, seed, saveEvery, saveTotalLimit, threads.threads, resume,
-        false, stopAfter);
-    var s = new SftTrainer(o, log).run(examples);
-    spec.commandLine().getOut().printf("sft: %d steps, loss %.4f -> %.4f, %.0f tokens/s, %d skipped; model in %s%n",
-        s.steps(), s.firstLoss(), s.lastLoss(), s.tokensPerSecond(), s.skippedSteps(), s.finalModel());
+    SftTrainer.Summary s;
+    try (var lock = RunGuard.lock(out, spec, log)) {
+      s = new SftTrainer(o, log).resumeOverride(resumeOverride).run(examples);
+    }
+    if (s.stepsRun() == 0) {
+      spec.commandLine().getOut().printf("sft: already complete at step %d; model in %s%n", s.steps(), s.finalModel());
+    } else {
+      spec.commandLine().getOut().printf("sft: %d steps, loss %s -> %s, %.0f tokens/s, %d skipped; model in %s%n",
+          s.steps(), RunGuard.num(s.firstLoss()), RunGuard.num(s.lastLoss()), s.tokensPerSecond(), s.skippedSteps(),
+          s.finalModel());
+    }
     return 0;
   }
 }

@@ -6,7 +6,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.rlsr.embedder.EmbeddingReward;
 import dev.rlsr.embedder.SentenceEmbedder;
+import dev.rlsr.policy.checkpoint.Checkpoints;
 import dev.rlsr.policy.data.JsonlDataset;
+import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.train.LrSchedule;
 import dev.rlsr.policy.train.SftOptions;
 import dev.rlsr.policy.train.SftTrainer;
@@ -14,6 +17,7 @@ import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.policy.util.StrictJson;
 import dev.rlsr.rl.GrpoConfig;
 import dev.rlsr.rl.LossType;
+import dev.rlsr.rl.PositionLimits;
 import dev.rlsr.rl.RlsrTrainer;
 import dev.rlsr.rl.ScaleRewards;
 import java.io.IOException;
@@ -49,7 +53,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--data", description = "JSONL of (prompt, reference response) pairs (required).")
   Path data;
 
-  @Option(names = "--out", description = "Output directory (required).")
+  @Option(names = "--out", description = "Output directory (required); neither --model nor inside it. One run at a time (OUT/.rlsr.lock).")
   Path out;
 
   @Option(names = "--iterations", defaultValue = "100", description = "RL iterations (default: ${DEFAULT-VALUE}).")
@@ -64,7 +68,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--max-prompt-length", defaultValue = "256", description = "Prompts keep their last N tokens (default: ${DEFAULT-VALUE}).")
   int maxPromptLength;
 
-  @Option(names = "--max-completion-length", defaultValue = "128", description = "New tokens per completion (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-completion-length", defaultValue = "128", description = "New tokens per completion; the longest prompt plus these must fit the model's max_position_embeddings (default: ${DEFAULT-VALUE}).")
   int maxCompletionLength;
 
   @Option(names = "--temperature", defaultValue = "1.0", description = "Sampling temperature, also applied to log-probs in the loss (default: ${DEFAULT-VALUE}).")
@@ -109,7 +113,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--save-every", defaultValue = "25", description = "Checkpoint every N iterations and at the end (default: ${DEFAULT-VALUE}).")
   int saveEvery;
 
-  @Option(names = "--save-total-limit", defaultValue = "2", description = "Checkpoints kept (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--save-total-limit", defaultValue = "2", description = "Checkpoints kept; 0 keeps all (default: ${DEFAULT-VALUE}).")
   int saveTotalLimit;
 
   @Option(names = "--micro-batch-size", defaultValue = "16", description = "Rows per TensorFlow forward/backward (default: ${DEFAULT-VALUE}).")
@@ -136,14 +140,17 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--is-cap", defaultValue = "2.0", description = "Cap of the importance-sampling weight (default: ${DEFAULT-VALUE}).")
   double isCap;
 
-  @Option(names = "--log-completions", defaultValue = "8", description = "Completions per iteration written to completions.jsonl (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--log-completions", defaultValue = "8", description = "Completions per iteration written to completions.jsonl; 0 = none (default: ${DEFAULT-VALUE}).")
   int logCompletions;
 
-  @Option(names = "--device", defaultValue = "cpu", description = "ONNX Runtime execution provider for rollouts: cpu or cuda (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--device", defaultValue = "cpu", description = "ONNX Runtime execution provider for rollouts: cpu or cuda, refused at once where this ONNX Runtime has no CUDA (default: ${DEFAULT-VALUE}).")
   String device;
 
-  @Option(names = "--resume", arity = "0..1", defaultValue = "false", description = "Continue from OUT/checkpoints/LATEST (and OUT/sft with --sft-steps).")
+  @Option(names = "--resume", arity = "0..1", defaultValue = "false", description = "Continue from OUT/checkpoints/LATEST (and OUT/sft with --sft-steps); options that change the run (data, learning rate, schedule, iterations, seed, lengths, loss and RL settings, model) must match its run_config.json.")
   boolean resume;
+
+  @Option(names = "--resume-override", arity = "0..1", defaultValue = "false", description = "With --resume: continue even when such options differ from the checkpoint's run config (the differences are printed).")
+  boolean resumeOverride;
 
   @Option(names = "--sft-steps", defaultValue = "0", description = "SFT+RLSR in one command: first this many SFT steps on --data into OUT/sft, then RLSR from that model; 0 = no SFT phase (default: ${DEFAULT-VALUE}).")
   long sftSteps;
@@ -154,8 +161,8 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--sft-batch-size", defaultValue = "8", description = "Batch size of the SFT phase (default: ${DEFAULT-VALUE}).")
   int sftBatchSize;
 
-  @Option(names = "--sft-max-seq-len", defaultValue = "1024", description = "Longest prompt+response of the SFT phase (default: ${DEFAULT-VALUE}).")
-  int sftMaxSeqLen;
+  @Option(names = "--sft-max-seq-len", description = "Longest prompt+response of the SFT phase, at most the model's max_position_embeddings (default: 1024, or that limit when smaller).")
+  Integer sftMaxSeqLen;
 
   @Override
   public Integer call() throws Exception {
@@ -168,6 +175,10 @@ public final class TrainCommand implements Callable<Integer> {
     if (sftSteps < 0) {
       throw new RlsrException("--sft-steps must be >= 0");
     }
+    if (resumeOverride && !resume) {
+      throw new RlsrException("--resume-override only applies with --resume");
+    }
+    RunGuard.checkOut(out, RunGuard.inputs("--model", model, null, null));
     GrpoConfig cfg = new GrpoConfig(model, data, out, iterations, promptsPerIteration, numGenerations, maxPromptLength,
         maxCompletionLength, temperature, topP, topK, learningRate, beta, epsilon,
         epsilonHigh == null ? epsilon : epsilonHigh, lossType, scaleRewards, numIterations, maskTruncatedCompletions,
@@ -183,20 +194,45 @@ public final class TrainCommand implements Callable<Integer> {
     } catch (RuntimeException e) {
       throw new RlsrException("--embedder " + embedder + ": cannot load the reward encoder: " + e.getMessage(), e);
     }
+    var err = spec.commandLine().getErr();
     try (enc) {
-      if (sftSteps > 0) { // the paper's best recipe in one command: SFT into OUT/sft, then RLSR from that model
-        Path sftOut = out.resolve("sft");
-        var so = new SftOptions(model, data, sftOut, 1, sftSteps, sftBatchSize, 1, sftLearningRate,
-            LrSchedule.Kind.COSINE, 0, 0.0, maxGradNorm, sftMaxSeqLen, seed, 0, 1, threads.threads, resume, false, 0);
-        var s = new SftTrainer(so, spec.commandLine().getErr()).run(examples);
-        spec.commandLine().getErr().printf("SFT phase: %d steps, loss %.4f -> %.4f; RLSR starts from %s%n",
-            s.steps(), s.firstLoss(), s.lastLoss(), sftOut);
-        cfg = cfg.withModel(sftOut);
+      ModelConfig mc = RunGuard.modelConfig(model);
+      int sftSeqLen = RunGuard.seqLen(sftMaxSeqLen, 1024, mc, model.resolve("config.json"), "--sft-max-seq-len");
+      try (Tokenizer tok = Tokenizer.load(model)) { // the lengths of the RLSR phase, checked before any phase runs
+        PositionLimits.checkPromptPlusNew(mc, model, PositionLimits.longestPrompt(tok, examples, maxPromptLength),
+            maxPromptLength, "--max-prompt-length", maxCompletionLength, "--max-completion-length");
       }
-      EmbeddingReward reward = new EmbeddingReward(enc);
-      var s = new RlsrTrainer(cfg, spec.commandLine().getErr()).run(examples, reward::score);
-      spec.commandLine().getOut().printf("rlsr: %d iterations, reward %.4f -> %.4f, %d skipped steps; model in %s%n",
-          s.iterations(), s.firstReward(), s.lastReward(), s.skippedSteps(), s.out());
+      Path sftOut = out.resolve("sft");
+      SftOptions so = sftSteps == 0 ? null : new SftOptions(model, data, sftOut, 1, sftSteps, sftBatchSize, 1,
+          sftLearningRate, LrSchedule.Kind.COSINE, 0, 0.0, maxGradNorm, sftSeqLen, seed, 0, 1, threads.threads, resume,
+          false, 0).validate();
+      GrpoConfig rl = sftSteps == 0 ? cfg : cfg.withModel(sftOut);
+      try (var lock = RunGuard.lock(out, spec, err)) {
+        // the RLSR phase's checkpoints are checked before the SFT phase writes anything
+        var latest = new Checkpoints(out).forRun(resume);
+        RlsrTrainer trainer = new RlsrTrainer(rl, err).resumeOverride(resumeOverride);
+        if (latest.isPresent()) {
+          Checkpoints.verifyRunConfig(latest.get(), trainer.runConfig(), resumeOverride, null);
+        }
+        if (so != null) { // the paper's best recipe in one command: SFT into OUT/sft, then RLSR from that model
+          var s = new SftTrainer(so, err).resumeOverride(resumeOverride).run(examples);
+          if (s.stepsRun() == 0) {
+            err.printf("SFT phase: already complete (%d steps); RLSR starts from %s%n", s.steps(), sftOut);
+          } else {
+            err.printf("SFT phase: %d steps, loss %s -> %s; RLSR starts from %s%n", s.steps(),
+                RunGuard.num(s.firstLoss()), RunGuard.num(s.lastLoss()), sftOut);
+          }
+        }
+        EmbeddingReward reward = new EmbeddingReward(enc);
+        var s = trainer.run(examples, reward::score);
+        if (s.iterationsRun() == 0) {
+          spec.commandLine().getOut().printf("rlsr: already complete at iteration %d; model in %s%n", s.iterations(),
+              s.out());
+        } else {
+          spec.commandLine().getOut().printf("rlsr: %d iterations, reward %s -> %s, %d skipped steps; model in %s%n",
+              s.iterations(), RunGuard.num(s.firstReward()), RunGuard.num(s.lastReward()), s.skippedSteps(), s.out());
+        }
+      }
     }
     return 0;
   }

@@ -2,6 +2,8 @@
 // Validation happens up front and each message names the flag and the fix.
 package dev.rlsr.rl;
 
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtProvider;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.train.LrSchedule;
 import dev.rlsr.policy.util.Json;
@@ -16,7 +18,8 @@ import java.nio.file.Path;
  * @param promptsPerIteration      {@code --prompts-per-iteration}: P prompts sampled per iteration (default 8)
  * @param numGenerations           {@code --num-generations}: G completions per prompt, the GRPO group (default 8, TRL's default; at least 2)
  * @param maxPromptLength          {@code --max-prompt-length}: prompts keep their last this-many tokens (default 256)
- * @param maxCompletionLength      {@code --max-completion-length}: new tokens per completion at most (default 128)
+ * @param maxCompletionLength      {@code --max-completion-length}: new tokens per completion at most (default 128); the
+ *                                 longest prompt (after the cut) plus this must fit the model's max_position_embeddings
  * @param temperature              {@code --temperature}: sampling temperature; log-probs in the loss use the same (default 1.0, as TRL)
  * @param topP                     {@code --top-p}: nucleus sampling (default 1.0 = off)
  * @param topK                     {@code --top-k}: top-k sampling (default 0 = off)
@@ -31,7 +34,7 @@ import java.nio.file.Path;
  * @param embedder                 {@code --embedder}: reward encoder, built-in name or sentence-transformers ONNX directory (default all-minilm-l6-v2)
  * @param seed                     {@code --seed}: prompt order and sampling; iteration i samples with a seed derived from (seed, i) (default 42)
  * @param saveEvery                {@code --save-every}: checkpoint every N iterations, and always at the end (default 25)
- * @param saveTotalLimit           {@code --save-total-limit}: checkpoints kept (default 2)
+ * @param saveTotalLimit           {@code --save-total-limit}: checkpoints kept; 0 keeps all (default 2)
  * @param microBatchSize           {@code --micro-batch-size}: rows per TensorFlow forward/backward; P*G rows are accumulated (default 16)
  * @param generationBatchSize      {@code --generation-batch-size}: rows per ONNX Runtime sampling call, whole groups only (default 0 = all P*G at once)
  * @param weightDecay              {@code --weight-decay}: AdamW decoupled weight decay (default 0.0)
@@ -41,10 +44,12 @@ import java.nio.file.Path;
  * @param isCorrection             {@code --is-correction}: multiply the policy term by min(exp(ℓ_old − ℓ_sampler), cap), TRL's truncated
  *                                 importance-sampling correction for the ONNX Runtime / TensorFlow log-prob gap (default true)
  * @param isCap                    {@code --is-cap}: the truncation cap C of that weight (default 2.0, Yao et al. 2025)
- * @param logCompletions           {@code --log-completions}: rows per iteration written to completions.jsonl (default 8)
+ * @param logCompletions           {@code --log-completions}: rows per iteration written to completions.jsonl; 0 = none (default 8)
  * @param threads                  {@code --threads}: intra-op threads of TensorFlow and ONNX Runtime (default: cores)
- * @param device                   {@code --device}: ONNX Runtime execution provider for rollouts, cpu or cuda (default cpu)
- * @param resume                   {@code --resume}: continue from out/checkpoints/LATEST
+ * @param device                   {@code --device}: ONNX Runtime execution provider for rollouts, cpu or cuda (default cpu);
+ *                                 cuda is refused up front when this ONNX Runtime has no CUDA provider
+ * @param resume                   {@code --resume}: continue from out/checkpoints/LATEST, whose recorded run config must match
+ *                                 (differences are refused unless {@code --resume-override})
  */
 public record GrpoConfig(
     Path model,
@@ -104,10 +109,24 @@ public record GrpoConfig(
         "--generation-batch-size " + generationBatchSize + " cannot hold whole groups of --num-generations "
             + numGenerations + ": use a multiple of " + numGenerations);
     check(saveEvery >= 0, "--save-every must be >= 0");
+    check(saveTotalLimit >= 0, "--save-total-limit must be >= 0 (0 keeps every checkpoint)");
+    check(logCompletions >= 0, "--log-completions must be >= 0 (0 writes no completions), got " + logCompletions);
     check(isCap >= 1, "--is-cap must be >= 1");
     check(threads >= 1, "--threads must be at least 1");
     check(device.equals("cpu") || device.equals("cuda"), "--device must be cpu or cuda, got " + device);
+    requireDevice(device);
     return this;
+  }
+
+  /**
+   * Refuses {@code --device cuda} at once when this ONNX Runtime build has no CUDA execution provider (the CPU
+   * build; {@code -Pgpu} has it), before a model is loaded or a file written.
+   */
+  public static void requireDevice(String device) {
+    if (device.equals("cuda") && !OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
+      throw new RlsrException("--device cuda: CUDA is not available in this ONNX Runtime (providers: "
+          + OrtEnvironment.getAvailableProviders() + "). Use --device cpu, or build with -Pgpu on a machine with CUDA.");
+    }
   }
 
   private static void check(boolean ok, String message) {

@@ -35,15 +35,36 @@ import java.util.Map;
 import org.tensorflow.Tensor;
 
 public final class RlsrTrainer {
-  /** What a finished run reports. */
-  public record Summary(int iterations, double firstReward, double lastReward, long skippedSteps, Path out) {}
+  /**
+   * What a finished run reports; {@code iterationsRun} counts this invocation's iterations (0 when a resumed run
+   * was already complete; the rewards are then NaN).
+   */
+  public record Summary(int iterations, double firstReward, double lastReward, long skippedSteps, Path out,
+      int iterationsRun) {}
 
   private final GrpoConfig cfg;
   private final PrintWriter log;
+  private boolean resumeOverride;
 
   public RlsrTrainer(GrpoConfig config, PrintWriter log) {
     this.cfg = config.validate();
     this.log = log;
+  }
+
+  /** --resume-override: resume even when options that change the run differ from the checkpoint's run config. */
+  public RlsrTrainer resumeOverride(boolean override) {
+    this.resumeOverride = override;
+    return this;
+  }
+
+  /**
+   * The run config this trainer records in its checkpoints (the options plus the data file's size and hash), to
+   * compare with a checkpoint before anything runs.
+   */
+  public ObjectNode runConfig() {
+    ObjectNode rc = cfg.toJson();
+    Checkpoints.recordData(rc, cfg.data());
+    return rc;
   }
 
   /** One iteration's rollouts, laid out for TensorFlow: rows of prompt + completion, right-padded. */
@@ -59,7 +80,7 @@ public final class RlsrTrainer {
     }
     Checkpoints ckpts = new Checkpoints(cfg.out());
     var latest = ckpts.forRun(cfg.resume());
-    ObjectNode runConfig = cfg.toJson();
+    ObjectNode runConfig = runConfig();
     try (HfModel base = HfModel.load(cfg.model())) {
       var tok = base.tokenizer();
       SftTokenizer prompts = new SftTokenizer(tok, PromptRenderer.forTokenizer(tok), Integer.MAX_VALUE);
@@ -83,15 +104,22 @@ public final class RlsrTrainer {
         throw new RlsrException(cfg.data() + " has " + usable.size() + " usable prompts, fewer than --prompts-per-iteration "
             + cfg.promptsPerIteration() + ": lower --prompts-per-iteration or add data");
       }
+      int longest = promptIds.stream().mapToInt(p -> p.length).max().orElse(0);
+      PositionLimits.checkPromptPlusNew(base.config(), cfg.model(), longest, cfg.maxPromptLength(),
+          "--max-prompt-length", cfg.maxCompletionLength(), "--max-completion-length");
       log.println("data: " + usable.size() + " usable of " + examples.size() + " rows; prompts cut to their last "
           + cfg.maxPromptLength() + " tokens: " + prompts.stats().promptsTruncated());
+      if (latest.isPresent()) {
+        Checkpoints.verifyRunConfig(latest.get(), runConfig, resumeOverride, log);
+      }
+      ckpts.cleanTemporary(log);
 
       int start = 0;
       ModelWeights weights = base.weights();
       PolicyGraph.OptimizerState optState = null;
       PromptOrder.State orderState = new PromptOrder.State(0, 0);
       long skipped = 0;
-      if (cfg.resume() && latest.isPresent()) {
+      if (latest.isPresent()) {
         Checkpoints.Loaded ck = Checkpoints.load(latest.get(), base.config());
         weights = ck.weights();
         optState = ck.optimizer();
@@ -99,7 +127,22 @@ public final class RlsrTrainer {
         orderState = new PromptOrder.State(ck.trainerState().path("prompt_epoch").asInt(),
             ck.trainerState().path("prompt_position").asInt());
         skipped = ck.trainerState().path("skipped_steps").asLong();
+        if (start > cfg.iterations()) {
+          throw new RlsrException("--resume: " + latest.get() + " is at iteration " + start + ", past the "
+              + cfg.iterations() + " --iterations of this run");
+        }
+        if (orderState.position() > usable.size()) { // only with --resume-override and other data
+          log.println("--resume-override: the checkpoint's prompt position " + orderState.position() + " is past the "
+              + usable.size() + " usable prompts of " + cfg.data() + "; continuing at the start of the next epoch");
+          orderState = new PromptOrder.State(orderState.epoch() + 1, 0);
+        }
         log.println("resumed from " + latest.get() + " at iteration " + start);
+        if (start == cfg.iterations()) {
+          log.println("--resume: " + latest.get().getFileName() + " is already at iteration " + start + " of "
+              + cfg.iterations() + "; nothing to train, the final model is (re)published in " + cfg.out());
+          ckpts.publish(latest.get());
+          return new Summary(cfg.iterations(), Double.NaN, Double.NaN, skipped, cfg.out(), 0);
+        }
       } else if (cfg.resume()) {
         log.println("--resume: no checkpoint in " + cfg.out() + ", starting from " + cfg.model());
       }
@@ -261,7 +304,7 @@ public final class RlsrTrainer {
           ckpts.publish(lastCkpt);
         }
         Plots.write(cfg.out().resolve("metrics.jsonl"), cfg.out().resolve("plots"));
-        return new Summary(cfg.iterations(), firstReward, lastReward, skipped, cfg.out());
+        return new Summary(cfg.iterations(), firstReward, lastReward, skipped, cfg.out(), cfg.iterations() - start);
       } finally {
         if (session != null) {
           session.close();

@@ -65,6 +65,9 @@ class TrainKillResumeTest {
     var rr = Cli.run(resume.toArray(String[]::new));
     assertThat(rr.code()).as(rr.err()).isZero();
     assertThat(rr.err()).contains("resumed from");
+    assertThat(rr.err()).as("the killed run's lock file is recognised as stale")
+        .contains("taking over the lock of rlsr pid " + p.pid());
+    assertThat(killed.resolve(".rlsr.lock")).doesNotExist();
     Map<String, FloatTensor> a = Safetensors.read(full.resolve("model.safetensors"));
     Map<String, FloatTensor> b = Safetensors.read(killed.resolve("model.safetensors"));
     float worst = 0;
@@ -75,6 +78,19 @@ class TrainKillResumeTest {
     }
     assertThat(worst).as("max |w_full - w_resumed|").isLessThanOrEqualTo(1e-5f);
     assertThat(MetricsLog.read(killed.resolve("metrics.jsonl"))).hasSize(6);
+
+    // resuming with another learning rate is refused, listing the difference; the same options say it is done
+    byte[] weights = Files.readAllBytes(killed.resolve("model.safetensors"));
+    List<String> changed = new ArrayList<>(resume);
+    changed.set(changed.indexOf("--learning-rate") + 1, "1e-2");
+    var refused = Cli.run(changed.toArray(String[]::new));
+    assertThat(refused.code()).isEqualTo(1);
+    assertThat(refused.err()).contains("--resume: these options differ from the checkpoint's run config")
+        .contains("learning_rate 0.005 -> 0.01").contains("--resume-override");
+    var done = Cli.run(resume.toArray(String[]::new));
+    assertThat(done.code()).as(done.err()).isZero();
+    assertThat(done.out()).contains("rlsr: already complete at iteration 6").doesNotContain("NaN");
+    assertThat(Files.readAllBytes(killed.resolve("model.safetensors"))).isEqualTo(weights);
   }
 
   @Test

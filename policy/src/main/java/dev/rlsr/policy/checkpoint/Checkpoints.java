@@ -1,7 +1,9 @@
 // Atomic checkpoints under OUT/checkpoints/step-N: a Hugging Face model directory plus the trainer state
 // (optimizer moments, counters, the resolved run config). Each is written into a temporary directory, synced,
 // and renamed into place; OUT/checkpoints/LATEST names the last complete one, so a crash mid-write leaves the
-// previous checkpoint whole and resumable.
+// previous checkpoint whole and resumable. Resume is strict: LATEST must name a complete checkpoint inside
+// OUT/checkpoints, and the options that change the run's meaning must match its recorded run config. The final
+// model is staged in OUT/.final.tmp and moved into OUT with config.json last.
 package dev.rlsr.policy.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,15 +19,23 @@ import dev.rlsr.policy.util.RlsrException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 public final class Checkpoints {
@@ -34,6 +44,21 @@ public final class Checkpoints {
   public static final String TRAINER_STATE = "trainer_state.json";
   public static final String OPTIMIZER = "optimizer.safetensors";
   public static final String RUN_CONFIG = "run_config.json";
+  /** Where the final model files are staged before they are moved into OUT. */
+  public static final String FINAL_TMP = ".final.tmp";
+  /** The files every checkpoint has; resume refuses a checkpoint missing any of them. */
+  public static final List<String> REQUIRED = List.of(HfModel.CONFIG, Safetensors.SINGLE_FILE, "tokenizer.json",
+      HfModel.GENERATION_CONFIG, OPTIMIZER, TRAINER_STATE, RUN_CONFIG);
+  /**
+   * Run-config keys that may differ on resume: they change speed, logging or where checkpoints go, not the
+   * weights a run ends with. Every other key (data and its hash, batch sizes, learning rate and schedule, steps,
+   * seed, lengths, loss and RL settings, model path) must match unless --resume-override is given.
+   */
+  public static final Set<String> RESUME_FREE_KEYS = Set.of("threads", "device", "save_every", "save_total_limit",
+      "log_completions", "resume", "stop_after", "out");
+
+  private static final Pattern STEP_NAME = Pattern.compile("step-[0-9]+");
+  private static final Pattern TMP_CHECKPOINT = Pattern.compile("\\.step-[0-9]+\\.tmp-[0-9]+");
 
   /** A checkpoint read back: weights, optimizer state and the trainer state JSON. */
   public record Loaded(Path dir, ModelWeights weights, OptimizerState optimizer, ObjectNode trainerState) {}
@@ -89,33 +114,221 @@ public final class Checkpoints {
 
   /**
    * The checkpoint a run in this directory starts from: LATEST when resuming, none for a fresh run. A fresh run
-   * over existing checkpoints is refused, so an earlier run is never overwritten by accident.
+   * over existing checkpoints is refused, so an earlier run is never overwritten by accident; on resume LATEST must
+   * name a complete checkpoint inside OUT/checkpoints (see {@link #latest}).
    */
   public Optional<Path> forRun(boolean resume) {
+    Path latestFile = root().resolve(LATEST);
+    List<String> steps = stepDirs();
+    if (!resume) {
+      if (Files.exists(latestFile, LinkOption.NOFOLLOW_LINKS) || !steps.isEmpty()) {
+        String what = steps.isEmpty() ? LATEST : steps.get(steps.size() - 1);
+        throw new RlsrException(outDir + " already holds checkpoints (" + what
+            + "): pass --resume to continue that run, or choose another --out");
+      }
+      return Optional.empty();
+    }
     Optional<Path> latest = latest();
-    if (latest.isPresent() && !resume) {
-      throw new RlsrException(outDir + " already holds checkpoints (" + latest.get().getFileName()
-          + "): pass --resume to continue that run, or choose another --out");
+    if (latest.isEmpty() && !steps.isEmpty()) {
+      throw new RlsrException("--resume: " + root() + " holds " + steps.get(steps.size() - 1) + " but no " + LATEST
+          + ": write the name of the checkpoint to continue from into " + latestFile + ", or choose another --out");
     }
     return latest;
   }
 
-  /** The checkpoint LATEST names, if any. */
+  /**
+   * The checkpoint LATEST names, if any, checked for resuming: LATEST must name a directory step-N inside
+   * OUT/checkpoints (no path separators, no "..", no symbolic link leading elsewhere) that holds every file of
+   * {@link #REQUIRED}. Each refusal names the file and what to do.
+   */
   public Optional<Path> latest() {
     Path latest = root().resolve(LATEST);
-    if (!Files.isRegularFile(latest)) {
+    if (!Files.exists(latest, LinkOption.NOFOLLOW_LINKS)) {
       return Optional.empty();
     }
+    if (!Files.isRegularFile(latest, LinkOption.NOFOLLOW_LINKS)) {
+      throw new RlsrException(latest + ": not a regular file; it should hold the name of a checkpoint directory step-N");
+    }
+    String name;
     try {
-      String name = Files.readString(latest, StandardCharsets.UTF_8).trim();
-      Path dir = root().resolve(name);
-      if (!Files.isRegularFile(dir.resolve(TRAINER_STATE))) {
-        throw new RlsrException(latest + ": names " + name + ", which is not a complete checkpoint");
-      }
-      return Optional.of(dir);
+      name = Files.readString(latest, StandardCharsets.UTF_8).trim();
     } catch (IOException e) {
       throw new RlsrException(latest + ": cannot read: " + e.getMessage(), e);
     }
+    if (!STEP_NAME.matcher(name).matches()) {
+      throw new RlsrException(latest + ": names \"" + shorten(name) + "\", which is not a checkpoint directory step-N"
+          + " inside " + root() + " (LATEST holds just the directory name, e.g. step-00000010)");
+    }
+    Path dir = root().resolve(name);
+    if (!Files.isDirectory(dir)) {
+      throw new RlsrException(latest + ": names " + name + ", but " + dir + " does not exist");
+    }
+    Path real = FileTrees.realPath(dir);
+    if (!real.getParent().equals(FileTrees.realPath(root()))) {
+      throw new RlsrException(latest + ": " + name + " leads to " + real + ", outside " + root()
+          + " (a symbolic link); a checkpoint must be a directory inside " + root());
+    }
+    for (String f : REQUIRED) {
+      if (!Files.isRegularFile(dir.resolve(f), LinkOption.NOFOLLOW_LINKS)) {
+        throw new RlsrException("--resume: checkpoint " + dir + " is incomplete: " + f + " is missing; restore it, "
+            + "or write the name of an earlier complete checkpoint into " + latest + ", or start afresh in another --out");
+      }
+    }
+    return Optional.of(dir);
+  }
+
+  /** Names of the complete checkpoint directories step-N, oldest first. */
+  private List<String> stepDirs() {
+    if (!Files.isDirectory(root())) {
+      return List.of();
+    }
+    try (Stream<Path> s = Files.list(root())) {
+      return s.filter(Files::isDirectory).map(p -> p.getFileName().toString())
+          .filter(n -> STEP_NAME.matcher(n).matches()).sorted().toList();
+    } catch (IOException e) {
+      throw new RlsrException(root() + ": cannot list: " + e.getMessage(), e);
+    }
+  }
+
+  private static String shorten(String s) {
+    String one = s.replaceAll("\\s+", " ");
+    return one.length() > 80 ? one.substring(0, 80) + "..." : one;
+  }
+
+  /**
+   * Compares the options of a resumed run with the run config recorded in its checkpoint. Keys in
+   * {@link #RESUME_FREE_KEYS} may differ; any other difference is refused with the list of them, unless
+   * {@code override} (--resume-override), which continues with a warning on {@code log}.
+   *
+   * @return the differences, as "key old -> new"
+   */
+  public static List<String> verifyRunConfig(Path checkpoint, ObjectNode current, boolean override, PrintWriter log) {
+    ObjectNode recorded;
+    Path f = checkpoint.resolve(RUN_CONFIG);
+    try {
+      recorded = (ObjectNode) Json.MAPPER.readTree(f.toFile());
+    } catch (IOException | ClassCastException e) {
+      throw new RlsrException(f + ": not a valid run config: " + e.getMessage());
+    }
+    List<String> diffs = differences(recorded, current);
+    if (diffs.isEmpty()) {
+      return diffs;
+    }
+    if (!override) {
+      throw new RlsrException("--resume: these options differ from the checkpoint's run config (" + f + "): "
+          + String.join(", ", diffs) + "; pass --resume-override to continue anyway");
+    }
+    if (log != null) {
+      log.println("--resume-override: continuing although these options differ from the checkpoint's run config: "
+          + String.join(", ", diffs));
+    }
+    return diffs;
+  }
+
+  /** "key old -> new" for every key outside {@link #RESUME_FREE_KEYS} whose value differs. */
+  static List<String> differences(ObjectNode recorded, ObjectNode current) {
+    Set<String> keys = new TreeSet<>();
+    recorded.fieldNames().forEachRemaining(keys::add);
+    current.fieldNames().forEachRemaining(keys::add);
+    List<String> order = new ArrayList<>();
+    for (Iterator<String> it = current.fieldNames(); it.hasNext(); ) {
+      order.add(it.next());
+    }
+    for (String k : keys) {
+      if (!order.contains(k)) {
+        order.add(k);
+      }
+    }
+    List<String> diffs = new ArrayList<>();
+    for (String k : order) {
+      if (RESUME_FREE_KEYS.contains(k)) {
+        continue;
+      }
+      JsonNode a = recorded.get(k);
+      JsonNode b = current.get(k);
+      if (!same(k, a, b)) {
+        diffs.add(k + " " + show(k, a) + " -> " + show(k, b));
+      }
+    }
+    return diffs;
+  }
+
+  private static boolean same(String key, JsonNode a, JsonNode b) {
+    if (a == null || b == null || a.isNull() || b.isNull()) {
+      return (a == null || a.isNull()) && (b == null || b.isNull());
+    }
+    if ((key.equals("model") || key.equals("data")) && a.isTextual() && b.isTextual()) {
+      return Path.of(a.asText()).toAbsolutePath().normalize().equals(Path.of(b.asText()).toAbsolutePath().normalize());
+    }
+    if (a.isNumber() && b.isNumber()) {
+      return a.asDouble() == b.asDouble();
+    }
+    return a.equals(b);
+  }
+
+  private static String show(String key, JsonNode n) {
+    if (n == null || n.isNull()) {
+      return "(none)";
+    }
+    if (key.endsWith("_sha256") && n.isTextual() && n.asText().length() > 12) {
+      return n.asText().substring(0, 12);
+    }
+    if (n.isFloatingPointNumber()) {
+      String s = Double.toString(n.asDouble()); // 1.0E-4 -> 1e-4
+      return s.replace(".0E", "e").replace("E", "e");
+    }
+    return n.isTextual() ? n.asText() : n.toString();
+  }
+
+  /**
+   * Records the training data file in a run config: {@code data_bytes} and {@code data_sha256} (when it is a
+   * regular file), so a resume on changed data is caught before the data position is applied to it.
+   */
+  public static void recordData(ObjectNode runConfig, Path data) {
+    if (data == null || !Files.isRegularFile(data)) {
+      return;
+    }
+    try {
+      runConfig.put("data_bytes", Files.size(data));
+      runConfig.put("data_sha256", FileTrees.sha256(data));
+    } catch (IOException e) {
+      throw new RlsrException(data + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Removes what an interrupted run leaves behind: temporary checkpoint directories (checkpoints/.step-N.tmp-*),
+   * a half-written LATEST (checkpoints/.LATEST.tmp) and a half-staged final model (OUT/.final.tmp). Call it only
+   * while holding the run lock.
+   *
+   * @return the paths removed
+   */
+  public List<Path> cleanTemporary(PrintWriter log) {
+    List<Path> gone = new ArrayList<>();
+    try {
+      if (Files.isDirectory(root())) {
+        try (Stream<Path> s = Files.list(root())) {
+          for (Path p : s.toList()) {
+            String n = p.getFileName().toString();
+            if (TMP_CHECKPOINT.matcher(n).matches() || n.equals("." + LATEST + ".tmp")) {
+              FileTrees.deleteTree(p);
+              gone.add(p);
+            }
+          }
+        }
+      }
+      Path staged = outDir.resolve(FINAL_TMP);
+      if (Files.exists(staged, LinkOption.NOFOLLOW_LINKS)) {
+        FileTrees.deleteTree(staged);
+        gone.add(staged);
+      }
+    } catch (IOException e) {
+      throw new RlsrException(outDir + ": cannot remove the temporary files of an interrupted run: " + e.getMessage(), e);
+    }
+    if (!gone.isEmpty() && log != null) {
+      log.println("removed what an interrupted run left: " + gone.stream().map(p -> outDir.relativize(p).toString()).toList());
+    }
+    return gone;
   }
 
   /** Reads a checkpoint written by {@link #save}, validating it against the expected architecture. */
@@ -154,24 +367,57 @@ public final class Checkpoints {
 
   /**
    * Copies the model files of a checkpoint into OUT itself (config.json, model.safetensors, tokenizer files,
-   * generation_config.json, run_config.json), each file replaced atomically.
+   * generation_config.json, run_config.json), all or nothing as far as a loader can tell: every file is first
+   * staged (and synced) in OUT/.final.tmp, then an older config.json in OUT is removed, the other files are moved
+   * into place, and config.json comes last. Until it appears, OUT is not a model directory; a kill on the way leaves
+   * OUT without config.json and the checkpoint whole, and resuming publishes again.
    */
   public void publish(Path checkpoint) {
-    try (Stream<Path> files = Files.list(checkpoint)) {
-      for (Path f : files.toList()) {
-        String n = f.getFileName().toString();
-        if (n.equals(OPTIMIZER) || n.equals(TRAINER_STATE) || Files.isDirectory(f)) {
-          continue;
+    publish(checkpoint, f -> {});
+  }
+
+  /** {@link #publish(Path)} calling {@code beforeMove} with each file name before it is moved into OUT (tests). */
+  void publish(Path checkpoint, Consumer<String> beforeMove) {
+    Path staged = outDir.resolve(FINAL_TMP);
+    try {
+      FileTrees.deleteTree(staged);
+      Files.createDirectories(staged);
+      List<String> names = new ArrayList<>();
+      try (Stream<Path> files = Files.list(checkpoint)) {
+        for (Path f : files.sorted().toList()) {
+          String n = f.getFileName().toString();
+          if (n.equals(OPTIMIZER) || n.equals(TRAINER_STATE) || !Files.isRegularFile(f)) {
+            continue;
+          }
+          Files.copy(f, staged.resolve(n), StandardCopyOption.REPLACE_EXISTING);
+          names.add(n);
         }
-        Path tmp = outDir.resolve("." + n + ".tmp");
-        Files.copy(f, tmp, StandardCopyOption.REPLACE_EXISTING);
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-          ch.force(true);
-        }
-        Files.move(tmp, outDir.resolve(n), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       }
+      if (!names.contains(HfModel.CONFIG)) {
+        throw new IOException(checkpoint + " has no " + HfModel.CONFIG);
+      }
+      syncTree(staged);
+      Files.deleteIfExists(outDir.resolve(HfModel.CONFIG));
+      names.remove(HfModel.CONFIG);
+      names.add(HfModel.CONFIG); // last: its presence says the model is complete
+      for (String n : names) {
+        beforeMove.accept(n);
+        Files.move(staged.resolve(n), outDir.resolve(n), StandardCopyOption.ATOMIC_MOVE,
+            StandardCopyOption.REPLACE_EXISTING);
+      }
+      syncDir(outDir);
+      FileTrees.deleteTree(staged);
     } catch (IOException e) {
       throw new RlsrException(outDir + ": cannot publish the final model: " + e.getMessage(), e);
+    }
+  }
+
+  /** fsync of a directory, so renames inside it survive a crash (best effort: not every platform allows it). */
+  private static void syncDir(Path dir) {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    } catch (IOException | RuntimeException ignored) {
+      // not supported here
     }
   }
 

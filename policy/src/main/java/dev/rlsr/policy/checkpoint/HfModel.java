@@ -34,15 +34,15 @@ public record HfModel(Path dir, ModelConfig config, ModelWeights weights, Tokeni
 
   /**
    * Writes a Hugging Face model directory: config.json, model.safetensors (fp32, HF names), the tokenizer files of
-   * {@code tokenizerFrom}, generation_config.json. Not atomic by itself: callers write into a fresh directory
-   * (see {@link Checkpoints}).
+   * {@code tokenizerFrom}, generation_config.json. config.json is written last, so a directory cut short by a
+   * crash is not mistaken for a model; still not atomic by itself: callers write into a fresh directory and move
+   * it into place (see {@link Checkpoints}).
    *
    * @param metadata string metadata stored in the safetensors header (e.g. the resolved run config)
    */
   public static void save(Path dir, ModelWeights weights, Tokenizer tokenizerFrom, Map<String, String> metadata)
       throws IOException {
     Files.createDirectories(dir);
-    Json.PRETTY.writeValue(dir.resolve(CONFIG).toFile(), weights.config().toJson());
     java.util.LinkedHashMap<String, String> md = new java.util.LinkedHashMap<>();
     md.put("format", "pt"); // what transformers expects in safetensors metadata
     if (metadata != null) {
@@ -51,6 +51,7 @@ public record HfModel(Path dir, ModelConfig config, ModelWeights weights, Tokeni
     Safetensors.write(dir.resolve(Safetensors.SINGLE_FILE), weights.tensors(), Safetensors.DType.F32, md);
     tokenizerFrom.copyFilesTo(dir);
     Json.PRETTY.writeValue(dir.resolve(GENERATION_CONFIG).toFile(), generationConfig(weights.config(), tokenizerFrom));
+    Json.PRETTY.writeValue(dir.resolve(CONFIG).toFile(), weights.config().toJson());
   }
 
   /** generation_config.json: the source's when it has one, else built from config and tokenizer ids. */

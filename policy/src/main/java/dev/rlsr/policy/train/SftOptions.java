@@ -19,12 +19,14 @@ import java.nio.file.Path;
  * @param warmupSteps   linear warm-up steps from 0 to the peak (default 0)
  * @param weightDecay   decoupled AdamW weight decay, not applied to norms and biases (default 0.0)
  * @param maxGradNorm   clip the global gradient norm to this; 0 disables (default 1.0)
- * @param maxSeqLen     longest prompt+response in tokens; longer responses are cut, over-long prompts dropped (default 1024)
+ * @param maxSeqLen     longest prompt+response in tokens; longer responses are cut, over-long prompts dropped; at most
+ *                      the model's max_position_embeddings (default 1024, the CLI caps it at that limit)
  * @param seed          data order (shuffled per epoch from seed + epoch) (default 42)
  * @param saveEvery     checkpoint every N steps; 0 = only at the end (default 0)
- * @param saveTotalLimit checkpoints kept under out/checkpoints (default 2)
+ * @param saveTotalLimit checkpoints kept under out/checkpoints; 0 keeps all (default 2)
  * @param threads       TensorFlow intra-op threads (default: available processors)
- * @param resume        continue from out/checkpoints/LATEST
+ * @param resume        continue from out/checkpoints/LATEST, whose recorded run config must match (see
+ *                      {@link dev.rlsr.policy.checkpoint.Checkpoints#verifyRunConfig})
  * @param promptLoss    also train on prompt tokens (pretraining on raw text); SFT masks the prompt (default false)
  * @param stopAfter     stop after this step with a checkpoint, keeping the schedule of the whole run, so a long job
  *                      can be split over sessions and continued with resume; 0 = run to the end (default 0)
@@ -63,6 +65,7 @@ public record SftOptions(
     require(maxGradNorm >= 0, "--max-grad-norm must be >= 0 (0 disables clipping)");
     require(maxSeqLen >= 2, "--max-seq-len must be at least 2");
     require(saveEvery >= 0, "--save-every must be >= 0 (0 saves only at the end)");
+    require(saveTotalLimit >= 0, "--save-total-limit must be >= 0 (0 keeps every checkpoint)");
     require(threads >= 1, "--threads must be at least 1");
     require(stopAfter >= 0, "--stop-after must be >= 0");
     return this;

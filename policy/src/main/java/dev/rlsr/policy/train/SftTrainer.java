@@ -25,15 +25,26 @@ import org.tensorflow.Tensor;
 
 public final class SftTrainer {
   /** What a finished run reports. */
+  /**
+   * What a finished run reports; {@code stepsRun} counts the steps of this invocation (0 when a resumed run was
+   * already complete), and the losses are NaN when no step of this invocation had a finite loss.
+   */
   public record Summary(long steps, double firstLoss, double lastLoss, long skippedSteps, double tokensPerSecond,
-      Path finalModel) {}
+      Path finalModel, long stepsRun) {}
 
   private final SftOptions opt;
   private final PrintWriter log;
+  private boolean resumeOverride;
 
   public SftTrainer(SftOptions options, PrintWriter log) {
     this.opt = options.validate();
     this.log = log;
+  }
+
+  /** --resume-override: resume even when options that change the run differ from the checkpoint's run config. */
+  public SftTrainer resumeOverride(boolean override) {
+    this.resumeOverride = override;
+    return this;
   }
 
   /** Runs SFT on examples already read (the CLI reads and validates the JSONL file first). */
@@ -106,25 +117,55 @@ public final class SftTrainer {
       log.println("--resume: no checkpoint in " + opt.out() + ", starting from " + opt.model());
     }
     try (HfModel base = HfModel.load(opt.model())) {
+      int limit = base.config().maxPositions();
+      if (opt.maxSeqLen() > limit) {
+        throw new RlsrException("--max-seq-len " + opt.maxSeqLen() + " exceeds the model's max_position_embeddings "
+            + limit + " (" + opt.model().resolve(HfModel.CONFIG) + "): use --max-seq-len " + limit + " or less");
+      }
       List<TokenizedExample> data = prepare.apply(base);
       long perStep = (long) opt.batchSize() * opt.gradAccum();
       long totalSteps = opt.maxSteps() > 0 ? opt.maxSteps() : opt.epochs() * ((data.size() + perStep - 1) / perStep);
       LrSchedule schedule = new LrSchedule(opt.learningRate(), opt.schedule(), opt.warmupSteps(), totalSteps);
       ObjectNode runConfig = opt.toJson();
       runConfig.put("total_steps", totalSteps);
+      Checkpoints.recordData(runConfig, opt.data());
+      if (latest.isPresent()) {
+        Checkpoints.verifyRunConfig(latest.get(), runConfig, resumeOverride, log);
+      }
+      ckpts.cleanTemporary(log);
 
       long step = 0;
       Batches.State dataState = new Batches.State(0, 0);
       var weights = base.weights();
       PolicyGraph.OptimizerState optState = null;
-      if (opt.resume() && latest.isPresent()) {
+      long skippedBefore = 0;
+      if (latest.isPresent()) {
         Checkpoints.Loaded ck = Checkpoints.load(latest.get(), base.config());
         weights = ck.weights();
         optState = ck.optimizer();
         step = ck.trainerState().path("step").asLong();
+        skippedBefore = ck.trainerState().path("skipped_steps").asLong();
         dataState = new Batches.State(ck.trainerState().path("data_epoch").asInt(),
             ck.trainerState().path("data_position").asInt());
+        if (step > totalSteps) {
+          throw new RlsrException("--resume: " + latest.get() + " is at step " + step + ", past the " + totalSteps
+              + " steps of this run (--max-steps / --epochs)");
+        }
+        if (dataState.position() > data.size()) { // only with --resume-override and other data
+          log.println("--resume-override: the checkpoint's data position " + dataState.position() + " is past the "
+              + data.size() + " examples of " + opt.data() + "; continuing at the start of the next epoch");
+          dataState = new Batches.State(dataState.epoch() + 1, 0);
+        }
         log.println("resumed from " + latest.get() + " at step " + step);
+      }
+      long endStep = opt.stopAfter() > 0 ? Math.min(totalSteps, opt.stopAfter()) : totalSteps;
+      if (latest.isPresent() && step >= endStep) {
+        log.println("--resume: " + latest.get().getFileName() + " is already at step " + step + " of " + totalSteps
+            + "; nothing to train" + (step == totalSteps ? ", the final model is (re)published in " + opt.out() : ""));
+        if (step == totalSteps) {
+          ckpts.publish(latest.get());
+        }
+        return new Summary(step, Double.NaN, Double.NaN, skippedBefore, 0, opt.out(), 0);
       }
       Files.createDirectories(opt.out());
       try (PolicyGraph graph = PolicyGraph.create(weights, PolicyGraph.Options.training(opt.threads()),
@@ -140,8 +181,8 @@ public final class SftTrainer {
         long skipped = 0;
         long tokens = 0;
         long nanos = 0;
+        long startStep = step;
         Path lastCkpt = latest.orElse(null);
-        long endStep = opt.stopAfter() > 0 ? Math.min(totalSteps, opt.stopAfter()) : totalSteps;
         while (step < endStep) {
           long t0 = System.nanoTime();
           List<Batches.Batch> micro = new ArrayList<>();
@@ -201,7 +242,8 @@ public final class SftTrainer {
         if (lastCkpt != null && step == totalSteps) {
           ckpts.publish(lastCkpt);
         }
-        return new Summary(step, firstLoss, lastLoss, skipped, nanos == 0 ? 0 : tokens / (nanos / 1e9), opt.out());
+        return new Summary(step, firstLoss, lastLoss, skipped, nanos == 0 ? 0 : tokens / (nanos / 1e9), opt.out(),
+            step - startStep);
       }
     } catch (java.io.IOException e) {
       throw new RlsrException(opt.out() + ": " + e.getMessage(), e);
