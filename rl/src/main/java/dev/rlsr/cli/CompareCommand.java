@@ -142,7 +142,7 @@ public final class CompareCommand implements Callable<Integer> {
             : String.format(Locale.ROOT, "judged %d of %d pairs so far%s: win rate so far %.3f (%d wins, %d losses,"
                 + " %d ties)", p.n(), f.total(), f.cached() > 0 ? " (" + f.cached() + " from an earlier run)" : "",
                 p.winRate(), p.wins(), p.losses(), p.ties());
-        String saved = cache.size() == 0 ? "" : "; judgments saved in " + file + "; re-run the same command to"
+        String saved = p.n() == 0 ? "" : "; judgments saved in " + file + "; re-run the same command to"
             + " resume";
         throw new RlsrException(f.getMessage() + "; " + soFar + saved);
       }

@@ -8,27 +8,29 @@ import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.io.Writer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
  * Lines are {@code {"key": ..., "verdict": "A"|"B"|"invalid", "a_first": ..., "prompt": ..., "reply": ...}}; the
  * key ({@link LlmJudge#key}) hashes the endpoint, the model and the exact question (which includes the order the
  * two outputs were shown in), so a line is only reused for the same question to the same judge. A last line cut
- * short by a crash is ignored; any other line that is not such a record is an error (a wrong --judge-cache).
+ * short by a crash is dropped (and asked again); any other line that is not such a record is an error (a wrong
+ * --judge-cache).
  * Each judgment is flushed to the file before the next request.
  */
 public final class JudgeCache implements Closeable {
   private final Path file;
   private final Map<String, LlmJudge.Verdict> verdicts = new HashMap<>();
   private Writer out;
+  /** -1: append as is; -2: add a newline first; else cut the file to this length first. */
+  private long truncateTo = -1;
 
   private JudgeCache(Path file) {
     this.file = file;
@@ -40,48 +42,46 @@ public final class JudgeCache implements Closeable {
     if (!Files.exists(file)) {
       return c;
     }
-    List<String> lines;
+    byte[] bytes;
     try {
-      lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+      bytes = Files.readAllBytes(file);
     } catch (IOException e) {
       throw new RlsrException("--judge-cache " + file + ": cannot read: " + e.getMessage(), e);
     }
-    boolean endsWithNewline = endsWithNewline(file);
-    for (int i = 0; i < lines.size(); i++) {
-      String line = lines.get(i);
-      if (line.isBlank()) {
-        continue;
+    int lineNo = 0;
+    int start = 0;
+    while (start < bytes.length) {
+      int end = start;
+      while (end < bytes.length && bytes[end] != '\n') {
+        end++;
       }
-      boolean last = i == lines.size() - 1;
-      JsonNode n = null;
-      try {
-        n = Json.MAPPER.readTree(line);
-      } catch (IOException e) {
-        // n stays null
-      }
-      LlmJudge.Verdict v = n == null ? null : verdict(n.path("verdict").asText(""));
-      if (n == null || !n.path("key").isTextual() || v == null) {
-        if (last && !endsWithNewline) {
-          continue; // a judgment cut short by a crash: it is asked again
+      lineNo++;
+      String line = new String(bytes, start, end - start, StandardCharsets.UTF_8);
+      boolean cutShort = end == bytes.length; // no newline after it
+      if (!line.isBlank()) {
+        JsonNode n = null;
+        try {
+          n = Json.MAPPER.readTree(line);
+        } catch (IOException e) {
+          // n stays null
         }
-        throw new RlsrException("--judge-cache " + file + " line " + (i + 1) + ": not a judgment as `rlsr compare"
-            + " --judge-url` writes them (point --judge-cache at another file)");
+        LlmJudge.Verdict v = n == null ? null : verdict(n.path("verdict").asText(""));
+        if (n == null || !n.path("key").isTextual() || v == null) {
+          if (cutShort) {
+            c.truncateTo = start; // a judgment cut short by a crash: dropped before the next append, asked again
+            break;
+          }
+          throw new RlsrException("--judge-cache " + file + " line " + lineNo + ": not a judgment as `rlsr compare"
+              + " --judge-url` writes them (point --judge-cache at another file)");
+        }
+        c.verdicts.put(n.get("key").asText(), v);
       }
-      c.verdicts.put(n.get("key").asText(), v);
+      if (cutShort) {
+        c.truncateTo = -2; // the last line lacks its newline: add one before appending
+      }
+      start = end + 1;
     }
     return c;
-  }
-
-  private static boolean endsWithNewline(Path file) {
-    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "r")) {
-      if (f.length() == 0) {
-        return true;
-      }
-      f.seek(f.length() - 1);
-      return f.read() == '\n';
-    } catch (IOException e) {
-      throw new RlsrException("--judge-cache " + file + ": cannot read: " + e.getMessage(), e);
-    }
   }
 
   private static LlmJudge.Verdict verdict(String s) {
@@ -125,11 +125,15 @@ public final class JudgeCache implements Closeable {
         if (dir != null) {
           Files.createDirectories(dir);
         }
-        boolean needsNewline = Files.exists(file) && !endsWithNewline(file);
+        if (truncateTo >= 0) {
+          try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.truncate(truncateTo);
+          }
+        }
         out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
             StandardOpenOption.APPEND);
-        if (needsNewline) {
-          out.write('\n'); // after a line cut short by a crash
+        if (truncateTo == -2) {
+          out.write('\n');
         }
       }
       out.write(n.toString());

@@ -128,6 +128,8 @@ public final class LlmJudge {
   public record Result(WinRate winRate, int cached) {}
 
   private final URI endpoint;
+  /** Start of every error message: "--judge-url " and the endpoint. */
+  private final String label;
   private final String model;
   private final String apiKey;
   private final Options opts;
@@ -145,6 +147,7 @@ public final class LlmJudge {
       throw new IllegalArgumentException("bad judge options " + opts);
     }
     this.endpoint = endpoint(url);
+    this.label = "--judge-url " + endpoint;
     this.model = model;
     this.apiKey = apiKey;
     this.opts = opts;
@@ -242,7 +245,7 @@ public final class LlmJudge {
         Thread.sleep(wait.toMillis());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new RlsrException(endpoint + ": interrupted");
+        throw new RlsrException(label + ": interrupted");
       }
     }
   }
@@ -281,12 +284,12 @@ public final class LlmJudge {
       resp = f.get(opts.timeout().toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       abort(f, bodyRef);
-      return Attempt.fail(endpoint + ": no complete reply within " + seconds(opts.timeout()) + " (--judge-timeout)",
+      return Attempt.fail(label + ": no complete reply within " + seconds(opts.timeout()) + " (--judge-timeout)",
           false);
     } catch (InterruptedException e) {
       abort(f, bodyRef);
       Thread.currentThread().interrupt();
-      throw new RlsrException(endpoint + ": interrupted");
+      throw new RlsrException(label + ": interrupted");
     } catch (ExecutionException e) {
       abort(f, bodyRef);
       return failure(e.getCause());
@@ -295,7 +298,7 @@ public final class LlmJudge {
     String text = new String(resp.body(), StandardCharsets.UTF_8);
     if (status / 100 != 2) {
       String snippet = snippet(text, 200);
-      String msg = endpoint + ": HTTP " + status + (snippet.isEmpty() ? "" : ": " + snippet);
+      String msg = label + ": HTTP " + status + (snippet.isEmpty() ? "" : ": " + snippet);
       boolean retry = status == 429 || status / 100 == 5;
       Duration after = retry ? retryAfter(resp.headers().firstValue("Retry-After")) : null;
       return new Attempt(null, msg, retry, after);
@@ -307,11 +310,11 @@ public final class LlmJudge {
       reply = null;
     }
     if (reply == null || reply.isMissingNode()) {
-      return Attempt.fail(endpoint + ": reply is not JSON: " + snippet(text, 200), false);
+      return Attempt.fail(label + ": reply is not JSON: " + snippet(text, 200), false);
     }
     JsonNode content = reply.path("choices").path(0).path("message").path("content");
     if (!content.isTextual()) {
-      return Attempt.fail(endpoint + ": reply has no choices[0].message.content (is this an OpenAI-compatible"
+      return Attempt.fail(label + ": reply has no choices[0].message.content (is this an OpenAI-compatible"
           + " chat-completions endpoint?): " + snippet(text, 200), false);
     }
     return Attempt.ok(clean(content.asText()));
@@ -327,9 +330,9 @@ public final class LlmJudge {
 
   /** The message for a request that ended in an exception, and whether to retry. */
   private Attempt failure(Throwable t) {
-    String where = "cannot connect to " + endpoint;
+    String where = "--judge-url: cannot connect to " + endpoint;
     if (has(t, TooLarge.class) != null) {
-      return Attempt.fail(endpoint + ": reply larger than " + bytes(opts.maxReplyBytes()) + " (not a chat"
+      return Attempt.fail(label + ": reply larger than " + bytes(opts.maxReplyBytes()) + " (not a chat"
           + " completion?)", false);
     }
     if (has(t, UnresolvedAddressException.class) != null || has(t, UnknownHostException.class) != null) {
@@ -339,14 +342,14 @@ public final class LlmJudge {
       return Attempt.fail(where + ": connect timed out", true);
     }
     if (has(t, HttpTimeoutException.class) != null) {
-      return Attempt.fail(endpoint + ": no complete reply within " + seconds(opts.timeout()) + " (--judge-timeout)",
+      return Attempt.fail(label + ": no complete reply within " + seconds(opts.timeout()) + " (--judge-timeout)",
           false);
     }
     if (has(t, ConnectException.class) != null) {
       return Attempt.fail(where + ": " + connectProblem(), true);
     }
     String detail = detail(t);
-    return Attempt.fail(endpoint + ": connection failed" + (detail.isEmpty() ? "" : ": " + detail), true);
+    return Attempt.fail(label + ": connection failed" + (detail.isEmpty() ? "" : ": " + detail), true);
   }
 
   /**
@@ -426,22 +429,51 @@ public final class LlmJudge {
   }
 
   /**
-   * {@code s} without control characters: C0 (except newline and tab), DEL and C1, which covers terminal escape
-   * sequences (ESC, CSI). Everything printed or stored from the server goes through this.
+   * {@code s} without terminal escape sequences and control characters: CSI sequences ({@code ESC [} or C1 CSI up
+   * to the final byte), OSC/DCS/APC/PM strings (up to BEL or ST), other two-character ESC sequences, and then every
+   * remaining C0 (except newline and tab), DEL and C1 character. Everything printed or stored from the server goes
+   * through this.
    */
   public static String clean(String s) {
-    StringBuilder sb = null;
-    for (int i = 0; i < s.length(); i++) {
+    StringBuilder sb = new StringBuilder(s.length());
+    int n = s.length();
+    int i = 0;
+    while (i < n) {
       char c = s.charAt(i);
-      boolean drop = (c < 0x20 && c != '\n' && c != '\t') || (c >= 0x7f && c <= 0x9f);
-      if (drop && sb == null) {
-        sb = new StringBuilder(s.length());
-        sb.append(s, 0, i);
-      } else if (!drop && sb != null) {
+      char next = i + 1 < n ? s.charAt(i + 1) : 0;
+      if (c == 0x1b && next == '[' || c == 0x9b) {
+        i += c == 0x9b ? 1 : 2;
+        while (i < n && s.charAt(i) >= 0x20 && s.charAt(i) <= 0x3f) {
+          i++; // parameter and intermediate bytes
+        }
+        if (i < n && s.charAt(i) >= 0x40 && s.charAt(i) <= 0x7e) {
+          i++; // final byte
+        }
+      } else if (c == 0x1b && (next == ']' || next == 'P' || next == '_' || next == '^')
+          || c == 0x9d || c == 0x90 || c == 0x9f || c == 0x9e) {
+        i += c == 0x1b ? 2 : 1;
+        while (i < n) {
+          char d = s.charAt(i);
+          if (d == 0x07 || d == 0x9c) {
+            i++;
+            break;
+          }
+          if (d == 0x1b && i + 1 < n && s.charAt(i + 1) == '\\') {
+            i += 2;
+            break;
+          }
+          i++;
+        }
+      } else if (c == 0x1b) {
+        i += next >= 0x20 && next <= 0x7e ? 2 : 1;
+      } else if ((c < 0x20 && c != '\n' && c != '\t') || (c >= 0x7f && c <= 0x9f)) {
+        i++;
+      } else {
         sb.append(c);
+        i++;
       }
     }
-    return sb == null ? s : sb.toString();
+    return sb.toString();
   }
 
   /** A one-line, cleaned, at most {@code max}-character excerpt of {@code s}. */
