@@ -5,10 +5,12 @@ package dev.rlsr.cli;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.rl.eval.EvalRows;
+import dev.rlsr.rl.eval.JudgeCache;
 import dev.rlsr.rl.eval.LlmJudge;
 import dev.rlsr.rl.eval.WinRate;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -42,8 +44,22 @@ public final class CompareCommand implements Callable<Integer> {
   @Option(names = "--judge-api-key-env", description = "Name of an environment variable holding an API key for --judge-url (sent as a Bearer token).")
   String apiKeyEnv;
 
-  @Option(names = "--judge-timeout", defaultValue = "60", description = "Seconds per judge request (default: ${DEFAULT-VALUE}).")
-  int judgeTimeout;
+  @Option(names = "--judge-timeout", defaultValue = "120", description = "Seconds one judge request may take in"
+      + " all: connect, send, and the whole reply, however slowly it arrives (default: ${DEFAULT-VALUE}).")
+  double judgeTimeout;
+
+  @Option(names = "--judge-retries", defaultValue = "4", description = "Retries of a judge request after HTTP 429,"
+      + " 5xx or a failed connection, with exponential backoff (default: ${DEFAULT-VALUE}).")
+  int judgeRetries;
+
+  @Option(names = "--judge-backoff", defaultValue = "1", description = "Seconds before the first retry, doubled on"
+      + " each further one up to 30; a Retry-After of up to 60 s is honoured (default: ${DEFAULT-VALUE}).")
+  double judgeBackoff;
+
+  @Option(names = "--judge-cache", paramLabel = "FILE", description = "JSONL file the LLM judgments are appended to"
+      + " as they arrive; pairs already in it are not asked again, so a failed run resumes by re-running the same"
+      + " command (default: A.vs-B.judge.jsonl next to A.jsonl).")
+  Path judgeCache;
 
   @Option(names = "--seed", defaultValue = "0", description = "Seed of the per-pair A/B order shown to the LLM judge (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -61,8 +77,14 @@ public final class CompareCommand implements Callable<Integer> {
     EvalRows.Pairs pairs = EvalRows.match(fileA, a, fileB, b);
     WinRate result;
     if (judgeUrl != null) {
-      if (judgeTimeout < 1) {
-        throw new RlsrException("--judge-timeout must be at least 1 second");
+      if (!(judgeTimeout > 0) || judgeTimeout > 86_400) {
+        throw new RlsrException("--judge-timeout must be a positive number of seconds (at most 86400)");
+      }
+      if (judgeRetries < 0 || judgeRetries > 100) {
+        throw new RlsrException("--judge-retries must be between 0 and 100");
+      }
+      if (!(judgeBackoff >= 0) || judgeBackoff > 3600) {
+        throw new RlsrException("--judge-backoff must be between 0 and 3600 seconds");
       }
       String key = null;
       if (apiKeyEnv != null) {
@@ -71,8 +93,10 @@ public final class CompareCommand implements Callable<Integer> {
           throw new RlsrException("--judge-api-key-env " + apiKeyEnv + ": that environment variable is not set");
         }
       }
-      LlmJudge judge = new LlmJudge(judgeUrl, judgeModel, key, Duration.ofSeconds(judgeTimeout));
-      result = judge.compare(pairs, referenceField, responseField, seed);
+      var opts = new LlmJudge.Options(millis(judgeTimeout), judgeRetries, millis(judgeBackoff),
+          LlmJudge.MAX_REPLY_BYTES);
+      LlmJudge judge = new LlmJudge(judgeUrl, judgeModel, key, opts);
+      result = llmJudge(judge, pairs);
     } else {
       double[] sa = scores(fileA, pairs.a());
       double[] sb = scores(fileB, pairs.b());
@@ -80,6 +104,54 @@ public final class CompareCommand implements Callable<Integer> {
     }
     spec.commandLine().getOut().println(result.toJson().toString());
     return 0;
+  }
+
+  private static Duration millis(double seconds) {
+    return Duration.ofMillis(Math.max(1, Math.round(seconds * 1000)));
+  }
+
+  /** The cache file: --judge-cache, else {@code A.vs-B.judge.jsonl} in A's directory. */
+  Path cacheFile() {
+    if (judgeCache != null) {
+      return judgeCache;
+    }
+    String name = stem(fileA) + ".vs-" + stem(fileB) + ".judge.jsonl";
+    Path dir = fileA.toAbsolutePath().getParent();
+    return dir == null ? Path.of(name) : dir.resolve(name);
+  }
+
+  private static String stem(Path file) {
+    String n = file.getFileName().toString();
+    return n.endsWith(".jsonl") ? n.substring(0, n.length() - ".jsonl".length()) : n;
+  }
+
+  private WinRate llmJudge(LlmJudge judge, EvalRows.Pairs pairs) {
+    Path file = cacheFile();
+    for (Path input : new Path[] {fileA, fileB}) {
+      if (file.toAbsolutePath().normalize().equals(input.toAbsolutePath().normalize())) {
+        throw new RlsrException("--judge-cache " + file + " is one of the inputs; point it at another file");
+      }
+    }
+    try (JudgeCache cache = JudgeCache.open(file)) {
+      LlmJudge.Result r;
+      try {
+        r = judge.compare(pairs, referenceField, responseField, seed, cache);
+      } catch (LlmJudge.Failed f) {
+        WinRate p = f.partial();
+        String soFar = p.n() == 0 ? "no pair judged yet"
+            : String.format(Locale.ROOT, "judged %d of %d pairs so far%s: win rate so far %.3f (%d wins, %d losses,"
+                + " %d ties)", p.n(), f.total(), f.cached() > 0 ? " (" + f.cached() + " from an earlier run)" : "",
+                p.winRate(), p.wins(), p.losses(), p.ties());
+        String saved = p.n() == 0 ? "" : "; judgments saved in " + file + "; re-run the same command to"
+            + " resume";
+        throw new RlsrException(f.getMessage() + "; " + soFar + saved);
+      }
+      if (r.cached() > 0) {
+        spec.commandLine().getErr().println(r.cached() + " of " + r.winRate().n() + " judgments read from " + file);
+        spec.commandLine().getErr().flush();
+      }
+      return r.winRate();
+    }
   }
 
   private double[] scores(Path file, java.util.List<EvalRows.Row> rows) {

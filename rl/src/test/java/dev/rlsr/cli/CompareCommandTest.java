@@ -183,7 +183,8 @@ class CompareCommandTest {
     assertThat(j.get("win_rate").asDouble()).isEqualTo(0.5);
     stop();
     String failing = fakeJudge(user -> "A", seen, 500);
-    var r = Cli.run("compare", a.toString(), b.toString(), "--judge-url", failing + "/v1/chat/completions");
+    var r = Cli.run("compare", a.toString(), b.toString(), "--judge-url", failing + "/v1/chat/completions",
+        "--judge-backoff", "0.01");
     assertThat(r.code()).isEqualTo(1);
     assertThat(r.err()).contains("--judge-url").contains("HTTP 500");
   }
