@@ -9,9 +9,12 @@ import static dev.rlsr.export.OnnxGraph.in;
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.rlsr.policy.model.Attention;
 import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.Rope;
+import dev.rlsr.policy.model.family.Architecture;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.BufferedOutputStream;
@@ -55,8 +58,6 @@ public final class OnnxPolicyExporter {
   public static final String CONFIG_METADATA_KEY = "rlsr.config";
   /** Data file named in the external-data declarations of {@link #buildWithExternalWeights}. */
   public static final String EXTERNAL_DATA_FILE = "model.onnx_data";
-  /** Additive score of a masked key. */
-  public static final float MASKED = -1e9f;
   /** Protobuf messages cannot exceed 2 GiB: above this many weight bytes, {@link #writeModel} writes a data file. */
   static final long EMBED_LIMIT_BYTES = 2_000_000_000L;
   /** Offsets of tensors in an external data file are multiples of this (page size, so ORT can mmap them). */
@@ -165,6 +166,8 @@ public final class OnnxPolicyExporter {
     int nh = c.numHeads();
     int nkv = c.numKvHeads();
     int hd = c.headDim();
+    Architecture arch = c.architecture();
+    arch.requireImplemented("ONNX graph");
 
     // ---- inputs
     String ids = g.input("input_ids", DataType.INT64, "batch_size", "sequence_length");
@@ -210,9 +213,9 @@ public final class OnnxPolicyExporter {
 
       // ---- self-attention
       String x = rmsNorm(g, s + "/input_layernorm", h, p + "input_layernorm.weight");                  // [N, d]
-      String q = linear(g, s + "/self_attn/q_proj", x, p + "self_attn.q_proj", c.attentionBias());      // [N, nh*hd]
-      String k = linear(g, s + "/self_attn/k_proj", x, p + "self_attn.k_proj", c.attentionBias());      // [N, nkv*hd]
-      String v = linear(g, s + "/self_attn/v_proj", x, p + "self_attn.v_proj", c.attentionBias());      // [N, nkv*hd]
+      String q = linear(g, s + "/self_attn/q_proj", x, p + "self_attn.q_proj", arch.qkvBias());        // [N, nh*hd]
+      String k = linear(g, s + "/self_attn/k_proj", x, p + "self_attn.k_proj", arch.qkvBias());        // [N, nkv*hd]
+      String v = linear(g, s + "/self_attn/v_proj", x, p + "self_attn.v_proj", arch.qkvBias());        // [N, nkv*hd]
       q = splitHeads(g, s + "/self_attn/q", q, qHeadsShape);                                            // [B, nh, S, hd]
       k = splitHeads(g, s + "/self_attn/k", k, kvHeadsShape);                                           // [B, nkv, S, hd]
       v = splitHeads(g, s + "/self_attn/v", v, kvHeadsShape);                                           // [B, nkv, S, hd]
@@ -267,11 +270,7 @@ public final class OnnxPolicyExporter {
   /** cos/sin of position * inv_freq, HF half-rotation layout cat(freqs, freqs). Returns {cos, sin} [B, 1, S, hd]. */
   private static String[] rotaryTables(OnnxGraph g, ModelConfig c, String pos) {
     int hd = c.headDim();
-    float[] invFreq = new float[hd / 2];
-    for (int i = 0; i < hd / 2; i++) {
-      invFreq[i] = (float) (1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / hd));
-    }
-    g.constFloats("rotary/inv_freq", new long[] {hd / 2}, invFreq);                                      // [hd/2]
+    g.constFloats("rotary/inv_freq", new long[] {hd / 2}, Rope.inverseFrequencies(c));                   // [hd/2]                                      // [hd/2]
     String posF = g.node("rotary/positions", "Cast", in(pos), attr("to", (long) DataType.FLOAT.getNumber())); // [B, S]
     String posCol = g.node("rotary/positions_col", "Unsqueeze", in(posF, "const/axis_last"));              // [B, S, 1]
     String freqs = g.node("rotary/freqs", "Mul", in(posCol, "rotary/inv_freq"));                          // [B, S, hd/2]
@@ -306,7 +305,7 @@ public final class OnnxPolicyExporter {
     String real5 = g.node("mask/real_token_5d", "Unsqueeze", in(real, "mask/axes_1_2_3"));                 // [B, 1, 1, 1, T]
     String allowed = g.node("mask/allowed", "And", in(causal, real5));                                     // [B, 1, 1, S, T]
     g.constFloats("mask/open", new long[] {}, 0f);
-    g.constFloats("mask/masked", new long[] {}, MASKED);
+    g.constFloats("mask/masked", new long[] {}, Attention.MASKED_SCORE);
     return g.node("mask/bias", "Where", in(allowed, "mask/open", "mask/masked"));                          // [B, 1, 1, S, T]
   }
 
