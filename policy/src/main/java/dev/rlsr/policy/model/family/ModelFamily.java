@@ -21,7 +21,7 @@ import java.util.LinkedHashMap;
  * <ol>
  *   <li>A class {@code XFamily implements ModelFamily} in this package, written from {@link LlamaFamily}:
  *       {@link #modelType()}, {@link #architectureClass()}, {@link #readArchitecture} reading and refusing its
- *       keys (refusals name {@code json.source()} and the key; {@link CommonKeys} has the shared ones),
+ *       keys (refusals name {@code json.source()} and the key; {@code CommonKeys} has the shared ones),
  *       {@link #layout} ({@link DecoderLayout#of} unless its tensors differ) and {@link #addCreatedKeys}.</li>
  *   <li>Its instance in {@code ModelFamilies.FAMILIES} (this also updates the "supported: ..." refusal).</li>
  *   <li>Where it differs from plain Llama, the {@link Architecture} it returns:
