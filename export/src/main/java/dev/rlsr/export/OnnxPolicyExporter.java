@@ -2,8 +2,14 @@
 // Hugging Face Optimum / ONNX Runtime GenAI; used for rollouts in ONNX Runtime and as the serving export.
 package dev.rlsr.export;
 
+import static dev.rlsr.export.OnnxBlocks.attention;
+import static dev.rlsr.export.OnnxBlocks.attentionBias;
+import static dev.rlsr.export.OnnxBlocks.linear;
+import static dev.rlsr.export.OnnxBlocks.rmsNorm;
+import static dev.rlsr.export.OnnxBlocks.rotary;
+import static dev.rlsr.export.OnnxBlocks.rotaryTables;
+import static dev.rlsr.export.OnnxBlocks.splitHeads;
 import static dev.rlsr.export.OnnxGraph.attr;
-import static dev.rlsr.export.OnnxGraph.attrInts;
 import static dev.rlsr.export.OnnxGraph.in;
 
 import ai.onnx.proto.OnnxMl;
@@ -12,6 +18,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.family.Architecture;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.BufferedOutputStream;
@@ -40,7 +47,11 @@ import java.util.Map;
  * {@link Logits#LAST}, logits [batch_size, 1, vocab].)
  *
  * <p>Masking (the rule of every rlsr backend): the query at absolute index past+t sees key j iff
- * {@code j <= past+t} and {@code attention_mask[b, j] == 1}; other keys get an additive -1e9 before the softmax.
+ * {@code j <= past+t} and {@code attention_mask[b, j] == 1}; other keys get the additive
+ * {@link dev.rlsr.policy.model.Attention#MASKED_SCORE} (-1e9) before the softmax.
+ *
+ * <p>The blocks come from {@link OnnxBlocks}; how a family differs from plain Llama from
+ * {@link ModelConfig#architecture()} (q/k/v biases for qwen2), never from its model_type.
  *
  * <p>Weights are initializers named exactly like the Hugging Face tensors ({@code model.layers.0.self_attn.q_proj.weight},
  * ...), stored in HF layout [out, in]; each linear layer is {@code Gemm(x, W, b, transB=1)} on the flattened
@@ -55,8 +66,6 @@ public final class OnnxPolicyExporter {
   public static final String CONFIG_METADATA_KEY = "rlsr.config";
   /** Data file named in the external-data declarations of {@link #buildWithExternalWeights}. */
   public static final String EXTERNAL_DATA_FILE = "model.onnx_data";
-  /** Additive score of a masked key. */
-  public static final float MASKED = -1e9f;
   /** Protobuf messages cannot exceed 2 GiB: above this many weight bytes, {@link #writeModel} writes a data file. */
   static final long EMBED_LIMIT_BYTES = 2_000_000_000L;
   /** Offsets of tensors in an external data file are multiples of this (page size, so ORT can mmap them). */
@@ -165,6 +174,8 @@ public final class OnnxPolicyExporter {
     int nh = c.numHeads();
     int nkv = c.numKvHeads();
     int hd = c.headDim();
+    Architecture arch = c.architecture();
+    arch.requireImplemented("ONNX graph");
 
     // ---- inputs
     String ids = g.input("input_ids", DataType.INT64, "batch_size", "sequence_length");
@@ -210,9 +221,9 @@ public final class OnnxPolicyExporter {
 
       // ---- self-attention
       String x = rmsNorm(g, s + "/input_layernorm", h, p + "input_layernorm.weight");                  // [N, d]
-      String q = linear(g, s + "/self_attn/q_proj", x, p + "self_attn.q_proj", c.attentionBias());      // [N, nh*hd]
-      String k = linear(g, s + "/self_attn/k_proj", x, p + "self_attn.k_proj", c.attentionBias());      // [N, nkv*hd]
-      String v = linear(g, s + "/self_attn/v_proj", x, p + "self_attn.v_proj", c.attentionBias());      // [N, nkv*hd]
+      String q = linear(g, s + "/self_attn/q_proj", x, p + "self_attn.q_proj", arch.qkvBias());        // [N, nh*hd]
+      String k = linear(g, s + "/self_attn/k_proj", x, p + "self_attn.k_proj", arch.qkvBias());        // [N, nkv*hd]
+      String v = linear(g, s + "/self_attn/v_proj", x, p + "self_attn.v_proj", arch.qkvBias());        // [N, nkv*hd]
       q = splitHeads(g, s + "/self_attn/q", q, qHeadsShape);                                            // [B, nh, S, hd]
       k = splitHeads(g, s + "/self_attn/k", k, kvHeadsShape);                                           // [B, nkv, S, hd]
       v = splitHeads(g, s + "/self_attn/v", v, kvHeadsShape);                                           // [B, nkv, S, hd]
@@ -262,108 +273,6 @@ public final class OnnxPolicyExporter {
       g.output("present." + i + ".value", DataType.FLOAT, "batch_size", (long) nkv, "total_sequence_length", (long) hd);
     }
     return g.model(PRODUCER_NAME, producerVersion(), metadata(c, which, metadata));
-  }
-
-  /** cos/sin of position * inv_freq, HF half-rotation layout cat(freqs, freqs). Returns {cos, sin} [B, 1, S, hd]. */
-  private static String[] rotaryTables(OnnxGraph g, ModelConfig c, String pos) {
-    int hd = c.headDim();
-    float[] invFreq = new float[hd / 2];
-    for (int i = 0; i < hd / 2; i++) {
-      invFreq[i] = (float) (1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / hd));
-    }
-    g.constFloats("rotary/inv_freq", new long[] {hd / 2}, invFreq);                                      // [hd/2]
-    String posF = g.node("rotary/positions", "Cast", in(pos), attr("to", (long) DataType.FLOAT.getNumber())); // [B, S]
-    String posCol = g.node("rotary/positions_col", "Unsqueeze", in(posF, "const/axis_last"));              // [B, S, 1]
-    String freqs = g.node("rotary/freqs", "Mul", in(posCol, "rotary/inv_freq"));                          // [B, S, hd/2]
-    String emb = g.node("rotary/angles", "Concat", in(freqs, freqs), attr("axis", -1L));                   // [B, S, hd]
-    String cos = g.node("rotary/cos_bsd", "Cos", in(emb));
-    String sin = g.node("rotary/sin_bsd", "Sin", in(emb));
-    g.shapeConst("rotary/head_axis", 1);
-    return new String[] {
-        g.node("rotary/cos", "Unsqueeze", in(cos, "rotary/head_axis")),                                    // [B, 1, S, hd]
-        g.node("rotary/sin", "Unsqueeze", in(sin, "rotary/head_axis"))};
-  }
-
-  /**
-   * 0 where the query at absolute index P+t may see key j (j <= P+t and attention_mask[b, j] == 1), -1e9
-   * elsewhere; P = T - S is the past length. Returns [B, 1, 1, S, T] (kv-head and group axes broadcast).
-   */
-  private static String attentionBias(OnnxGraph g, String ids, String mask) {
-    g.constLongs("mask/zero", new long[] {}, 0);
-    g.constLongs("mask/one", new long[] {}, 1);
-    String seqLen = g.node("mask/S", "Gather", in(g.node("mask/ids_shape", "Shape", in(ids)), "mask/one"), attr("axis", 0L)); // S
-    String total = g.node("mask/T", "Gather", in(g.node("mask/mask_shape", "Shape", in(mask)), "mask/one"), attr("axis", 0L)); // T
-    String past = g.node("mask/P", "Sub", in(total, seqLen));                                              // P = T - S
-    String keyIdx = g.node("mask/key_index", "Range", in("mask/zero", total, "mask/one"));                 // [T] 0..T-1
-    String queryIdx = g.node("mask/query_index", "Range", in(past, total, "mask/one"));                    // [S] P..T-1
-    g.shapeConst("mask/axis_0", 0);
-    g.shapeConst("mask/axis_1", 1);
-    String keyRow = g.node("mask/key_row", "Unsqueeze", in(keyIdx, "mask/axis_0"));                       // [1, T]
-    String queryCol = g.node("mask/query_col", "Unsqueeze", in(queryIdx, "mask/axis_1"));                  // [S, 1]
-    String causal = g.node("mask/causal", "LessOrEqual", in(keyRow, queryCol));                            // [S, T]
-    String real = g.node("mask/real_token", "Cast", in(mask), attr("to", (long) DataType.BOOL.getNumber())); // [B, T]
-    g.shapeConst("mask/axes_1_2_3", 1, 2, 3);
-    String real5 = g.node("mask/real_token_5d", "Unsqueeze", in(real, "mask/axes_1_2_3"));                 // [B, 1, 1, 1, T]
-    String allowed = g.node("mask/allowed", "And", in(causal, real5));                                     // [B, 1, 1, S, T]
-    g.constFloats("mask/open", new long[] {}, 0f);
-    g.constFloats("mask/masked", new long[] {}, MASKED);
-    return g.node("mask/bias", "Where", in(allowed, "mask/open", "mask/masked"));                          // [B, 1, 1, S, T]
-  }
-
-  /** Grouped-query attention without copying kv heads: queries are grouped per kv head. Returns [N, nh*hd]. */
-  private static String attention(OnnxGraph g, ModelConfig c, String s, String q, String keys, String values, String bias) {
-    int nh = c.numHeads();
-    int nkv = c.numKvHeads();
-    int hd = c.headDim();
-    // query head h = kv * group + j  ->  [B, nkv, group, S, hd]
-    String qg = g.node(s + "/q_grouped", "Reshape", in(q, g.shapeConst(s + "/q_grouped_shape", 0, nkv, c.groupSize(), -1, hd)));
-    String axis2 = g.shapeConst(s + "/group_axis", 2);
-    String kg = g.node(s + "/k_grouped", "Unsqueeze", in(keys, axis2));                                    // [B, nkv, 1, T, hd]
-    String vg = g.node(s + "/v_grouped", "Unsqueeze", in(values, axis2));                                  // [B, nkv, 1, T, hd]
-    String kt = g.node(s + "/k_transposed", "Transpose", in(kg), attrInts("perm", 0, 1, 2, 4, 3));          // [B, nkv, 1, hd, T]
-    String scores = g.node(s + "/scores", "MatMul", in(qg, kt));                                           // [B, nkv, group, S, T]
-    String scaled = g.node(s + "/scores_scaled", "Mul", in(scores, "const/attention_scale"));
-    String masked = g.node(s + "/scores_masked", "Add", in(scaled, bias));
-    String probs = g.node(s + "/probs", "Softmax", in(masked), attr("axis", -1L));                        // [B, nkv, group, S, T]
-    String ctx = g.node(s + "/context", "MatMul", in(probs, vg));                                          // [B, nkv, group, S, hd]
-    String heads = g.node(s + "/context_heads", "Reshape", in(ctx, g.shapeConst(s + "/heads_shape", 0, nh, -1, hd))); // [B, nh, S, hd]
-    String seqFirst = g.node(s + "/context_seq_first", "Transpose", in(heads), attrInts("perm", 0, 2, 1, 3)); // [B, S, nh, hd]
-    return g.node(s + "/context_merged", "Reshape", in(seqFirst, g.shapeConst(s + "/merged_shape", -1, (long) nh * hd))); // [N, nh*hd]
-  }
-
-  /** [N, heads*hd] -> [B, heads, S, hd], {@code shape} = {-1, S, heads, hd}. */
-  private static String splitHeads(OnnxGraph g, String s, String x, String shape) {
-    String r = g.node(s + "_heads", "Reshape", in(x, shape));                                                // [B, S, heads, hd]
-    return g.node(s + "_heads_first", "Transpose", in(r), attrInts("perm", 0, 2, 1, 3));                    // [B, heads, S, hd]
-  }
-
-  /** x*cos + rotate_half(x)*sin, rotate_half(x) = cat(-x[hd/2:], x[:hd/2]); x [B, H, S, hd]. */
-  private static String rotary(OnnxGraph g, String s, String x, String[] cosSin) {
-    String[] halves = g.node(s + "/halves", "Split", in(x), 2, attr("axis", -1L));                         // 2 x [B, H, S, hd/2]
-    String neg = g.node(s + "/neg_second_half", "Neg", in(halves[1]));
-    String rot = g.node(s + "/rotate_half", "Concat", in(neg, halves[0]), attr("axis", -1L));              // [B, H, S, hd]
-    String a = g.node(s + "/x_cos", "Mul", in(x, cosSin[0]));
-    String b = g.node(s + "/rot_sin", "Mul", in(rot, cosSin[1]));
-    return g.node(s + "/out", "Add", in(a, b));
-  }
-
-  /** x * 1/sqrt(mean(x^2, last axis) + eps) * weight. */
-  private static String rmsNorm(OnnxGraph g, String s, String x, String weight) {
-    String sq = g.node(s + "/square", "Mul", in(x, x));
-    String mean = g.node(s + "/mean_square", "ReduceMean", in(sq), attrInts("axes", -1), attr("keepdims", 1L)); // [.., 1]
-    String var = g.node(s + "/plus_eps", "Add", in(mean, "const/rms_norm_eps"));
-    String inv = g.node(s + "/inv_rms", "Reciprocal", in(g.node(s + "/rms", "Sqrt", in(var))));
-    String normed = g.node(s + "/normalized", "Mul", in(x, inv));
-    return g.node(s + "/scaled", "Mul", in(normed, weight));
-  }
-
-  /**
-   * y = x W^T (+ b) as one Gemm with transB=1 over the HF [out, in] weight {@code prefix.weight} and bias
-   * {@code prefix.bias}: no transposed copy of the weight exists, in the file or in the session. x [N, in].
-   */
-  private static String linear(OnnxGraph g, String s, String x, String prefix, boolean hasBias) {
-    String[] inputs = hasBias ? in(x, prefix + ".weight", prefix + ".bias") : in(x, prefix + ".weight");
-    return g.node(s, "Gemm", inputs, attr("transB", 1L));                                                   // [N, out]
   }
 
   // ==================================================================== metadata, weights, files

@@ -1,9 +1,13 @@
-// The Llama/Qwen2 forward pass as TensorFlow ops, in forward-pass order: token ids [B, T] -> logits [B, T, V].
+// The Llama-family forward pass as TensorFlow ops, in forward-pass order: token ids [B, T] -> logits [B, T, V].
 // Numerically the Hugging Face definition: RMSNorm, half-rotation rotary embeddings, GQA causal attention
-// with a padding mask (masked scores get an additive -1e9, as in every rlsr backend), SwiGLU MLP.
+// with a padding mask (masked scores get Attention.MASKED_SCORE, as in every rlsr backend), SwiGLU MLP.
+// How a family differs from plain Llama comes from config.architecture() (q/k/v biases for qwen2).
 package dev.rlsr.policy.graph;
 
+import dev.rlsr.policy.model.Attention;
 import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.policy.model.Rope;
+import dev.rlsr.policy.model.family.Architecture;
 import java.util.List;
 import java.util.function.Function;
 import org.tensorflow.Operand;
@@ -15,18 +19,18 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 
 final class LlamaGraph {
-  /** Additive score for a key a query may not see (finite, so fully padded rows stay finite). */
-  static final float MASKED = -1e9f;
-
   private final Ops tf;
   private final ModelConfig c;
+  private final Architecture arch;
   private final Function<String, Operand<TFloat32>> weight;
 
   /** @param weight reads a weight by its Hugging Face name */
   LlamaGraph(Ops tf, ModelConfig c, Function<String, Operand<TFloat32>> weight) {
     this.tf = tf;
     this.c = c;
+    this.arch = c.architecture();
     this.weight = weight;
+    arch.requireImplemented("TensorFlow graph");
   }
 
   /**
@@ -46,33 +50,30 @@ final class LlamaGraph {
         tf.constant(0));
 
     // Rotary tables from positions: cos, sin [B, 1, T, hd] (HF layout: the angle table repeated twice)
-    int half = c.headDim() / 2;
-    float[] invFreq = new float[half];
-    for (int i = 0; i < half; i++) {
-      invFreq[i] = (float) (1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / c.headDim()));
-    }
+    float[] invFreq = Rope.inverseFrequencies(c); // [hd/2]
     Operand<TFloat32> angles = tf.math.mul(tf.expandDims(tf.dtypes.cast(positions, TFloat32.class), tf.constant(-1)),
         tf.constant(invFreq)); // [B, T, hd/2]
     Operand<TFloat32> emb = tf.expandDims(tf.concat(List.of(angles, angles), tf.constant(-1)), tf.constant(1));
     Operand<TFloat32> cos = tf.math.cos(emb);
     Operand<TFloat32> sin = tf.math.sin(emb);
 
-    // Attention bias [B, 1, T, T]: 0 where key j <= query i and key j is not padding, else MASKED
+    // Attention bias [B, 1, T, T]: 0 where key j <= query i and key j is not padding, else MASKED_SCORE
     Operand<TInt32> range = tf.range(tf.constant(0), tf.reshape(t, tf.constant(new int[0])), tf.constant(1));
     Operand<TBool> causal = tf.math.lessEqual(tf.expandDims(range, tf.constant(0)), tf.expandDims(range, tf.constant(1)));
     Operand<TBool> keyReal = tf.math.equal(tf.expandDims(tf.expandDims(attentionMask, tf.constant(1)), tf.constant(1)),
         tf.constant(1)); // [B, 1, 1, T]
     Operand<TFloat32> bias = tf.math.mul(
         tf.math.sub(tf.dtypes.cast(tf.math.logicalAnd(causal, keyReal), TFloat32.class), tf.constant(1f)),
-        tf.constant(-MASKED)); // [B, 1, T, T]
+        tf.constant(-Attention.MASKED_SCORE)); // [B, 1, T, T]
 
     for (int layer = 0; layer < c.numLayers(); layer++) {
       String p = "model.layers." + layer + ".";
       // Self-attention block with pre-norm and residual
       Operand<TFloat32> x = rmsNorm(h, p + "input_layernorm.weight"); // [B*T, D]
-      Operand<TFloat32> q = heads(linear(x, p + "self_attn.q_proj"), b, t, c.numHeads()); // [B, H, T, hd]
-      Operand<TFloat32> k = heads(linear(x, p + "self_attn.k_proj"), b, t, c.numKvHeads()); // [B, KV, T, hd]
-      Operand<TFloat32> v = heads(linear(x, p + "self_attn.v_proj"), b, t, c.numKvHeads()); // [B, KV, T, hd]
+      boolean qkvBias = arch.qkvBias();
+      Operand<TFloat32> q = heads(linear(x, p + "self_attn.q_proj", qkvBias), b, t, c.numHeads()); // [B, H, T, hd]
+      Operand<TFloat32> k = heads(linear(x, p + "self_attn.k_proj", qkvBias), b, t, c.numKvHeads()); // [B, KV, T, hd]
+      Operand<TFloat32> v = heads(linear(x, p + "self_attn.v_proj", qkvBias), b, t, c.numKvHeads()); // [B, KV, T, hd]
       q = rotary(q, cos, sin);
       k = rotary(k, cos, sin);
       k = repeatKv(k, b, t); // [B, H, T, hd]
@@ -84,14 +85,14 @@ final class LlamaGraph {
       Operand<TFloat32> ctx = tf.train.batchMatMul(probs, v, TFloat32.class); // [B, H, T, hd]
       ctx = tf.reshape(tf.linalg.transpose(ctx, tf.constant(new int[] {0, 2, 1, 3})),
           tf.constant(new int[] {-1, c.numHeads() * c.headDim()})); // [B*T, H*hd]
-      h = tf.math.add(h, linear(ctx, p + "self_attn.o_proj"));
+      h = tf.math.add(h, linear(ctx, p + "self_attn.o_proj", false));
 
       // SwiGLU MLP block with pre-norm and residual: down(silu(gate(x)) * up(x))
       x = rmsNorm(h, p + "post_attention_layernorm.weight");
-      Operand<TFloat32> gate = linear(x, p + "mlp.gate_proj"); // [B*T, I]
-      Operand<TFloat32> up = linear(x, p + "mlp.up_proj");
+      Operand<TFloat32> gate = linear(x, p + "mlp.gate_proj", false); // [B*T, I]
+      Operand<TFloat32> up = linear(x, p + "mlp.up_proj", false);
       Operand<TFloat32> act = tf.math.mul(tf.math.mul(gate, tf.math.sigmoid(gate)), up);
-      h = tf.math.add(h, linear(act, p + "mlp.down_proj"));
+      h = tf.math.add(h, linear(act, p + "mlp.down_proj", false));
     }
     h = rmsNorm(h, "model.norm.weight");
     String head = c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
@@ -105,10 +106,10 @@ final class LlamaGraph {
     return tf.math.mul(normed, weight.apply(name));
   }
 
-  /** x W^T (+ b): x [N, in], W [out, in] as stored by Hugging Face. */
-  private Operand<TFloat32> linear(Operand<TFloat32> x, String prefix) {
+  /** x W^T (+ b): x [N, in], W [out, in] as stored by Hugging Face; b = {@code prefix.bias} when {@code hasBias}. */
+  private Operand<TFloat32> linear(Operand<TFloat32> x, String prefix, boolean hasBias) {
     Operand<TFloat32> y = tf.linalg.matMul(x, weight.apply(prefix + ".weight"), MatMul.transposeB(true));
-    if (c.attentionBias() && (prefix.endsWith("q_proj") || prefix.endsWith("k_proj") || prefix.endsWith("v_proj"))) {
+    if (hasBias) {
       y = tf.math.add(y, weight.apply(prefix + ".bias"));
     }
     return y;

@@ -1,17 +1,21 @@
 // Architecture config of a Llama-family causal LM, read only from a Hugging Face config.json.
-// Maps HF keys to descriptive names, fills HF defaults, and refuses what the graph does not implement.
+// Maps HF keys to descriptive names, fills HF defaults; the model family (model.family) reads and refuses its own keys.
 package dev.rlsr.policy.model;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rlsr.policy.model.family.Architecture;
+import dev.rlsr.policy.model.family.ModelFamilies;
+import dev.rlsr.policy.model.family.ModelFamily;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.policy.util.StrictJson;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Objects;
 
 /**
- * @param modelType           {@code model_type}: "llama" or "qwen2"
+ * @param modelType           {@code model_type}: one of {@link ModelFamilies#supportedTypes()} (llama, qwen2)
  * @param vocabSize           {@code vocab_size}: rows of the embedding matrix
  * @param hiddenSize          {@code hidden_size}: model width d
  * @param intermediateSize    {@code intermediate_size}: SwiGLU inner width
@@ -22,7 +26,7 @@ import java.util.List;
  * @param ropeTheta           {@code rope_theta}: rotary base, default 10000
  * @param rmsNormEps          {@code rms_norm_eps}: default 1e-6
  * @param tieWordEmbeddings   {@code tie_word_embeddings}: lm_head shares embed_tokens
- * @param attentionBias       q/k/v projections carry biases (qwen2)
+ * @param architecture        how the family's blocks differ from plain Llama (q/k/v biases for qwen2), from {@link #family()}
  * @param maxPositions        {@code max_position_embeddings}
  * @param bosTokenId          {@code bos_token_id} or -1
  * @param eosTokenIds         {@code eos_token_id} (int or list), may be empty
@@ -40,13 +44,21 @@ public record ModelConfig(
     double ropeTheta,
     double rmsNormEps,
     boolean tieWordEmbeddings,
-    boolean attentionBias,
+    Architecture architecture,
     int maxPositions,
     int bosTokenId,
     List<Integer> eosTokenIds,
     ObjectNode raw) {
 
-  public static final List<String> SUPPORTED_TYPES = List.of("llama", "qwen2");
+  public ModelConfig {
+    ModelFamilies.forType(modelType, "model config");
+    Objects.requireNonNull(architecture, "architecture");
+  }
+
+  /** The family of {@link #modelType()}: its keys, weight layout and architecture. */
+  public ModelFamily family() {
+    return ModelFamilies.forType(modelType, "model config");
+  }
 
   /**
    * Reads and validates {@code dir/config.json}; every refusal names the file and the key. Values are typed (see
@@ -62,28 +74,8 @@ public record ModelConfig(
 
   public static ModelConfig fromJson(ObjectNode c, String source) {
     StrictJson j = StrictJson.of(c, source);
-    String type = j.optString("model_type", "");
-    if (!SUPPORTED_TYPES.contains(type)) {
-      throw new RlsrException(source + ": model_type \"" + type + "\" is not supported (supported: "
-          + String.join(", ", SUPPORTED_TYPES) + ")");
-    }
-    String act = j.optString("hidden_act", "silu");
-    if (!act.equals("silu")) {
-      throw new RlsrException(source + ": hidden_act \"" + act + "\" is not supported (only silu)");
-    }
-    if (j.has("rope_scaling")) { // null means none, as in transformers
-      throw new RlsrException(source + ": rope_scaling is not supported (remove it or use a model without rotary scaling)");
-    }
-    if (j.optBool("use_sliding_window", false)) {
-      throw new RlsrException(source + ": use_sliding_window=true (sliding-window attention) is not supported");
-    }
-    boolean attentionBias = j.optBool("attention_bias", false);
-    if (type.equals("llama") && attentionBias) {
-      throw new RlsrException(source + ": attention_bias=true is not supported for llama (its o_proj bias is not implemented)");
-    }
-    if (j.optBool("mlp_bias", false)) {
-      throw new RlsrException(source + ": mlp_bias=true is not supported");
-    }
+    ModelFamily family = ModelFamilies.forType(j.optString("model_type", ""), source);
+    Architecture architecture = family.readArchitecture(j); // the family's own keys and refusals
     int hidden = j.requirePositiveInt("hidden_size");
     int heads = j.requirePositiveInt("num_attention_heads");
     int kvHeads = j.optPositiveInt("num_key_value_heads", heads);
@@ -102,9 +94,8 @@ public record ModelConfig(
     if (headDim % 2 != 0) {
       throw new RlsrException(source + ": head_dim (" + headDim + ") must be even for rotary embeddings");
     }
-    boolean bias = type.equals("qwen2"); // q/k/v biases; llama with attention_bias is refused above
     return new ModelConfig(
-        type,
+        family.modelType(),
         j.requirePositiveInt("vocab_size"),
         hidden,
         j.requirePositiveInt("intermediate_size"),
@@ -115,7 +106,7 @@ public record ModelConfig(
         j.optPositiveDouble("rope_theta", 10000.0),
         j.optPositiveDouble("rms_norm_eps", 1e-6),
         j.optBool("tie_word_embeddings", false),
-        bias,
+        architecture,
         j.optPositiveInt("max_position_embeddings", 2048),
         j.optInt("bos_token_id", -1),
         List.copyOf(j.optIntOrList("eos_token_id")),
@@ -137,9 +128,10 @@ public record ModelConfig(
   /** A new config.json for a model rlsr creates (tests, the demo's base model). */
   public static ModelConfig create(String type, int vocab, int hidden, int inter, int layers, int heads,
       int kvHeads, Integer headDim, boolean tied, double ropeTheta, int maxPositions, int bos, int eos) {
+    ModelFamily family = ModelFamilies.forType(type, "<created config>");
     ObjectNode c = Json.MAPPER.createObjectNode();
     c.put("model_type", type);
-    c.putArray("architectures").add(type.equals("qwen2") ? "Qwen2ForCausalLM" : "LlamaForCausalLM");
+    c.putArray("architectures").add(family.architectureClass());
     c.put("vocab_size", vocab);
     c.put("hidden_size", hidden);
     c.put("intermediate_size", inter);
@@ -157,12 +149,7 @@ public record ModelConfig(
     c.put("bos_token_id", bos);
     c.put("eos_token_id", eos);
     c.put("torch_dtype", "float32");
-    if (type.equals("llama")) {
-      c.put("attention_bias", false);
-      c.put("mlp_bias", false);
-    } else {
-      c.put("use_sliding_window", false);
-    }
+    family.addCreatedKeys(c);
     return fromJson(c, "<created config>");
   }
 }

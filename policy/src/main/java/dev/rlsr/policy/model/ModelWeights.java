@@ -48,39 +48,9 @@ public final class ModelWeights {
     return new ModelWeights(config, m);
   }
 
-  /** Every tensor name the architecture has, in forward-pass order, with its shape. */
+  /** Every tensor name the architecture has, in forward-pass order, with its shape: the family's layout. */
   public static LinkedHashMap<String, long[]> layout(ModelConfig c) {
-    LinkedHashMap<String, long[]> m = new LinkedHashMap<>();
-    long d = c.hiddenSize();
-    long q = (long) c.numHeads() * c.headDim();
-    long kv = (long) c.numKvHeads() * c.headDim();
-    m.put("model.embed_tokens.weight", new long[] {c.vocabSize(), d});
-    for (int i = 0; i < c.numLayers(); i++) {
-      String p = "model.layers." + i + ".";
-      m.put(p + "input_layernorm.weight", new long[] {d});
-      m.put(p + "self_attn.q_proj.weight", new long[] {q, d});
-      if (c.attentionBias()) {
-        m.put(p + "self_attn.q_proj.bias", new long[] {q});
-      }
-      m.put(p + "self_attn.k_proj.weight", new long[] {kv, d});
-      if (c.attentionBias()) {
-        m.put(p + "self_attn.k_proj.bias", new long[] {kv});
-      }
-      m.put(p + "self_attn.v_proj.weight", new long[] {kv, d});
-      if (c.attentionBias()) {
-        m.put(p + "self_attn.v_proj.bias", new long[] {kv});
-      }
-      m.put(p + "self_attn.o_proj.weight", new long[] {d, q});
-      m.put(p + "post_attention_layernorm.weight", new long[] {d});
-      m.put(p + "mlp.gate_proj.weight", new long[] {c.intermediateSize(), d});
-      m.put(p + "mlp.up_proj.weight", new long[] {c.intermediateSize(), d});
-      m.put(p + "mlp.down_proj.weight", new long[] {d, c.intermediateSize()});
-    }
-    m.put("model.norm.weight", new long[] {d});
-    if (!c.tieWordEmbeddings()) {
-      m.put("lm_head.weight", new long[] {c.vocabSize(), d});
-    }
-    return m;
+    return c.family().layout(c);
   }
 
   /** True for tensors AdamW does not decay: norms and biases (1-D tensors). */

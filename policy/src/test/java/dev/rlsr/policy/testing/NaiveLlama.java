@@ -1,20 +1,21 @@
 // Plain-Java, loop-by-loop reference of the Hugging Face Llama/Qwen2 forward pass (no cache), computed in double.
-// Every backend of rlsr (TensorFlow graph, ONNX graph, ORT sampler) is checked against it in tests.
+// Every backend of rlsr (TensorFlow graph, ONNX graph, ORT sampler) is checked against it in tests. Like them it
+// reads the family description (config.architecture()), Rope.inverseFrequencies and Attention.MASKED_SCORE.
 package dev.rlsr.policy.testing;
 
+import dev.rlsr.policy.model.Attention;
 import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.Rope;
 
 /**
  * Reference logits for {@code LlamaForCausalLM} / {@code Qwen2ForCausalLM} with the rlsr masking rule: key j is
- * visible to query i iff {@code j <= i} and {@code attentionMask[j] == 1}; a hidden key gets an additive -1e9
- * (not -inf), so a fully masked (pad) query row stays finite. Deliberately slow and obvious.
+ * visible to query i iff {@code j <= i} and {@code attentionMask[j] == 1}; a hidden key gets the additive
+ * {@link Attention#MASKED_SCORE} (-1e9, not -inf), so a fully masked (pad) query row stays finite. Deliberately
+ * slow and obvious.
  */
 public final class NaiveLlama {
-  /** The additive score of a masked key, shared by every rlsr backend. */
-  public static final double MASKED = -1e9;
-
   private NaiveLlama() {}
 
   /**
@@ -40,6 +41,8 @@ public final class NaiveLlama {
     int nh = c.numHeads();
     int nkv = c.numKvHeads();
     int group = c.groupSize();
+    c.architecture().requireImplemented("NaiveLlama");
+    boolean qkvBias = c.architecture().qkvBias();
 
     // h = embed_tokens[ids]                                             [seq, d]
     FloatTensor emb = w.get("model.embed_tokens.weight");
@@ -51,12 +54,12 @@ public final class NaiveLlama {
     }
 
     // Rotary tables from position ids: cos/sin [seq, hd] = cat(freqs, freqs), freqs = pos * inv_freq
+    float[] invFreq = Rope.inverseFrequencies(c);                      // [hd/2], float32 like HF's inv_freq buffer
     double[][] cos = new double[seq][hd];
     double[][] sin = new double[seq][hd];
     for (int t = 0; t < seq; t++) {
       for (int i = 0; i < hd / 2; i++) {
-        double invFreq = 1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / hd);
-        double angle = pos[t] * invFreq;
+        double angle = pos[t] * (double) invFreq[i];
         cos[t][i] = cos[t][i + hd / 2] = Math.cos(angle);
         sin[t][i] = sin[t][i + hd / 2] = Math.sin(angle);
       }
@@ -66,9 +69,9 @@ public final class NaiveLlama {
       String p = "model.layers." + layer + ".";
       // ---- self-attention block ----
       double[][] x = rmsNorm(h, w.get(p + "input_layernorm.weight"), c.rmsNormEps());   // [seq, d]
-      double[][] q = linear(x, w.get(p + "self_attn.q_proj.weight"), bias(w, p + "self_attn.q_proj.bias"));  // [seq, nh*hd]
-      double[][] k = linear(x, w.get(p + "self_attn.k_proj.weight"), bias(w, p + "self_attn.k_proj.bias"));  // [seq, nkv*hd]
-      double[][] v = linear(x, w.get(p + "self_attn.v_proj.weight"), bias(w, p + "self_attn.v_proj.bias"));  // [seq, nkv*hd]
+      double[][] q = linear(x, w.get(p + "self_attn.q_proj.weight"), bias(w, qkvBias, p + "self_attn.q_proj.bias"));  // [seq, nh*hd]
+      double[][] k = linear(x, w.get(p + "self_attn.k_proj.weight"), bias(w, qkvBias, p + "self_attn.k_proj.bias"));  // [seq, nkv*hd]
+      double[][] v = linear(x, w.get(p + "self_attn.v_proj.weight"), bias(w, qkvBias, p + "self_attn.v_proj.bias"));  // [seq, nkv*hd]
       rope(q, nh, hd, cos, sin);
       rope(k, nkv, hd, cos, sin);
 
@@ -86,7 +89,7 @@ public final class NaiveLlama {
             }
             s *= scale;
             if (j > i || mask[j] == 0) {
-              s += MASKED;
+              s += Attention.MASKED_SCORE;
             }
             scores[j] = s;
             max = Math.max(max, s);
@@ -133,8 +136,8 @@ public final class NaiveLlama {
     return out;
   }
 
-  private static FloatTensor bias(ModelWeights w, String name) {
-    return w.tensors().get(name);   // absent when the config has no attention bias
+  private static FloatTensor bias(ModelWeights w, boolean hasBias, String name) {
+    return hasBias ? w.get(name) : null;
   }
 
   /** x * 1/sqrt(mean(x^2) + eps) * weight, row by row. */
