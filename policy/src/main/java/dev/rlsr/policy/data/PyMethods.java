@@ -1,6 +1,7 @@
 // The methods a sandboxed chat template may call on its values, with Python's semantics: the str, dict and list
 // methods Hugging Face chat templates use (message.content.startswith(...), .split(...), .strip(), d.items(), ...).
-// Nothing else is callable: templates see data, never Java objects.
+// None modifies a value (list.append, dict.update, ... are refused, as in transformers' ImmutableSandboxedEnvironment;
+// templates keep state in namespace()). Nothing else is callable: templates see data, never Java objects.
 package dev.rlsr.policy.data;
 
 import com.hubspot.jinjava.el.ext.NamedParameter;
@@ -21,7 +22,7 @@ final class PyMethods {
       "splitlines", "upper", "lower", "title", "capitalize", "replace", "join", "find", "rfind", "count", "isdigit",
       "isalpha", "isalnum", "isspace", "islower", "isupper");
   static final Set<String> DICT = Set.of("items", "keys", "values", "get");
-  static final Set<String> LIST = Set.of("append", "extend", "pop", "insert", "index", "count");
+  static final Set<String> LIST = Set.of("index", "count");
 
   /** Python's type name of a template value, for error messages. */
   static String typeName(Object o) {
@@ -228,36 +229,8 @@ final class PyMethods {
   }
 
   /** Call {@code l.name(params)}. */
-  @SuppressWarnings("unchecked")
-  static Object list(List<Object> l, String name, Object[] params) {
+  static Object list(List<?> l, String name, Object[] params) {
     switch (name) {
-      case "append": {
-        Object[] a = args(name, params, 1, 1, "object");
-        RenderGuard.checkSize(l.size() + 1L);
-        l.add(a[0]);
-        return null;
-      }
-      case "extend": {
-        Object[] a = args(name, params, 1, 1, "iterable");
-        List<Object> more = new ArrayList<>();
-        iterable(name, a[0]).forEach(more::add);
-        RenderGuard.checkSize((long) l.size() + more.size());
-        l.addAll(more);
-        return null;
-      }
-      case "pop": {
-        Object[] a = args(name, params, 0, 1, "index");
-        if (l.isEmpty()) {
-          throw RenderGuard.stop("the template called pop() on an empty list");
-        }
-        return l.remove(a[0] == null ? l.size() - 1 : index(a[0], l.size()));
-      }
-      case "insert": {
-        Object[] a = args(name, params, 2, 2, "index", "object");
-        RenderGuard.checkSize(l.size() + 1L);
-        l.add(Math.max(0, Math.min(l.size(), index(a[0], l.size()))), a[1]);
-        return null;
-      }
       case "index": {
         Object[] a = args(name, params, 1, 1, "value");
         int i = l.indexOf(a[0]);
@@ -279,8 +252,11 @@ final class PyMethods {
     String offered = base instanceof String ? " (str methods offered: " + String.join(", ", new java.util.TreeSet<>(STR))
         + ")" : base instanceof Map ? " (dict methods offered: " + String.join(", ", new java.util.TreeSet<>(DICT)) + ")"
         : base instanceof List ? " (list methods offered: " + String.join(", ", new java.util.TreeSet<>(LIST)) + ")" : "";
+    boolean mutator = Set.of("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse", "update",
+        "setdefault", "popitem").contains(name) && (base instanceof List || base instanceof Map);
     return RenderGuard.stop("the template calls " + name + "() on a " + typeName(base)
-        + ", which rlsr's template sandbox does not offer" + offered);
+        + ", which rlsr's template sandbox does not offer" + offered
+        + (mutator ? "; templates cannot modify values, as in transformers' sandbox (keep state in namespace())" : ""));
   }
 
   /**

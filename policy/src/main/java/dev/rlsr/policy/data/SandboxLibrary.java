@@ -96,6 +96,46 @@ final class SandboxLibrary {
         String.class));
     global.registerFunction(new ELFunctionDefinition("", "strftime_now", SandboxLibrary.class, "strftimeNow",
         String.class));
+    global.registerFunction(new ELFunctionDefinition("", "range", SandboxLibrary.class, "range", Object.class,
+        Object[].class));
+  }
+
+  /**
+   * {@code range([start,] stop[, step])} as in Python, refusing one beyond the collection limit as Jinja2's sandbox
+   * does (jinjava's would silently stop short).
+   */
+  public static List<Object> range(Object first, Object... more) {
+    Object[] a = new Object[1 + (more == null ? 0 : more.length)];
+    a[0] = first;
+    if (more != null) {
+      System.arraycopy(more, 0, a, 1, more.length);
+    }
+    if (a.length > 3) {
+      throw RenderGuard.stop("the template calls range() with " + a.length + " arguments");
+    }
+    long[] v = new long[a.length];
+    for (int i = 0; i < a.length; i++) {
+      if (!(a[i] instanceof Number n) || a[i] instanceof Double || a[i] instanceof Float) {
+        throw RenderGuard.stop("the template calls range() with a " + PyMethods.typeName(a[i]) + ", not an int");
+      }
+      v[i] = n.longValue();
+    }
+    long start = a.length == 1 ? 0 : v[0];
+    long stop = a.length == 1 ? v[0] : v[1];
+    long step = a.length == 3 ? v[2] : 1;
+    if (step == 0) {
+      throw RenderGuard.stop("the template calls range() with step 0");
+    }
+    long size = step > 0 ? Math.max(0, (stop - start + step - 1) / step) : Math.max(0, (start - stop - step - 1) / -step);
+    if (size > TemplateLimits.MAX_COLLECTION_SIZE) {
+      throw RenderGuard.stop("the template calls range() for " + size + " numbers, more than the "
+          + TemplateLimits.MAX_COLLECTION_SIZE + " allowed (collection size limit)");
+    }
+    List<Object> out = new ArrayList<>((int) size);
+    for (long i = 0, x = start; i < size; i++, x += step) {
+      out.add(x);
+    }
+    return PyMethods.newList(out);
   }
 
   /** {@code raise_exception(msg)}: the template refuses the messages. */
@@ -169,6 +209,10 @@ final class SandboxLibrary {
         all.addAll(kwargs.values());
       }
       check(all);
+      if (getName().equals("map") && args != null && args.length > 0 && args[0] instanceof String name
+          && (kwargs == null || !kwargs.containsKey("attribute"))) {
+        checkFilter(name); // map('upper') applies a filter by name, and jinjava maps an unknown one to None
+      }
       if (getName().equals("format") && var != null && HUGE_FORMAT.matcher(var.toString()).find()) {
         throw RenderGuard.stop("the template formats with a width beyond the string size limit");
       }

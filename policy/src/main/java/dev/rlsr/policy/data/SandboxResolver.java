@@ -75,7 +75,7 @@ final class SandboxResolver extends ELResolver {
     } else if (b instanceof Map<?, ?> m && PyMethods.DICT.contains(name)) {
       return PyMethods.dict(m, name, p);
     } else if (b instanceof List<?> l && PyMethods.LIST.contains(name)) {
-      return PyMethods.list((List<Object>) l, name, p);
+      return PyMethods.list(l, name, p);
     }
     throw PyMethods.noMethod(b, name);
   }

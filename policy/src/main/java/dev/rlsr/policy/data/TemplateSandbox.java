@@ -19,6 +19,7 @@ import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.IOException;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -58,7 +59,7 @@ final class TemplateSandbox {
       .build();
 
   /** The name in jinjava's "':name' is disabled in this context". */
-  private static final Pattern DISABLED_NAME = Pattern.compile("'[^':]*:?([^']+)' is disabled");
+  private static final Pattern DISABLED_NAME = Pattern.compile("'(?:[^':]*:)?([^']+)' is disabled");
 
   private final String template;
   private final String source;
@@ -89,10 +90,14 @@ final class TemplateSandbox {
     long limit = TemplateLimits.MAX_OUTPUT_CHARS + (2 * ownChars + step - 1) / step * step;
     JinjavaConfig config = configs.computeIfAbsent(limit, TemplateSandbox::config);
     RenderGuard guard = new RenderGuard(limit, TemplateLimits.MAX_RENDER_MILLIS);
+    Map<String, Object> bindings = new HashMap<>(vars);
+    // functions are also variables in Jinja2: Llama 3's template asks "strftime_now is defined"
+    bindings.putIfAbsent("strftime_now", "<function strftime_now>");
+    bindings.putIfAbsent("raise_exception", "<function raise_exception>");
     Future<RenderResult> future = WORKERS.submit(() -> {
       guard.enter();
       try {
-        return jinjava.renderForResult(template, vars, config);
+        return jinjava.renderForResult(template, bindings, config);
       } finally {
         guard.exit();
         // a render ended by an Error may leave its interpreter as the thread's current one; the next render on this
