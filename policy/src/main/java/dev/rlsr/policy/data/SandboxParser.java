@@ -56,7 +56,15 @@ final class SandboxParser extends ExtendedParser {
       return false;
     }
     String s = name.toString();
-    return s.contains("int3rpr3t3r") || s.startsWith(FILTER_PREFIX) || s.startsWith(EXPTEST_PREFIX);
+    if (s.contains("int3rpr3t3r")) {
+      return true;
+    }
+    for (String part : s.split("\\.")) { // filters take attribute paths such as map(attribute='a.b')
+      if (part.startsWith(FILTER_PREFIX) || part.startsWith(EXPTEST_PREFIX)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static RenderGuard.TemplateAbort refuseName(String name) {
@@ -300,9 +308,10 @@ final class SandboxParser extends ExtendedParser {
     public Object eval(Bindings bindings, ELContext context) {
       Object b = base.eval(bindings, context);
       List<Object> items;
+      int[] codePoints = null;
       if (b instanceof CharSequence s) {
-        items = new ArrayList<>();
-        s.toString().codePoints().forEach(cp -> items.add(new String(Character.toChars(cp))));
+        codePoints = s.toString().codePoints().toArray(); // Python slices code points; no list: a str may be long
+        items = null;
       } else if (b instanceof Collection<?> c) {
         items = new ArrayList<>(c);
       } else if (b instanceof Object[] a) {
@@ -312,7 +321,7 @@ final class SandboxParser extends ExtendedParser {
       } else {
         throw RenderGuard.stop("the template slices a " + PyMethods.typeName(b) + ", which is not a list or str");
       }
-      long n = items.size();
+      long n = codePoints != null ? codePoints.length : items.size();
       long st = bound(step, bindings, context, 1);
       if (st == 0) {
         throw RenderGuard.stop("the template slices with step 0");
@@ -321,14 +330,16 @@ final class SandboxParser extends ExtendedParser {
       long hi = bound(stop, bindings, context, st > 0 ? n : Long.MIN_VALUE);
       lo = clamp(lo, n, st);
       hi = hi == Long.MIN_VALUE ? -1 : clamp(hi, n, st);
+      if (codePoints != null) {
+        StringBuilder sb = new StringBuilder();
+        for (long i = lo; st > 0 ? i < hi : i > hi; i += st) {
+          sb.appendCodePoint(codePoints[(int) i]);
+        }
+        return sb.toString();
+      }
       List<Object> out = new ArrayList<>();
       for (long i = lo; st > 0 ? i < hi : i > hi; i += st) {
         out.add(items.get((int) i));
-      }
-      if (b instanceof CharSequence) {
-        StringBuilder sb = new StringBuilder();
-        out.forEach(sb::append);
-        return sb.toString();
       }
       return PyMethods.newList(out);
     }

@@ -6,6 +6,7 @@ import com.hubspot.jinjava.el.ext.ExtendedParser;
 import dev.rlsr.policy.util.RlsrException;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -60,7 +61,7 @@ final class TemplateScan {
         String code = template.substring(start, Math.min(end, n));
         if (d == '%') {
           Matcher m = TAG_NAME.matcher(code);
-          String name = m.find() ? m.group(1) : "";
+          String name = m.find() ? m.group(1).toLowerCase(Locale.ROOT) : ""; // jinjava's tag names ignore case
           if (LOADING_TAGS.contains(name)) {
             throw new RlsrException(source + ": the chat template uses {% " + name + " %} at template line " + line
                 + ", which rlsr refuses: chat templates render in a sandbox without file, classpath or network access");

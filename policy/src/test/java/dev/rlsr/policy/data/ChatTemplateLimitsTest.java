@@ -25,6 +25,7 @@ class ChatTemplateLimitsTest {
     assertThat(outcome(nestedIfs(TemplateLimits.MAX_NESTING))).isEqualTo("x");
     assertThat(outcome(nestedParens(TemplateLimits.MAX_NESTING))).isEqualTo("1");
     assertRefused(nestedIfs(5_000), "nests blocks deeper than 64", "template line 1");
+    assertRefused(nestedIfs(5_000).replace("if", "IF"), "nests blocks deeper than 64"); // jinjava ignores case
     assertRefused("{% for m in messages %}\n".repeat(100) + "{% endfor %}".repeat(100), "nests blocks deeper than 64",
         "template line 65");
     assertRefused(nestedParens(2_000), "nests brackets deeper than 64");
