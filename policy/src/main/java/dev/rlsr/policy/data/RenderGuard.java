@@ -83,6 +83,42 @@ final class RenderGuard {
     }
   }
 
+  /**
+   * Checks the characters a list or dict holds, through nested ones, against the string limit: jinjava turns
+   * containers into strings whole (Java's toString) in many places, so [s] * 100000 with a 1 MB s would be a 100 GB
+   * string.
+   */
+  static void checkHeld(Object container) {
+    RenderGuard g = CURRENT.get();
+    long max = g == null ? TemplateLimits.MAX_OUTPUT_CHARS : g.maxChars;
+    long held = held(container, 0, max);
+    if (held > max) {
+      stop("it built a list or dict holding more than " + max + " characters (string size limit)");
+    }
+  }
+
+  /** Characters held by a value (strings by length, other scalars as 1), stopping early once past {@code max}. */
+  static long held(Object o, int depth, long max) {
+    if (o instanceof CharSequence s) {
+      return s.length();
+    } else if (!(o instanceof java.util.Collection || o instanceof java.util.Map || o instanceof Object[])) {
+      return 1;
+    } else if (depth > TemplateLimits.MAX_NESTING) {
+      return Long.MAX_VALUE / 4; // deeper than anything real (or cyclic): too big
+    }
+    Iterable<?> items = o instanceof java.util.Map<?, ?> m ? m.entrySet() : o instanceof Object[] a
+        ? java.util.Arrays.asList(a) : (java.util.Collection<?>) o;
+    long sum = 0;
+    for (Object item : items) {
+      sum += item instanceof java.util.Map.Entry<?, ?> e
+          ? held(e.getKey(), depth + 1, max) + held(e.getValue(), depth + 1, max) : held(item, depth + 1, max);
+      if (sum > max) {
+        return sum;
+      }
+    }
+    return sum + 1;
+  }
+
   /** Checks a list or dict size against the limit. */
   static void checkSize(long items) {
     if (items > TemplateLimits.MAX_COLLECTION_SIZE) {

@@ -246,8 +246,10 @@ final class SandboxLibrary {
         RenderGuard.checkLength(s.length());
       } else if (r instanceof Collection<?> c) {
         RenderGuard.checkSize(c.size());
+        RenderGuard.checkHeld(c);
       } else if (r instanceof Map<?, ?> m) {
         RenderGuard.checkSize(m.size());
+        RenderGuard.checkHeld(m);
       }
       return r;
     }

@@ -5,11 +5,16 @@
 package dev.rlsr.policy.data;
 
 import com.hubspot.jinjava.el.ext.AdditionOperator;
+import com.hubspot.jinjava.el.ext.AstDict;
+import com.hubspot.jinjava.el.ext.AstList;
+import com.hubspot.jinjava.el.ext.AstTuple;
 import com.hubspot.jinjava.el.ext.ExtendedParser;
 import com.hubspot.jinjava.el.ext.NamedParameterOperator;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import jinjava.de.odysseus.el.misc.NumberOperations;
 import jinjava.de.odysseus.el.misc.TypeConverter;
 import jinjava.de.odysseus.el.tree.Bindings;
@@ -216,6 +221,43 @@ final class SandboxParser extends ExtendedParser {
     }
   }
 
+  /** List, tuple and dict literals: checked for the characters they hold, like every container a template builds. */
+  @Override
+  protected AstList createAstList(AstParameters parameters) throws ScanException, ParseException {
+    return new AstList(parameters) {
+      @Override
+      public Object eval(Bindings bindings, ELContext context) {
+        Object v = super.eval(bindings, context);
+        RenderGuard.checkHeld(v);
+        return v;
+      }
+    };
+  }
+
+  @Override
+  protected AstTuple createAstTuple(AstParameters parameters) throws ScanException, ParseException {
+    return new AstTuple(parameters) {
+      @Override
+      public Object eval(Bindings bindings, ELContext context) {
+        Object v = super.eval(bindings, context);
+        RenderGuard.checkHeld(v);
+        return v;
+      }
+    };
+  }
+
+  @Override
+  protected AstDict createAstDict(Map<AstNode, AstNode> dict) {
+    return new AstDict(dict) {
+      @Override
+      public Object eval(Bindings bindings, ELContext context) {
+        Object v = super.eval(bindings, context);
+        RenderGuard.checkHeld(v);
+        return v;
+      }
+    };
+  }
+
   @Override
   protected AstBinary createAstBinary(AstNode left, AstNode right, AstBinary.Operator operator) {
     if (operator == AstBinary.MUL) {
@@ -258,6 +300,9 @@ final class SandboxParser extends ExtendedParser {
         }
         Collection<?> c = (Collection<?>) seq;
         RenderGuard.checkSize(c.size() * n);
+        if (n > 1) {
+          RenderGuard.checkHeld(Collections.nCopies((int) n, c));
+        }
         List<Object> out = new ArrayList<>();
         for (long i = 0; i < n; i++) {
           out.addAll(c);
@@ -285,6 +330,7 @@ final class SandboxParser extends ExtendedParser {
     protected Object apply(TypeConverter converter, Object a, Object b) {
       if (a instanceof Collection<?> x) {
         RenderGuard.checkSize((long) x.size() + (b instanceof Collection<?> y ? y.size() : 1));
+        RenderGuard.checkHeld(List.of(a, b == null ? "" : b));
       }
       return super.apply(converter, a, b);
     }

@@ -65,8 +65,11 @@ class ChatTemplateLimitsTest {
   void doublingListsHitTheCollectionLimit() {
     assertRefused("{% set l = ['ab'] %}{% for i in range(40) %}{% set l = l + l %}{% endfor %}", "collection size limit");
     assertRefused("{% set l = ['ab'] * 1000000000 %}", "collection size limit");
-    // 100,000 references to one 1 MB string are cheap; printing them is bounded by the output limit
-    assertRefused("{% set l = ['x' * 1000000] * 100000 %}{{ l }}", "output size limit");
+    // 100,000 references to one 1 MB string are cheap to build but 100 GB as a string (l ~ '', l|upper, ...)
+    assertRefused("{% set l = ['x' * 1000000] * 100000 %}{{ l ~ '' }}", "list or dict holding more than");
+    assertRefused("{% set s = 'x' * 1000000 %}{{ [s, s, s]|length }}", "list or dict holding more than");
+    assertRefused("{% set s = 'x' * 1000000 %}{{ {'a': s, 'b': s}|length }}", "list or dict holding more than");
+    assertRefused("{% set s = 'x' * 700000 %}{{ ([s] + [s])|length }}", "list or dict holding more than");
   }
 
   @Test
