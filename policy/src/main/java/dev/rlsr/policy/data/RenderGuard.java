@@ -79,7 +79,8 @@ final class RenderGuard {
     RenderGuard g = CURRENT.get();
     long max = g == null ? TemplateLimits.MAX_OUTPUT_CHARS : g.maxChars;
     if (chars > max) {
-      stop("it built a string of " + chars + " characters, more than the " + max + " allowed (string size limit)");
+      stop("it built a string of " + chars + " characters, more than the " + max
+          + " allowed (string and output size limit)");
     }
   }
 
@@ -93,7 +94,7 @@ final class RenderGuard {
     long max = g == null ? TemplateLimits.MAX_OUTPUT_CHARS : g.maxChars;
     long held = held(container, 0, max);
     if (held > max) {
-      stop("it built a list or dict holding more than " + max + " characters (string size limit)");
+      stop("it built a list or dict holding more than " + max + " characters (string and output size limit)");
     }
   }
 

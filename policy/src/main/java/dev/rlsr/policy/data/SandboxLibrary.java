@@ -35,7 +35,7 @@ final class SandboxLibrary {
       "trim", "truncate", "unique", "upper", "urlencode", "urlize", "wordcount", "wordwrap", "xmlattr");
   /** Filters whose numeric arguments are widths or lengths of what they build. */
   private static final Set<String> WIDTH_FILTERS = Set.of("center", "indent", "truncate", "wordwrap", "batch", "slice");
-  /** A printf width or precision of 6+ digits (format filter). */
+  /** A printf width or precision of 6+ digits, beyond the width limit (format filter). */
   private static final Pattern HUGE_FORMAT = Pattern.compile("%[-#+ 0,(<]*(\\d{6,}|\\d*\\.\\d{6,})");
   private static final Set<String> FUNCTIONS = Set.of(":range", ":namespace", ":raise_exception", ":strftime_now");
 
@@ -214,7 +214,8 @@ final class SandboxLibrary {
         checkFilter(name); // map('upper') applies a filter by name, and jinjava maps an unknown one to None
       }
       if (getName().equals("format") && var != null && HUGE_FORMAT.matcher(var.toString()).find()) {
-        throw RenderGuard.stop("the template formats with a width beyond the string size limit");
+        throw RenderGuard.stop("the template formats with a width beyond the " + TemplateLimits.MAX_WIDTH
+            + " allowed (width limit)");
       }
       return result(inner.filter(var, interpreter, args, kwargs));
     }
@@ -233,9 +234,9 @@ final class SandboxLibrary {
           } catch (NumberFormatException e) {
             continue;
           }
-          if (width > TemplateLimits.MAX_COLLECTION_SIZE) {
+          if (width > TemplateLimits.MAX_WIDTH) {
             throw RenderGuard.stop("the template passes a width of " + a + " to |" + getName() + ", more than the "
-                + TemplateLimits.MAX_COLLECTION_SIZE + " allowed (string size limit)");
+                + TemplateLimits.MAX_WIDTH + " allowed (width limit)");
           }
         }
       }

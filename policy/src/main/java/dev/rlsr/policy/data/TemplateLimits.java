@@ -21,8 +21,14 @@ final class TemplateLimits {
    */
   static final long MAX_OUTPUT_CHARS = 1 << 20;
 
-  /** Items in one list or dict the template builds, and the largest {@code range()}: Jinja2's sandbox allows as many. */
+  /**
+   * Items in one list or dict the template builds, and the largest {@code range()}: Jinja2's sandbox allows as many.
+   * (A list or dict may also hold no more characters, through nested ones, than {@link #MAX_OUTPUT_CHARS} allows.)
+   */
   static final int MAX_COLLECTION_SIZE = 100_000;
+
+  /** Width or count argument of center, indent, truncate, wordwrap, batch, slice, and of printf widths in format. */
+  static final int MAX_WIDTH = 100_000;
 
   /**
    * Template nodes (text, tags, expressions, filter calls) evaluated in one render; bounds loops. Qwen3's template

@@ -135,8 +135,7 @@ final class TemplateSandbox {
         } else if (t instanceof StackOverflowError || t instanceof OutOfMemoryError) {
           throw failure(t);
         } else if (t instanceof OutputTooBigException) {
-          throw stopped("its output or a string it built grew past " + limit + " characters (output size limit)"
-              + where(e));
+          throw stopped(tooLong(limit) + where(e));
         } else if (t instanceof CollectionTooBigException) {
           throw stopped("it built a list or dict of more than " + TemplateLimits.MAX_COLLECTION_SIZE
               + " items (collection size limit)" + where(e));
@@ -144,8 +143,7 @@ final class TemplateSandbox {
       }
       String message = String.valueOf(e.getMessage());
       if (message.contains("OutputTooBigException") || message.contains("truncated to the max String length")) {
-        throw stopped("its output or a string it built grew past " + limit + " characters (output size limit)"
-            + where(e));
+        throw stopped(tooLong(limit) + where(e));
       }
       if (e.getReason() == TemplateError.ErrorReason.DISABLED) {
         Matcher m = DISABLED_NAME.matcher(message);
@@ -161,6 +159,10 @@ final class TemplateSandbox {
     return result.getOutput();
   }
 
+  private static String tooLong(long limit) {
+    return "its output or a string it built grew past " + limit + " characters (string and output size limit)";
+  }
+
   private static String where(TemplateError e) {
     return e.getLineno() > 0 ? " (at template line " + e.getLineno() + ")" : "";
   }
@@ -173,7 +175,7 @@ final class TemplateSandbox {
     return new RlsrException(source + ": chat template stopped: " + reason);
   }
 
-  /** A render that died of an Error jinjava does not catch; a StackOverflowError should be prevented by TemplateScan. */
+  /** A render that died of an Error jinjava does not catch (TemplateScan keeps StackOverflowErrors rare). */
   private RlsrException failure(Throwable t) {
     if (t instanceof StackOverflowError) {
       return stopped("it nests too deeply to render (stack overflow)");

@@ -54,11 +54,11 @@ class ChatTemplateLimitsTest {
       assertRefused("{% set s = 'ab' %}{% for i in range(40) %}{% set s = " + step + " %}{% endfor %}{{ s|length }}",
           "size limit");
     }
-    assertRefused("{{ 'ab' * 1000000000 }}", "string size limit");
-    assertRefused("{{ 'a'|center(2000000000) }}", "width of 2000000000", "string size limit");
+    assertRefused("{{ 'ab' * 1000000000 }}", "string and output size limit");
+    assertRefused("{{ 'a'|center(2000000000) }}", "width of 2000000000", "width limit");
     assertRefused("{{ 'a'|indent(2000000000) }}", "width of 2000000000");
-    assertRefused("{{ '%2000000000d'|format(1) }}", "width beyond the string size limit");
-    assertRefused("{{ 'a'.replace('', 'x' * 1000000) }}", "string size limit");
+    assertRefused("{{ '%2000000000d'|format(1) }}", "width beyond the 100000 allowed (width limit)");
+    assertRefused("{{ 'a'.replace('', 'x' * 1000000) }}", "string and output size limit");
   }
 
   @Test
