@@ -1,15 +1,8 @@
 // Renders a prompt's chat messages to the text the model sees: the model's Jinja chat template when its
-// tokenizer has one (via jinjava), otherwise rlsr's plain instruction template.
+// tokenizer has one (via jinjava, in rlsr's template sandbox), otherwise rlsr's plain instruction template.
 package dev.rlsr.policy.data;
 
-import com.hubspot.jinjava.Jinjava;
-import com.hubspot.jinjava.JinjavaConfig;
-import com.hubspot.jinjava.LegacyOverrides;
-import com.hubspot.jinjava.interpret.RenderResult;
-import com.hubspot.jinjava.interpret.TemplateError;
-import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import dev.rlsr.policy.tokenizer.Tokenizer;
-import dev.rlsr.policy.util.RlsrException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -21,7 +14,9 @@ import java.util.Optional;
  * With a chat template, the template is rendered like transformers' {@code apply_chat_template} does it:
  * {@code trim_blocks} and {@code lstrip_blocks} on, variables {@code messages} (list of {role, content}),
  * {@code add_generation_prompt=true}, {@code bos_token}, {@code eos_token}, and a function
- * {@code raise_exception(msg)} that fails with an {@link RlsrException}.
+ * {@code raise_exception(msg)} that fails with an {@link dev.rlsr.policy.util.RlsrException}. The template renders in
+ * a {@linkplain TemplateSandbox sandbox}: it sees only these values, loads nothing, and renders within
+ * {@linkplain TemplateLimits limits}; breaking one, like any template error, is an RlsrException naming the source.
  *
  * <p>Without one, the {@linkplain #PLAIN_TURN plain template} is used: an optional leading system message as
  * {@code "{system}\n\n"}, each earlier user/assistant exchange as
@@ -39,8 +34,7 @@ public final class PromptRenderer {
   private final String template;
   private final String bosToken;
   private final String eosToken;
-  private final String source;
-  private final Jinjava jinjava;
+  private final TemplateSandbox sandbox;
 
   /**
    * @param template a Jinja chat template, or null for the plain template
@@ -52,22 +46,7 @@ public final class PromptRenderer {
     this.template = template;
     this.bosToken = bosToken == null ? "" : bosToken;
     this.eosToken = eosToken == null ? "" : eosToken;
-    this.source = source;
-    if (template == null) {
-      this.jinjava = null;
-    } else {
-      // Jinja2 semantics as transformers uses them: {{- -}} trimming, strict whitespace-control parsing and
-      // Python operator precedence are opt-in "legacy overrides" in jinjava.
-      LegacyOverrides jinja2 = LegacyOverrides.newBuilder()
-          .withUseTrimmingForNotesAndExpressions(true)
-          .withParseWhitespaceControlStrictly(true)
-          .withUseNaturalOperatorPrecedence(true)
-          .build();
-      this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true)
-          .withLegacyOverrides(jinja2).build());
-      jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
-          "", "raise_exception", PromptRenderer.class, "raiseException", String.class));
-    }
+    this.sandbox = template == null ? null : new TemplateSandbox(template, source);
   }
 
   /** The renderer for a tokenizer: its chat template if it has one, else the plain template. */
@@ -84,11 +63,6 @@ public final class PromptRenderer {
 
   public boolean usesChatTemplate() {
     return template != null;
-  }
-
-  /** Called by templates as {@code raise_exception(msg)}. */
-  public static String raiseException(String message) {
-    throw new TemplateRaised(message);
   }
 
   /** The prompt text for these messages, ending where the assistant's answer begins. */
@@ -123,25 +97,10 @@ public final class PromptRenderer {
     vars.put("add_generation_prompt", true);
     vars.put("bos_token", bosToken);
     vars.put("eos_token", eosToken);
-    RenderResult r = jinjava.renderForResult(template, vars);
-    for (TemplateError e : r.getErrors()) {
-      for (Throwable t = e.getException(); t != null; t = t.getCause()) {
-        if (t instanceof TemplateRaised raised) {
-          throw new RlsrException(source + ": the chat template refused the messages: " + raised.getMessage());
-        }
-      }
-      if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
-        throw new RlsrException(source + ": chat template failed"
-            + (e.getLineno() > 0 ? " at template line " + e.getLineno() : "") + ": " + e.getMessage());
-      }
+    long ownChars = 0;
+    for (Message m : messages) {
+      ownChars += m.content().length();
     }
-    return r.getOutput();
-  }
-
-  /** Thrown by raise_exception; turned into an RlsrException naming the template's source. */
-  private static final class TemplateRaised extends RuntimeException {
-    TemplateRaised(String message) {
-      super(message);
-    }
+    return sandbox.render(vars, ownChars);
   }
 }

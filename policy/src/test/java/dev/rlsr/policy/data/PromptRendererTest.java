@@ -1,5 +1,5 @@
 // Chat-template rendering through jinjava (ChatML, Qwen2's default-system template, raise_exception,
-// trim/lstrip blocks, bos_token) and the plain template.
+// trim/lstrip blocks, bos_token, the Python idioms of real templates, as Jinja2 renders them) and the plain template.
 package dev.rlsr.policy.data;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -7,7 +7,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.rlsr.policy.testing.TinyCheckpoints;
 import dev.rlsr.policy.util.RlsrException;
+import java.time.LocalDate;
+import java.time.format.DateTimeFormatter;
 import java.util.List;
+import java.util.Locale;
 import org.junit.jupiter.api.Test;
 
 class PromptRendererTest {
@@ -106,6 +109,79 @@ class PromptRendererTest {
     PromptRenderer r = new PromptRenderer("{% for m in messages %}{{ m.content }}", "", "", "src");
     assertThatThrownBy(() -> r.render(List.of(Message.user("a")))).isInstanceOf(RlsrException.class)
         .hasMessageContaining("src");
+  }
+
+  private static final List<Message> THINKING = List.of(new Message("system", " Be brief. "), Message.user("hi there"),
+      new Message("assistant", "<think>\nplan\n</think>\n\nyo"));
+
+  /** Python idioms of real templates; the expected text is what Jinja2 3.1.6 renders, set up as transformers does. */
+  @Test
+  void pythonSlicesMethodsNamespaceAndTojsonAsJinja2RendersThem() {
+    String t = String.join("\n",
+      "{%- set ns = namespace(n=0, last=messages|length - 1, roles=[]) %}",
+      "{%- for m in messages[::-1] %}{% set ns.n = ns.n + 1 %}{% endfor %}",
+      "{{- ns.n }}/{{ ns.last }}|",
+      "{%- for m in messages[::2] %}{{ m.role[0] }}{% endfor %}|",
+      "{%- for m in messages[-2:] %}{{ m.content[:3] }};{% endfor %}|",
+      "{%- set c = messages[-1].content %}",
+      "{{- c.split('</think>')[-1].lstrip('\\n') }}|{{ c.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') }}|",
+      "{{- 'T' if c.startswith('<think>') else 'F' }}{{ 'T' if c.endswith(('x', 'yo')) else 'F' }}{{ 'a b  c'.split()|length }}{{ 'a,b,c'.rsplit(',', 1)[0] }}|",
+      "{{- '=' * 3 }}{{ ('ab' ~ 'c').upper() }}{{ 'Hello World'.lower().replace('o', '0') }}{{ ' x '.strip() }}|",
+      "{%- set d = {'name': 'f', 'args': {'a': 1, 'b': [True, None, 2.5, 'é\"\\n']}} %}",
+      "{{- d|tojson }}|{{ d.args|tojson(indent=2) }}|",
+      "{%- for k, v in d.args.items() %}{{ k }}{% endfor %}{{ d.keys()|list|length }}{{ d.get('nope', 'dflt') }}|",
+      "{%- for m in messages %}{% set ns.roles = ns.roles + [m.role] %}{% endfor %}{{ ns.roles|join(',') }}|",
+      "{%- for i in range(1, 10, 4) %}{{ i }}{% endfor %}{% if 'x' in 'xyz' and 'role' in messages[0] %}!{% endif %}");
+    PromptRenderer r = new PromptRenderer(t, "", "", "test");
+    assertThat(r.render(THINKING)).isEqualTo("3/2|sa|hi ;<th;|yo|plan|TT3a,b|===ABChell0 w0rldx|{\"name\": \"f\", "
+        + "\"args\": {\"a\": 1, \"b\": [true, null, 2.5, \"é\\\"\\n\"]}}|{\n  \"a\": 1,\n  \"b\": [\n    true,\n"
+        + "    null,\n    2.5,\n    \"é\\\"\\n\"\n  ]\n}|ab2dflt|system,user,assistant|159!");
+  }
+
+  /** Shaped like Llama 3's template: strftime_now is defined (as in transformers), messages[1:], |trim, "in" a dict. */
+  @Test
+  void llama3StyleTemplateWithTodaysDate() {
+    String t = String.join("\n",
+        "{{- bos_token }}",
+        "{%- if not date_string is defined %}",
+        "    {%- if strftime_now is defined %}",
+        "        {%- set date_string = strftime_now(\"%d %b %Y\") %}",
+        "    {%- else %}",
+        "        {%- set date_string = \"26 Jul 2024\" %}",
+        "    {%- endif %}",
+        "{%- endif %}",
+        "{%- if messages[0]['role'] == 'system' %}",
+        "    {%- set system_message = messages[0]['content']|trim %}",
+        "    {%- set messages = messages[1:] %}",
+        "{%- else %}",
+        "    {%- set system_message = \"\" %}",
+        "{%- endif %}",
+        "{{- \"<|start_header_id|>system<|end_header_id|>\\n\\n\" }}",
+        "{{- \"Today Date: \" + date_string + \"\\n\\n\" }}",
+        "{{- system_message }}",
+        "{{- \"<|eot_id|>\" }}",
+        "{%- for message in messages %}",
+        "    {%- if not (message.role == 'tool' or 'tool_calls' in message) %}",
+        "        {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim"
+            + " + '<|eot_id|>' }}",
+        "    {%- endif %}",
+        "{%- endfor %}",
+        "{%- if add_generation_prompt %}",
+        "    {{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}",
+        "{%- endif %}");
+    String today = LocalDate.now().format(DateTimeFormatter.ofPattern("dd MMM yyyy", Locale.ENGLISH));
+    PromptRenderer r = new PromptRenderer(t, "<|begin_of_text|>", "<|eot_id|>", "test");
+    assertThat(r.render(THINKING)).isEqualTo("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
+        + "Today Date: " + today + "\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nhi there"
+        + "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n<think>\nplan\n</think>\n\nyo<|eot_id|>"
+        + "<|start_header_id|>assistant<|end_header_id|>\n\n");
+  }
+
+  @Test
+  void valuesCannotBeModifiedAsInTransformersSandbox() {
+    PromptRenderer r = new PromptRenderer("{% set l = [] %}{% set _ = l.append(1) %}", "", "", "src");
+    assertThatThrownBy(() -> r.render(MULTI)).isInstanceOf(RlsrException.class).hasMessageContaining("src")
+        .hasMessageContaining("append() on a list").hasMessageContaining("cannot modify values");
   }
 
   @Test

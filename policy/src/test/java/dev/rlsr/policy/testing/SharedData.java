@@ -18,4 +18,15 @@ public final class SharedData {
     }
     return null;
   }
+
+  /** shared/tokenizers/NAME (a real model's tokenizer files beside the repository), or null when absent. */
+  public static Path tokenizer(String name) {
+    for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+      Path candidate = p.resolve("shared/tokenizers").resolve(name);
+      if (Files.isDirectory(candidate)) {
+        return candidate;
+      }
+    }
+    return null;
+  }
 }
