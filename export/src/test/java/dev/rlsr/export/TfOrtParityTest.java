@@ -6,9 +6,9 @@ package dev.rlsr.export;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.onnxruntime.OrtEnvironment;
-import dev.rlsr.policy.graph.Feeds;
 import dev.rlsr.policy.graph.PolicyGraph;
 import dev.rlsr.policy.graph.SftLoss;
+import dev.rlsr.policy.graph.TokenBatch;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.testing.NaiveLlama;
@@ -19,7 +19,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.tensorflow.Tensor;
 
 class TfOrtParityTest {
   static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
@@ -70,10 +69,8 @@ class TfOrtParityTest {
     try (PolicyGraph g = PolicyGraph.create(w, PolicyGraph.Options.training(1), List.of(new SftLoss()))) {
       int[][] tg = {{9, 12, 40, 3, 7, 0}, {0, 0, 0, 30, 2, 0}, {0, 0, 0, 0, 0, 0}};
       float[][] lm = {{1, 1, 1, 1, 1, 0}, {0, 0, 0, 1, 1, 0}, {0, 0, 0, 0, 0, 0}};
-      try (Tensor m = Feeds.floats(lm); Tensor s = Feeds.scalar(1f / 7)) {
-        g.accumulate(SftLoss.NAME, IDS, tg, MASK, POS, Map.of(SftLoss.LOSS_MASK, m, SftLoss.LOSS_SCALE, s));
-      }
-      g.applyGradients(1e-2, 0.0, 1.0);
+      g.training().accumulate(new SftLoss(), new SftLoss.Inputs(new TokenBatch(IDS, tg, MASK, POS), lm, 1f / 7));
+      g.training().applyGradients(1e-2, 0.0, 1.0);
       ModelWeights updated = g.getWeights(); // the sync: TF variables -> a new ORT session
       float[][][] ort = ortLogits(updated);
       float[][][] tf = tfLogits(g, c);

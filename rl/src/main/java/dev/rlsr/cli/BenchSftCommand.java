@@ -2,9 +2,10 @@
 package dev.rlsr.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rlsr.policy.graph.Feeds;
 import dev.rlsr.policy.graph.PolicyGraph;
 import dev.rlsr.policy.graph.SftLoss;
+import dev.rlsr.policy.graph.TokenBatch;
+import dev.rlsr.policy.graph.Training;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.train.SftTrainer;
 import dev.rlsr.policy.util.Json;
@@ -13,10 +14,8 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import org.tensorflow.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -74,18 +73,18 @@ public final class BenchSftCommand implements Callable<Integer> {
     out.printf("bench sft: %,d parameters, batch %d x %d tokens, %d threads%n", weights.parameterCount(), batch, seq,
         threads.threads);
     double elapsedMs;
-    try (PolicyGraph g = PolicyGraph.create(weights, PolicyGraph.Options.training(threads.threads), List.of(new SftLoss()));
-        Tensor lm = Feeds.floats(lossMask);
-        Tensor scale = Feeds.scalar(1f / (batch * seq))) {
-      Map<String, Tensor> extra = Map.of(SftLoss.LOSS_MASK, lm, SftLoss.LOSS_SCALE, scale);
+    SftLoss sft = new SftLoss();
+    SftLoss.Inputs in = new SftLoss.Inputs(new TokenBatch(ids, targets, mask, positions), lossMask, 1f / (batch * seq));
+    try (PolicyGraph g = PolicyGraph.create(weights, PolicyGraph.Options.training(threads.threads), List.of(sft))) {
+      Training training = g.training();
       for (int i = 0; i < WARMUP_STEPS; i++) {
-        g.accumulate(SftLoss.NAME, ids, targets, mask, positions, extra);
-        g.applyGradients(1e-4, 0.0, 1.0);
+        training.accumulate(sft, in);
+        training.applyGradients(1e-4, 0.0, 1.0);
       }
       long t0 = System.nanoTime();
       for (int i = 0; i < steps; i++) {
-        g.accumulate(SftLoss.NAME, ids, targets, mask, positions, extra);
-        g.applyGradients(1e-4, 0.0, 1.0);
+        training.accumulate(sft, in);
+        training.applyGradients(1e-4, 0.0, 1.0);
       }
       elapsedMs = (System.nanoTime() - t0) / 1e6;
     }

@@ -4,30 +4,34 @@
 package dev.rlsr.rl;
 
 import dev.rlsr.policy.graph.LossSpec;
+import dev.rlsr.policy.graph.TokenBatch;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.types.TBool;
 import org.tensorflow.types.TFloat32;
 
-public final class GrpoLoss implements LossSpec {
+public final class GrpoLoss implements LossSpec<GrpoLoss.Inputs> {
   public static final String NAME = "grpo";
-  /** [B, T] log-probs of the sampled tokens under the policy that generated them (ℓ_old), recomputed in TF */
-  public static final String OLD_LOGP = "grpo_old_logp";
-  /** [B, T] log-probs under the frozen reference model (ℓ_ref); fed equal to OLD_LOGP when beta = 0 */
-  public static final String REF_LOGP = "grpo_ref_logp";
-  /** [B, T] the row's advantage Â repeated over its tokens */
-  public static final String ADVANTAGES = "grpo_advantages";
-  /** [B, T] 1 on completion tokens that count, else 0 */
-  public static final String MASK = "grpo_mask";
-  /** [B, T] mask * the row's aggregation weight (LossType.rowWeights) */
-  public static final String TOKEN_WEIGHT = "grpo_token_weight";
-  /** [B, T] truncated importance-sampling weight min(exp(ℓ_old - ℓ_sampler), cap); 1 without correction */
-  public static final String IS_WEIGHT = "grpo_is_weight";
-  public static final String BETA = "grpo_beta";
-  public static final String EPSILON_LOW = "grpo_epsilon_low";
-  public static final String EPSILON_HIGH = "grpo_epsilon_high";
+
+  /**
+   * One micro-batch of the GRPO objective; every [B, T] array is aligned with the token batch's targets.
+   * @param tokens       prompt ⊕ completion rows
+   * @param oldLogprobs  log-probs of the sampled tokens under the policy that generated them (ℓ_old), recomputed in TF
+   * @param refLogprobs  log-probs under the frozen reference model (ℓ_ref); equal to oldLogprobs when beta = 0
+   * @param advantages   the row's advantage Â repeated over its tokens
+   * @param mask         1 on completion tokens that count, else 0
+   * @param tokenWeights mask * the row's aggregation weight (LossType.rowWeights)
+   * @param isWeights    truncated importance-sampling weight min(exp(ℓ_old - ℓ_sampler), cap); 1 without correction
+   * @param beta         weight of the k3 KL to the reference
+   * @param epsilonLow   lower clip of the ratio, 1 - epsilonLow
+   * @param epsilonHigh  upper clip of the ratio, 1 + epsilonHigh
+   */
+  public record Inputs(TokenBatch tokens, float[][] oldLogprobs, float[][] refLogprobs, float[][] advantages,
+      float[][] mask, float[][] tokenWeights, float[][] isWeights, float beta, float epsilonLow, float epsilonHigh)
+      implements LossSpec.Inputs {}
 
   /** Per-token terms of the objective, [B, T]. */
   public record Terms(Operand<TFloat32> ratio, Operand<TFloat32> policyLoss, Operand<TFloat32> kl,
@@ -70,13 +74,19 @@ public final class GrpoLoss implements LossSpec {
   }
 
   @Override
-  public Outputs build(Context ctx) {
+  public Outputs<Inputs> build(Context ctx) {
     Ops tf = ctx.tf();
-    Operand<TFloat32> mask = ctx.placeholder(MASK);
-    Terms t = terms(tf, ctx.tokenLogprobs(), ctx.placeholder(OLD_LOGP), ctx.placeholder(REF_LOGP),
-        ctx.placeholder(ADVANTAGES), mask, ctx.placeholder(IS_WEIGHT), ctx.placeholder(BETA),
-        ctx.placeholder(EPSILON_LOW), ctx.placeholder(EPSILON_HIGH));
-    Operand<TFloat32> loss = sumAll(tf, tf.math.mul(t.perTokenLoss(), ctx.placeholder(TOKEN_WEIGHT)));
+    Placeholder<TFloat32> mask = ctx.placeholder("grpo_mask");
+    Placeholder<TFloat32> old = ctx.placeholder("grpo_old_logp");
+    Placeholder<TFloat32> ref = ctx.placeholder("grpo_ref_logp");
+    Placeholder<TFloat32> adv = ctx.placeholder("grpo_advantages");
+    Placeholder<TFloat32> isWeight = ctx.placeholder("grpo_is_weight");
+    Placeholder<TFloat32> beta = ctx.placeholder("grpo_beta");
+    Placeholder<TFloat32> epsLow = ctx.placeholder("grpo_epsilon_low");
+    Placeholder<TFloat32> epsHigh = ctx.placeholder("grpo_epsilon_high");
+    Terms t = terms(tf, ctx.tokenLogprobs(), old, ref, adv, mask, isWeight, beta, epsLow, epsHigh);
+    Placeholder<TFloat32> tokenWeight = ctx.placeholder("grpo_token_weight"); // after the terms: same graph as before
+    Operand<TFloat32> loss = sumAll(tf, tf.math.mul(t.perTokenLoss(), tokenWeight));
     Map<String, Operand<TFloat32>> metrics = new LinkedHashMap<>();
     metrics.put("mask_sum", sumAll(tf, mask));
     metrics.put("kl_sum", sumAll(tf, t.kl()));
@@ -84,7 +94,10 @@ public final class GrpoLoss implements LossSpec {
     metrics.put("clip_high_sum", sumAll(tf, t.clippedHigh()));
     metrics.put("entropy_sum", sumAll(tf, tf.math.mul(ctx.entropy(), mask)));
     metrics.put("policy_loss_sum", sumAll(tf, t.policyLoss()));
-    return new Outputs(loss, metrics);
+    return new Outputs<>(loss, metrics, (in, run) -> run.floats(old, in.oldLogprobs()).floats(ref, in.refLogprobs())
+        .floats(adv, in.advantages()).floats(mask, in.mask()).floats(tokenWeight, in.tokenWeights())
+        .floats(isWeight, in.isWeights()).scalar(beta, in.beta()).scalar(epsLow, in.epsilonLow())
+        .scalar(epsHigh, in.epsilonHigh()));
   }
 
   static Operand<TFloat32> sumAll(Ops tf, Operand<TFloat32> x) {

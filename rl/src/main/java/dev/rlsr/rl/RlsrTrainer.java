@@ -13,9 +13,11 @@ import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.data.Example;
 import dev.rlsr.policy.data.PromptRenderer;
 import dev.rlsr.policy.data.SftTokenizer;
-import dev.rlsr.policy.graph.Feeds;
 import dev.rlsr.policy.graph.PolicyGraph;
+import dev.rlsr.policy.graph.TokenBatch;
 import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.optim.AdamW;
+import dev.rlsr.policy.optim.OptimizerState;
 import dev.rlsr.policy.rollout.OrtSampler;
 import dev.rlsr.policy.rollout.Rollout;
 import dev.rlsr.policy.rollout.SamplingOptions;
@@ -32,7 +34,6 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.tensorflow.Tensor;
 
 public final class RlsrTrainer {
   /**
@@ -116,7 +117,7 @@ public final class RlsrTrainer {
 
       int start = 0;
       ModelWeights weights = base.weights();
-      PolicyGraph.OptimizerState optState = null;
+      OptimizerState optState = null;
       PromptOrder.State orderState = new PromptOrder.State(0, 0);
       long skipped = 0;
       if (latest.isPresent()) {
@@ -167,7 +168,7 @@ public final class RlsrTrainer {
           MetricsLog completions = new MetricsLog(cfg.out().resolve("completions.jsonl"), "iteration", keep);
           Progress bar = new Progress("rlsr", cfg.iterations(), start)) {
         if (optState != null) {
-          policy.setOptimizerState(optState);
+          policy.training().setOptimizerState(optState);
         }
         policy.setTemperature((float) cfg.temperature());
         if (ref != null) {
@@ -231,15 +232,15 @@ public final class RlsrTrainer {
           for (int mu = 0; mu < cfg.numIterations(); mu++) {
             sums.clear();
             loss = updatePass(policy, rb, lossMask, oldLogp, refLogp, adv, isw.weight(), sums);
-            lr = schedule.at(policy.step() + skipped);
+            lr = schedule.at(policy.training().step() + skipped);
             if (!Double.isFinite(loss)) {
-              policy.discardGradients();
+              policy.training().discardGradients();
               skipped++;
               log.println("iteration " + (it + 1) + ": non-finite loss (" + loss + "); step skipped, not applied"
                   + " (skipped so far: " + skipped + ")");
               continue;
             }
-            PolicyGraph.StepResult step = policy.applyGradients(lr, cfg.weightDecay(), cfg.maxGradNorm());
+            AdamW.StepResult step = policy.training().applyGradients(lr, cfg.weightDecay(), cfg.maxGradNorm());
             gradNorm = step.gradNorm();
             if (!step.applied()) {
               skipped++;
@@ -293,10 +294,10 @@ public final class RlsrTrainer {
             state.put("iteration", it + 1);
             state.put("prompt_epoch", order.state().epoch());
             state.put("prompt_position", order.state().position());
-            state.put("optimizer_step", policy.step());
+            state.put("optimizer_step", policy.training().step());
             state.put("skipped_steps", skipped);
             state.put("seed", cfg.seed());
-            lastCkpt = ckpts.save(it + 1, updated, tok, policy.getOptimizerState(), state, runConfig,
+            lastCkpt = ckpts.save(it + 1, updated, tok, policy.training().optimizerState(), state, runConfig,
                 cfg.saveTotalLimit());
           }
         }
@@ -480,36 +481,18 @@ public final class RlsrTrainer {
           tokenWeight[r - from][j] = (float) (mask[r][j] * w[r - from]);
         }
       }
-      List<Tensor> open = new ArrayList<>();
-      try {
-        Map<String, Tensor> feeds = new HashMap<>();
-        feeds.put(GrpoLoss.OLD_LOGP, track(open, Feeds.floats(slice(oldLogp, from, to))));
-        feeds.put(GrpoLoss.REF_LOGP, track(open, Feeds.floats(slice(refLogp, from, to))));
-        feeds.put(GrpoLoss.ADVANTAGES, track(open, Feeds.floats(advRows)));
-        feeds.put(GrpoLoss.MASK, track(open, Feeds.floats(slice(mask, from, to))));
-        feeds.put(GrpoLoss.TOKEN_WEIGHT, track(open, Feeds.floats(tokenWeight)));
-        feeds.put(GrpoLoss.IS_WEIGHT, track(open, Feeds.floats(slice(isWeight, from, to))));
-        feeds.put(GrpoLoss.BETA, track(open, Feeds.scalar((float) cfg.beta())));
-        feeds.put(GrpoLoss.EPSILON_LOW, track(open, Feeds.scalar((float) cfg.epsilon())));
-        feeds.put(GrpoLoss.EPSILON_HIGH, track(open, Feeds.scalar((float) cfg.epsilonHigh())));
-        Map<String, Float> out = policy.accumulate(GrpoLoss.NAME, slice(rb.ids(), from, to), slice(rb.targets(), from, to),
-            slice(rb.attention(), from, to), slice(rb.positions(), from, to), feeds);
-        for (var e : out.entrySet()) {
-          if (!e.getKey().equals("loss")) {
-            sums.merge(e.getKey(), (double) e.getValue(), Double::sum);
-          }
+      TokenBatch tokens = new TokenBatch(rb.ids(), rb.targets(), rb.attention(), rb.positions()).slice(from, to);
+      Map<String, Float> out = policy.training().accumulate(new GrpoLoss(), new GrpoLoss.Inputs(tokens,
+          slice(oldLogp, from, to), slice(refLogp, from, to), advRows, slice(mask, from, to), tokenWeight,
+          slice(isWeight, from, to), (float) cfg.beta(), (float) cfg.epsilon(), (float) cfg.epsilonHigh()));
+      for (var e : out.entrySet()) {
+        if (!e.getKey().equals("loss")) {
+          sums.merge(e.getKey(), (double) e.getValue(), Double::sum);
         }
-        loss += out.get("loss");
-      } finally {
-        open.forEach(Tensor::close);
       }
+      loss += out.get("loss");
     }
     return loss;
-  }
-
-  private static Tensor track(List<Tensor> open, Tensor t) {
-    open.add(t);
-    return t;
   }
 
   private static int[][] slice(int[][] a, int from, int to) {

@@ -8,10 +8,10 @@ package dev.rlsr.policy.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rlsr.policy.graph.PolicyGraph.OptimizerState;
 import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.optim.OptimizerState;
 import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.util.FileTrees;
 import dev.rlsr.policy.util.Json;

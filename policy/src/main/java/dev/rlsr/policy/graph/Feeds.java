@@ -1,7 +1,13 @@
-// Fast conversions between Java arrays and TensorFlow tensors (raw buffer writes, see shared notes).
+// Fast conversions between Java arrays and TensorFlow tensors (raw buffer writes, see shared notes), and Run: one
+// session call whose feeds are built from Java arrays and closed with it (what a loss uses to feed its inputs).
 package dev.rlsr.policy.graph;
 
 import dev.rlsr.policy.model.FloatTensor;
+import java.util.ArrayList;
+import java.util.List;
+import org.tensorflow.Operand;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
 import org.tensorflow.Tensor;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.types.TFloat32;
@@ -59,5 +65,62 @@ public final class Feeds {
       System.arraycopy(flat, i * n, out[i], 0, n);
     }
     return out;
+  }
+
+  /** One session call being assembled: feeds from Java arrays (closed by {@link #close}), fetches and targets. */
+  public static final class Run implements AutoCloseable {
+    private final Session.Runner runner;
+    private final List<Tensor> open = new ArrayList<>();
+
+    Run(Session session) {
+      this.runner = session.runner();
+    }
+
+    /** [B, T] int32. */
+    public Run ints(Operand<TInt32> placeholder, int[][] a) {
+      runner.feed(placeholder, keep(Feeds.ints(a)));
+      return this;
+    }
+
+    /** [B, T] float32. */
+    public Run floats(Operand<TFloat32> placeholder, float[][] a) {
+      runner.feed(placeholder, keep(Feeds.floats(a)));
+      return this;
+    }
+
+    public Run floats(Operand<TFloat32> placeholder, FloatTensor w) {
+      runner.feed(placeholder, keep(Feeds.floats(w)));
+      return this;
+    }
+
+    public Run scalar(Operand<TFloat32> placeholder, float v) {
+      runner.feed(placeholder, keep(TFloat32.scalarOf(v)));
+      return this;
+    }
+
+    Run fetch(Operand<?> op) {
+      runner.fetch(op);
+      return this;
+    }
+
+    Run target(org.tensorflow.op.Op op) {
+      runner.addTarget(op);
+      return this;
+    }
+
+    Result run() {
+      return runner.run();
+    }
+
+    private Tensor keep(Tensor t) {
+      open.add(t);
+      return t;
+    }
+
+    @Override
+    public void close() {
+      open.forEach(Tensor::close);
+      open.clear();
+    }
   }
 }

@@ -1,19 +1,33 @@
-// A training objective added to the policy graph: built from per-token log-probs, with its own placeholders.
+// A training objective added to the policy graph: built from per-token log-probs with placeholders of its own, and
+// fed from a typed input record, so placeholder names never leave the loss.
 package dev.rlsr.policy.graph;
 
 import java.util.Map;
 import org.tensorflow.Operand;
 import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.types.TFloat32;
 
-public interface LossSpec {
-  /** Name used to select this loss in {@link PolicyGraph#accumulate}. */
+/** @param <I> the loss's input record (the token batch and the loss's own tensors) */
+public interface LossSpec<I extends LossSpec.Inputs> {
+  /** Names this loss in the graph; at most one loss of a name per graph. */
   String name();
 
-  /** Builds the scalar loss (and scalar metrics fetched with it) from the context's tensors. */
-  Outputs build(Context ctx);
+  /** Builds the scalar loss, the scalar metrics fetched with it, and how to feed an input record. */
+  Outputs<I> build(Context ctx);
 
-  record Outputs(Operand<TFloat32> loss, Map<String, Operand<TFloat32>> metrics) {}
+  /** A loss's inputs: the tokens the policy scores, plus whatever the loss declares. */
+  interface Inputs {
+    TokenBatch tokens();
+  }
+
+  /** Feeds one input record's loss tensors (not the tokens: the graph feeds those) into the placeholders. */
+  @FunctionalInterface
+  interface Feeder<I> {
+    void feed(I inputs, Feeds.Run run);
+  }
+
+  record Outputs<I>(Operand<TFloat32> loss, Map<String, Operand<TFloat32>> metrics, Feeder<I> feeder) {}
 
   /** What a loss can read: the ops, per-token log-probs of the targets, per-token entropy, and new placeholders. */
   interface Context {
@@ -25,7 +39,7 @@ public interface LossSpec {
     /** entropy of the next-token distribution [B, T] */
     Operand<TFloat32> entropy();
 
-    /** A float32 placeholder fed by name at each accumulate call (any shape). */
-    Operand<TFloat32> placeholder(String name);
+    /** A float32 placeholder (any shape), fed by the loss's {@link Feeder}. */
+    Placeholder<TFloat32> placeholder(String name);
   }
 }

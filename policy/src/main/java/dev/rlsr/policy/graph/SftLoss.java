@@ -5,14 +5,18 @@ package dev.rlsr.policy.graph;
 
 import java.util.Map;
 import org.tensorflow.Operand;
+import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.types.TFloat32;
 
-public final class SftLoss implements LossSpec {
+public final class SftLoss implements LossSpec<SftLoss.Inputs> {
   public static final String NAME = "sft";
-  /** [B, T] 1 where the target is a response token (or the final EOS), 0 for prompt and padding */
-  public static final String LOSS_MASK = "sft_loss_mask";
-  /** scalar: 1 / number of response tokens in the optimizer batch */
-  public static final String LOSS_SCALE = "sft_loss_scale";
+
+  /**
+   * @param tokens   the micro-batch
+   * @param lossMask [B, T] 1 where the target is a response token (or the final EOS), 0 for prompt and padding
+   * @param scale    1 / number of response tokens in the optimizer batch
+   */
+  public record Inputs(TokenBatch tokens, float[][] lossMask, float scale) implements LossSpec.Inputs {}
 
   @Override
   public String name() {
@@ -20,11 +24,12 @@ public final class SftLoss implements LossSpec {
   }
 
   @Override
-  public Outputs build(Context ctx) {
+  public Outputs<Inputs> build(Context ctx) {
     var tf = ctx.tf();
-    Operand<TFloat32> mask = ctx.placeholder(LOSS_MASK);
-    Operand<TFloat32> scale = ctx.placeholder(LOSS_SCALE);
+    Placeholder<TFloat32> mask = ctx.placeholder("sft_loss_mask");
+    Placeholder<TFloat32> scale = ctx.placeholder("sft_loss_scale");
     Operand<TFloat32> nllSum = tf.math.neg(tf.reduceSum(tf.math.mul(ctx.tokenLogprobs(), mask), tf.constant(new int[] {0, 1})));
-    return new Outputs(tf.math.mul(nllSum, scale), Map.of("nll_sum", nllSum));
+    return new Outputs<>(tf.math.mul(nllSum, scale), Map.of("nll_sum", nllSum),
+        (in, run) -> run.floats(mask, in.lossMask()).scalar(scale, in.scale()));
   }
 }

@@ -10,9 +10,12 @@ import dev.rlsr.policy.data.Example;
 import dev.rlsr.policy.data.PromptRenderer;
 import dev.rlsr.policy.data.SftTokenizer;
 import dev.rlsr.policy.data.TokenizedExample;
-import dev.rlsr.policy.graph.Feeds;
 import dev.rlsr.policy.graph.PolicyGraph;
 import dev.rlsr.policy.graph.SftLoss;
+import dev.rlsr.policy.graph.TokenBatch;
+import dev.rlsr.policy.graph.Training;
+import dev.rlsr.policy.optim.AdamW;
+import dev.rlsr.policy.optim.OptimizerState;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.PrintWriter;
@@ -20,8 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import org.tensorflow.Tensor;
 
 public final class SftTrainer {
   /** What a finished run reports. */
@@ -137,7 +138,7 @@ public final class SftTrainer {
       long step = 0;
       Batches.State dataState = new Batches.State(0, 0);
       var weights = base.weights();
-      PolicyGraph.OptimizerState optState = null;
+      OptimizerState optState = null;
       long skippedBefore = 0;
       if (latest.isPresent()) {
         Checkpoints.Loaded ck = Checkpoints.load(latest.get(), base.config());
@@ -168,12 +169,13 @@ public final class SftTrainer {
         return new Summary(step, Double.NaN, Double.NaN, skippedBefore, 0, opt.out(), 0);
       }
       Files.createDirectories(opt.out());
-      try (PolicyGraph graph = PolicyGraph.create(weights, PolicyGraph.Options.training(opt.threads()),
-              List.of(new SftLoss()));
+      SftLoss sft = new SftLoss();
+      try (PolicyGraph graph = PolicyGraph.create(weights, PolicyGraph.Options.training(opt.threads()), List.of(sft));
           MetricsLog metrics = new MetricsLog(opt.out().resolve("metrics.jsonl"), "step", opt.resume() ? step : -1);
           Progress bar = new Progress(opt.promptLoss() ? "pretrain" : "sft", totalSteps, step)) {
+        Training training = graph.training();
         if (optState != null) {
-          graph.setOptimizerState(optState);
+          training.setOptimizerState(optState);
         }
         var it = new Batches.EpochIterator(data, opt.batchSize(), opt.seed(), base.tokenizer().padId(), false, dataState);
         double firstLoss = Double.NaN;
@@ -196,13 +198,13 @@ public final class SftTrainer {
           double loss = 0;
           long stepTokens = 0;
           for (Batches.Batch b : micro) {
-            loss += accumulate(graph, b, scale);
+            loss += training.accumulate(sft, inputs(b, scale)).get("loss");
             for (int m : b.attentionMask()) {
               stepTokens += m;
             }
           }
           double lr = schedule.at(step);
-          PolicyGraph.StepResult r = graph.applyGradients(lr, opt.weightDecay(), opt.maxGradNorm());
+          AdamW.StepResult r = training.applyGradients(lr, opt.weightDecay(), opt.maxGradNorm());
           long dt = System.nanoTime() - t0;
           step++;
           boolean finite = r.applied() && Double.isFinite(loss);
@@ -232,10 +234,10 @@ public final class SftTrainer {
             ObjectNode state = Json.MAPPER.createObjectNode();
             state.put("data_epoch", it.state().epoch());
             state.put("data_position", it.state().position());
-            state.put("optimizer_step", graph.step());
+            state.put("optimizer_step", training.step());
             state.put("seed", opt.seed());
             state.put("skipped_steps", skipped);
-            lastCkpt = ckpts.save(step, graph.getWeights(), base.tokenizer(), graph.getOptimizerState(), state,
+            lastCkpt = ckpts.save(step, graph.getWeights(), base.tokenizer(), training.optimizerState(), state,
                 runConfig, opt.saveTotalLimit());
           }
         }
@@ -250,16 +252,15 @@ public final class SftTrainer {
     }
   }
 
-  private static double accumulate(PolicyGraph graph, Batches.Batch b, float scale) {
+  /** The SFT loss inputs of one micro-batch: its rows, the loss mask as floats, the optimizer batch's scale. */
+  private static SftLoss.Inputs inputs(Batches.Batch b, float scale) {
     float[] lm = new float[b.lossMask().length];
     for (int i = 0; i < lm.length; i++) {
       lm[i] = b.lossMask()[i];
     }
-    try (Tensor mask = Feeds.floats(rows(lm, b.batch(), b.seq())); Tensor s = Feeds.scalar(scale)) {
-      return graph.accumulate(SftLoss.NAME, rows(b.inputIds(), b.batch(), b.seq()), rows(b.targets(), b.batch(), b.seq()),
-          rows(b.attentionMask(), b.batch(), b.seq()), positions(b.batch(), b.seq()),
-          Map.of(SftLoss.LOSS_MASK, mask, SftLoss.LOSS_SCALE, s)).get("loss");
-    }
+    TokenBatch tokens = new TokenBatch(rows(b.inputIds(), b.batch(), b.seq()), rows(b.targets(), b.batch(), b.seq()),
+        rows(b.attentionMask(), b.batch(), b.seq()), positions(b.batch(), b.seq()));
+    return new SftLoss.Inputs(tokens, rows(lm, b.batch(), b.seq()), scale);
   }
 
   static int[][] rows(int[] flat, int b, int t) {

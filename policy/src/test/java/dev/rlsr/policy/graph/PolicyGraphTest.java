@@ -10,7 +10,6 @@ import dev.rlsr.policy.model.ModelWeights;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.tensorflow.Tensor;
 
 class PolicyGraphTest {
   static ModelConfig tiny(String type, boolean tied) {
@@ -70,10 +69,9 @@ class PolicyGraphTest {
 
   private static void accumulate(PolicyGraph g, int from, int to, float scale) {
     float[][] lm = lossMask(MASK);
-    try (Tensor m = Feeds.floats(rows(lm, from, to)); Tensor s = Feeds.scalar(scale)) {
-      g.accumulate(SftLoss.NAME, rows(IDS, from, to), rows(targets(IDS), from, to), rows(MASK, from, to),
-          positions(to - from, IDS[0].length), Map.of(SftLoss.LOSS_MASK, m, SftLoss.LOSS_SCALE, s));
-    }
+    TokenBatch tokens = new TokenBatch(rows(IDS, from, to), rows(targets(IDS), from, to), rows(MASK, from, to),
+        positions(to - from, IDS[0].length));
+    g.training().accumulate(new SftLoss(), new SftLoss.Inputs(tokens, rows(lm, from, to), scale));
   }
 
   @Test
@@ -82,7 +80,7 @@ class PolicyGraphTest {
     try (PolicyGraph g = PolicyGraph.create(w0, PolicyGraph.Options.training(1), List.of(new SftLoss()))) {
       float scale = 1f / total(lossMask(MASK));
       accumulate(g, 0, 4, scale);
-      var step = g.applyGradients(1e-2, 0.01, 1.0);
+      var step = g.training().applyGradients(1e-2, 0.01, 1.0);
       assertThat(step.applied()).isTrue();
       assertThat(step.gradNorm()).isPositive().isFinite();
       ModelWeights w1 = g.getWeights();
@@ -93,15 +91,13 @@ class PolicyGraphTest {
       float after = Float.NaN;
       for (int i = 0; i < 10; i++) {
         float[][] lm = lossMask(MASK);
-        try (Tensor m = Feeds.floats(lm); Tensor s = Feeds.scalar(scale)) {
-          float loss = g.accumulate(SftLoss.NAME, IDS, targets(IDS), MASK, positions(4, 6),
-              Map.of(SftLoss.LOSS_MASK, m, SftLoss.LOSS_SCALE, s)).get("loss");
-          if (i == 0) {
-            before = loss;
-          }
-          after = loss;
+        float loss = g.training().accumulate(new SftLoss(), new SftLoss.Inputs(
+            new TokenBatch(IDS, targets(IDS), MASK, positions(4, 6)), lm, scale)).get("loss");
+        if (i == 0) {
+          before = loss;
         }
-        g.applyGradients(1e-2, 0.0, 1.0);
+        after = loss;
+        g.training().applyGradients(1e-2, 0.0, 1.0);
       }
       assertThat(after).isLessThan(before * 0.8f);
     }
@@ -117,16 +113,16 @@ class PolicyGraphTest {
     Map<String, FloatTensor> gradMicro;
     try (PolicyGraph g = PolicyGraph.create(w0, PolicyGraph.Options.training(1), List.of(new SftLoss()))) {
       accumulate(g, 0, 4, scale);
-      gradFull = g.accumulatedGradients();
-      g.applyGradients(1e-4, 0.1, 0.5); // a fine-tuning learning rate
+      gradFull = g.training().accumulatedGradients();
+      g.training().applyGradients(1e-4, 0.1, 0.5); // a fine-tuning learning rate
       full = g.getWeights();
     }
     try (PolicyGraph g = PolicyGraph.create(w0, PolicyGraph.Options.training(1), List.of(new SftLoss()))) {
       for (int i = 0; i < 4; i++) {
         accumulate(g, i, i + 1, scale);
       }
-      gradMicro = g.accumulatedGradients();
-      g.applyGradients(1e-4, 0.1, 0.5); // a fine-tuning learning rate
+      gradMicro = g.training().accumulatedGradients();
+      g.training().applyGradients(1e-4, 0.1, 0.5); // a fine-tuning learning rate
       micro = g.getWeights();
     }
     for (String name : w0.tensors().keySet()) {
@@ -161,15 +157,15 @@ class PolicyGraphTest {
     ModelWeights w0 = ModelWeights.random(tiny("llama", false), 4);
     try (PolicyGraph g = PolicyGraph.create(w0, PolicyGraph.Options.training(1), List.of(new SftLoss()))) {
       accumulate(g, 0, 4, Float.NaN);
-      var r = g.applyGradients(1e-2, 0.0, 1.0);
+      var r = g.training().applyGradients(1e-2, 0.0, 1.0);
       assertThat(r.applied()).isFalse();
-      assertThat(g.step()).isZero();
+      assertThat(g.training().step()).isZero();
       ModelWeights w1 = g.getWeights();
       for (String name : w0.tensors().keySet()) {
         assertThat(maxAbsDiff(w0.get(name), w1.get(name))).as(name).isZero();
       }
       accumulate(g, 0, 4, 0.01f); // the accumulators were cleared: the next step is clean
-      assertThat(g.applyGradients(1e-2, 0.0, 1.0).applied()).isTrue();
+      assertThat(g.training().applyGradients(1e-2, 0.0, 1.0).applied()).isTrue();
     }
   }
 

@@ -1,0 +1,309 @@
+// AdamW (torch.optim.AdamW semantics: decoupled weight decay, bias-corrected moments) over an explicit list of
+// trainable parameters, with their gradient accumulators: losses add their gradients micro-batch by micro-batch, and
+// a step applies the sum clipped to a global norm, with the learning rate and decay fed per step.
+package dev.rlsr.policy.optim;
+
+import dev.rlsr.policy.model.FloatTensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import org.tensorflow.Graph;
+import org.tensorflow.Operand;
+import org.tensorflow.Output;
+import org.tensorflow.Result;
+import org.tensorflow.Session;
+import org.tensorflow.Tensor;
+import org.tensorflow.ndarray.Shape;
+import org.tensorflow.op.Op;
+import org.tensorflow.op.Ops;
+import org.tensorflow.op.core.Placeholder;
+import org.tensorflow.op.core.Variable;
+import org.tensorflow.types.TFloat32;
+
+public final class AdamW {
+  /**
+   * @param beta1   first-moment decay (default 0.9)
+   * @param beta2   second-moment decay (default 0.999)
+   * @param epsilon added to sqrt(v-hat) (default 1e-8, as torch.optim.AdamW)
+   */
+  public record Hyper(float beta1, float beta2, float epsilon) {
+    public static final Hyper DEFAULT = new Hyper(0.9f, 0.999f, 1e-8f);
+  }
+
+  /** Result of one step: the global gradient norm before clipping, and whether the step was applied. */
+  public record StepResult(float gradNorm, boolean applied) {}
+
+  /**
+   * Builds the optimizer into a graph in three stages, always in this order (so the graph, and every float it
+   * computes, is the same each time): the constructor adds accumulators and moments for the parameters,
+   * {@link #accumulate} the gradient of each loss, {@link #build} the step.
+   */
+  public static final class Builder {
+    private final Ops tf;
+    private final Graph graph;
+    private final List<Parameter> params;
+    private final Hyper hyper;
+    private final Predicate<String> decays;
+    private final Map<String, Variable<TFloat32>> accumulators = new LinkedHashMap<>();
+    private final Map<String, Variable<TFloat32>> moments1 = new LinkedHashMap<>();
+    private final Map<String, Variable<TFloat32>> moments2 = new LinkedHashMap<>();
+    private final Map<String, Placeholder<TFloat32>> m1Feeds = new LinkedHashMap<>();
+    private final Map<String, Placeholder<TFloat32>> m2Feeds = new LinkedHashMap<>();
+    private final List<Op> momentLoadOps = new ArrayList<>();
+    private final Op zeroAccumulators;
+    private final Op zeroMoments;
+    private boolean built;
+
+    /**
+     * @param params the parameters to train, in order (the order gradients are summed into the norm); a step
+     *               touches nothing else
+     * @param decays which parameters get weight decay (norms and biases usually do not)
+     */
+    public Builder(Ops tf, Graph graph, List<Parameter> params, Hyper hyper, Predicate<String> decays) {
+      this.tf = tf;
+      this.graph = graph;
+      this.params = List.copyOf(params);
+      this.hyper = hyper;
+      this.decays = decays;
+      List<Op> zeroAcc = new ArrayList<>();
+      List<Op> zeroMom = new ArrayList<>();
+      for (Parameter p : this.params) {
+        String name = p.name();
+        if (accumulators.containsKey(name)) {
+          throw new IllegalArgumentException("parameter " + name + " given twice");
+        }
+        Shape shape = Shape.of(p.shape());
+        Operand<TFloat32> zeros = tf.fill(tf.constant(TfIo.toInts(p.shape())), tf.constant(0f));
+        Variable<TFloat32> a = tf.withName(name + "__grad_acc").variable(shape, TFloat32.class);
+        Variable<TFloat32> m = tf.withName(name + "__adam_m").variable(shape, TFloat32.class);
+        Variable<TFloat32> v = tf.withName(name + "__adam_v").variable(shape, TFloat32.class);
+        accumulators.put(name, a);
+        moments1.put(name, m);
+        moments2.put(name, v);
+        zeroAcc.add(tf.assign(a, zeros));
+        zeroMom.add(tf.assign(m, zeros));
+        zeroMom.add(tf.assign(v, zeros));
+        Placeholder<TFloat32> mf = tf.withName(name + "__adam_m_load").placeholder(TFloat32.class, Placeholder.shape(shape));
+        Placeholder<TFloat32> vf = tf.withName(name + "__adam_v_load").placeholder(TFloat32.class, Placeholder.shape(shape));
+        m1Feeds.put(name, mf);
+        m2Feeds.put(name, vf);
+        momentLoadOps.add(tf.assign(m, mf));
+        momentLoadOps.add(tf.assign(v, vf));
+      }
+      zeroAccumulators = tf.withName("zero_grad_acc").withControlDependencies(zeroAcc).noOp();
+      zeroMoments = tf.withName("zero_moments").withControlDependencies(zeroMom).noOp();
+    }
+
+    /** The op that adds the gradient of {@code loss} with respect to every parameter to the accumulators. */
+    public Op accumulate(String name, Operand<TFloat32> loss) {
+      if (built) {
+        throw new IllegalStateException("add every loss before build()");
+      }
+      Output<?>[] xs = params.stream().map(p -> p.read().asOutput()).toArray(Output[]::new);
+      Output<?>[] grads = graph.addGradients(loss.asOutput(), xs);
+      List<Op> adds = new ArrayList<>();
+      for (int i = 0; i < params.size(); i++) {
+        @SuppressWarnings("unchecked")
+        Output<TFloat32> g = (Output<TFloat32>) grads[i];
+        adds.add(tf.assignAdd(accumulators.get(params.get(i).name()), g));
+      }
+      return tf.withName("accumulate_" + name).withControlDependencies(adds).noOp();
+    }
+
+    /**
+     * Adds the step; the session (created once the whole graph is built) runs the optimizer. Its moments start
+     * unset: {@link #reset} or {@link #setState} before the first step.
+     */
+    public AdamW build(Supplier<Session> session) {
+      if (built) {
+        throw new IllegalStateException("already built");
+      }
+      built = true;
+      return new AdamW(this, session);
+    }
+  }
+
+  private final Supplier<Session> session;
+  private final Hyper hyper;
+  private final List<String> names;
+  private final Map<String, Variable<TFloat32>> accumulators;
+  private final Map<String, Variable<TFloat32>> moments1;
+  private final Map<String, Variable<TFloat32>> moments2;
+  private final Map<String, Placeholder<TFloat32>> m1Feeds;
+  private final Map<String, Placeholder<TFloat32>> m2Feeds;
+  private final List<Op> momentLoadOps;
+  private final Op zeroAccumulators;
+  private final Op zeroMoments;
+  private final Op applyOp;
+  private final Operand<TFloat32> gradNorm;
+  private final Placeholder<TFloat32> lrFeed;
+  private final Placeholder<TFloat32> wdFeed;
+  private final Placeholder<TFloat32> maxNormFeed;
+  private final Placeholder<TFloat32> bc1Feed;
+  private final Placeholder<TFloat32> bc2Feed;
+  private long step;
+  private boolean pendingGradients;
+
+  private AdamW(Builder b, Supplier<Session> session) {
+    Ops tf = b.tf;
+    this.session = session;
+    this.hyper = b.hyper;
+    this.names = b.params.stream().map(Parameter::name).toList();
+    this.accumulators = b.accumulators;
+    this.moments1 = b.moments1;
+    this.moments2 = b.moments2;
+    this.m1Feeds = b.m1Feeds;
+    this.m2Feeds = b.m2Feeds;
+    this.momentLoadOps = b.momentLoadOps;
+    this.zeroAccumulators = b.zeroAccumulators;
+    this.zeroMoments = b.zeroMoments;
+
+    // AdamW (torch.optim.AdamW semantics) on the accumulated gradient, clipped to a global norm
+    lrFeed = tf.withName("adamw_lr").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
+    wdFeed = tf.withName("adamw_weight_decay").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
+    maxNormFeed = tf.withName("adamw_max_grad_norm").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
+    bc1Feed = tf.withName("adamw_bias_correction1").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
+    bc2Feed = tf.withName("adamw_bias_correction2").placeholder(TFloat32.class, Placeholder.shape(Shape.scalar()));
+    Operand<TFloat32> sq = null;
+    for (Variable<TFloat32> a : accumulators.values()) {
+      Operand<TFloat32> s = tf.reduceSum(tf.math.mul(a, a), tf.constant(allAxes(a.shape().numDimensions())));
+      sq = sq == null ? s : tf.math.add(sq, s);
+    }
+    gradNorm = tf.withName("grad_norm").math.sqrt(sq);
+    // clip coefficient: min(1, max_norm / (norm + 1e-6)); max_norm <= 0 disables clipping
+    Operand<TFloat32> clip = tf.select(tf.math.greater(maxNormFeed, tf.constant(0f)),
+        tf.math.minimum(tf.constant(1f), tf.math.div(maxNormFeed, tf.math.add(gradNorm, tf.constant(1e-6f)))),
+        tf.constant(1f));
+    float b1 = hyper.beta1();
+    float b2 = hyper.beta2();
+    List<Op> updates = new ArrayList<>();
+    for (Parameter par : b.params) {
+      String name = par.name();
+      Variable<TFloat32> p = par.variable();
+      Operand<TFloat32> g = tf.math.mul(accumulators.get(name), clip);
+      Operand<TFloat32> m = tf.assign(moments1.get(name),
+          tf.math.add(tf.math.mul(moments1.get(name), tf.constant(b1)), tf.math.mul(g, tf.constant(1 - b1))));
+      Operand<TFloat32> v = tf.assign(moments2.get(name),
+          tf.math.add(tf.math.mul(moments2.get(name), tf.constant(b2)), tf.math.mul(tf.math.mul(g, g), tf.constant(1 - b2))));
+      Operand<TFloat32> mHat = tf.math.div(m, bc1Feed);
+      Operand<TFloat32> vHat = tf.math.div(v, bc2Feed);
+      Operand<TFloat32> adam = tf.math.div(mHat, tf.math.add(tf.math.sqrt(vHat), tf.constant(hyper.epsilon())));
+      Operand<TFloat32> delta = !b.decays.test(name)
+          ? tf.math.mul(adam, lrFeed)
+          : tf.math.mul(tf.math.add(adam, tf.math.mul(tf.identity(p), wdFeed)), lrFeed);
+      updates.add(tf.assignSub(p, delta));
+    }
+    applyOp = tf.withName("adamw_apply").withControlDependencies(updates).noOp();
+  }
+
+  public Hyper hyper() {
+    return hyper;
+  }
+
+  /** The names of the trained parameters, in order. */
+  public List<String> parameterNames() {
+    return names;
+  }
+
+  /** Steps taken so far. */
+  public long step() {
+    return step;
+  }
+
+  /** Records that an {@link Builder#accumulate} op ran: {@link #applyGradients} has something to apply. */
+  public void markAccumulated() {
+    pendingGradients = true;
+  }
+
+  /** Zero moments, step 0, no accumulated gradients. */
+  public void reset() {
+    session.get().runner().addTarget(zeroMoments).addTarget(zeroAccumulators).run().close();
+    step = 0;
+    pendingGradients = false;
+  }
+
+  public OptimizerState state() {
+    return new OptimizerState(step, TfIo.fetchAll(session.get(), moments1), TfIo.fetchAll(session.get(), moments2));
+  }
+
+  /**
+   * Restores moments (every trained parameter must be in {@code s}; other names are ignored) and the step count,
+   * and clears accumulated gradients.
+   */
+  public void setState(OptimizerState s) {
+    var runner = session.get().runner();
+    List<Tensor> open = new ArrayList<>();
+    try {
+      for (String name : names) {
+        FloatTensor mt = s.m().get(name);
+        FloatTensor vt = s.v().get(name);
+        if (mt == null || vt == null) {
+          throw new IllegalArgumentException("optimizer state has no moments for " + name);
+        }
+        Tensor m = TfIo.floats(mt);
+        open.add(m);
+        Tensor v = TfIo.floats(vt);
+        open.add(v);
+        runner.feed(m1Feeds.get(name), m).feed(m2Feeds.get(name), v);
+      }
+      momentLoadOps.forEach(runner::addTarget);
+      runner.addTarget(zeroAccumulators);
+      runner.run().close();
+    } finally {
+      open.forEach(Tensor::close);
+    }
+    step = s.step();
+    pendingGradients = false;
+  }
+
+  /** The gradients accumulated since the last step (sum over micro-batches), by parameter name. */
+  public Map<String, FloatTensor> accumulatedGradients() {
+    return TfIo.fetchAll(session.get(), accumulators);
+  }
+
+  /**
+   * One AdamW step on the accumulated gradients clipped to {@code maxGradNorm} (0 or less: no clipping), then clears
+   * them. A non-finite gradient norm skips the step (nothing applied, moments untouched) and reports applied=false.
+   */
+  public StepResult applyGradients(double learningRate, double weightDecay, double maxGradNorm) {
+    if (!pendingGradients) {
+      throw new IllegalStateException("no accumulated gradients");
+    }
+    float norm;
+    try (Result r = session.get().runner().fetch(gradNorm).run()) {
+      norm = TfIo.scalar(r.get(0));
+    }
+    boolean finite = Float.isFinite(norm);
+    if (finite) {
+      long t = step + 1;
+      try (Tensor lr = TFloat32.scalarOf((float) learningRate);
+          Tensor wd = TFloat32.scalarOf((float) weightDecay);
+          Tensor mn = TFloat32.scalarOf((float) maxGradNorm);
+          Tensor bc1 = TFloat32.scalarOf((float) (1 - Math.pow(hyper.beta1(), t)));
+          Tensor bc2 = TFloat32.scalarOf((float) (1 - Math.pow(hyper.beta2(), t)))) {
+        session.get().runner().feed(lrFeed, lr).feed(wdFeed, wd).feed(maxNormFeed, mn).feed(bc1Feed, bc1)
+            .feed(bc2Feed, bc2).addTarget(applyOp).run().close();
+      }
+      step = t;
+    }
+    discardGradients();
+    return new StepResult(norm, finite);
+  }
+
+  /** Clears accumulated gradients without applying them. */
+  public void discardGradients() {
+    session.get().runner().addTarget(zeroAccumulators).run().close();
+    pendingGradients = false;
+  }
+
+  private static int[] allAxes(int rank) {
+    int[] a = new int[rank];
+    for (int i = 0; i < rank; i++) {
+      a[i] = i;
+    }
+    return a;
+  }
+}
