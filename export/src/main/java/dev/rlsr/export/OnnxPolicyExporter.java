@@ -122,7 +122,8 @@ public final class OnnxPolicyExporter {
   /**
    * The model proto with every weight declared EXTERNAL (location {@value #EXTERNAL_DATA_FILE}, offset, length)
    * and no weight bytes: small, built once per config. Sessions get the weights from
-   * {@code SessionOptions.addExternalInitializers} ({@link OnnxPolicySessions#create}); the file need not exist.
+   * {@code SessionOptions.addExternalInitializers} ({@link dev.rlsr.export.runtime.OnnxPolicySessions#create});
+   * the file need not exist.
    */
   public static byte[] buildWithExternalWeights(ModelConfig c, Map<String, String> metadata) {
     return buildWithExternalWeights(c, metadata, Logits.ALL);

@@ -3,11 +3,9 @@
 // weight sync to a new ONNX Runtime session. Metrics, sample completions, atomic checkpoints and exact resume.
 package dev.rlsr.rl;
 
-import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rlsr.export.OnnxPolicyExporter;
-import dev.rlsr.export.OnnxPolicySession;
-import dev.rlsr.export.OnnxPolicySessions;
+import dev.rlsr.export.runtime.EngineOptions;
+import dev.rlsr.export.runtime.RolloutEngines;
 import dev.rlsr.policy.checkpoint.Checkpoints;
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.data.Example;
@@ -16,8 +14,8 @@ import dev.rlsr.policy.data.SftTokenizer;
 import dev.rlsr.policy.graph.Feeds;
 import dev.rlsr.policy.graph.PolicyGraph;
 import dev.rlsr.policy.model.ModelWeights;
-import dev.rlsr.policy.rollout.OrtSampler;
 import dev.rlsr.policy.rollout.Rollout;
+import dev.rlsr.policy.rollout.RolloutEngine;
 import dev.rlsr.policy.rollout.SamplingOptions;
 import dev.rlsr.policy.train.LrSchedule;
 import dev.rlsr.policy.train.MetricsLog;
@@ -154,12 +152,11 @@ public final class RlsrTrainer {
           cfg.topP(), false, cfg.seed(), Arrays.stream(tok.eosIds()).boxed().toList(), tok.padId());
       // Rollouts need only the next-token logits: the LAST graph skips the [batch, prompt, vocab] prefill logits
       // (rlsr bench generate: 430 vs 370 tokens/s on the 5M model; far more memory saved at a 150k vocabulary).
-      byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(base.config(),
-          Map.of("rlsr.run_config", runConfig.toString()), OnnxPolicyExporter.Logits.LAST);
-      OrtEnvironment env = OrtEnvironment.getEnvironment();
+      EngineOptions rolloutOptions = EngineOptions.of(cfg.threads(), cfg.device())
+          .withMetadata(Map.of("rlsr.run_config", runConfig.toString()));
       PolicyGraph ref = cfg.beta() > 0
           ? PolicyGraph.create(base.weights(), PolicyGraph.Options.inference(cfg.threads()), List.of()) : null;
-      OnnxPolicySession session = null;
+      RolloutEngine engine = null;
       long keep = cfg.resume() ? start : -1;
       try (PolicyGraph policy = PolicyGraph.create(weights, PolicyGraph.Options.training(cfg.threads()),
               List.of(new GrpoLoss()));
@@ -173,7 +170,7 @@ public final class RlsrTrainer {
         if (ref != null) {
           ref.setTemperature((float) cfg.temperature());
         }
-        session = OnnxPolicySessions.create(env, proto, weights, cfg.threads(), cfg.device());
+        engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, weights, rolloutOptions);
         double firstReward = Double.NaN;
         double lastReward = Double.NaN;
         double runningReward = Double.NaN;
@@ -193,12 +190,11 @@ public final class RlsrTrainer {
 
           // 1. rollouts in ONNX Runtime on the current weights
           long t = System.nanoTime();
-          OrtSampler sampler = new OrtSampler(env, session.session(), base.config());
           List<Rollout> rollouts = new ArrayList<>();
           int chunk = cfg.rolloutRows();
           for (int from = 0; from < rowPrompts.size(); from += chunk) {
             long seed = mix(cfg.seed(), it, from);
-            rollouts.addAll(sampler.sample(rowPrompts.subList(from, Math.min(rowPrompts.size(), from + chunk)),
+            rollouts.addAll(engine.sample(rowPrompts.subList(from, Math.min(rowPrompts.size(), from + chunk)),
                 baseSampling.withSeed(seed)));
           }
           double sRollout = (System.nanoTime() - t) / 1e9;
@@ -252,9 +248,7 @@ public final class RlsrTrainer {
           // 5. weight sync: the updated TensorFlow weights become a new ONNX Runtime session
           t = System.nanoTime();
           ModelWeights updated = policy.getWeights();
-          OnnxPolicySession next = OnnxPolicySessions.create(env, proto, updated, cfg.threads(), cfg.device());
-          session.close();
-          session = next;
+          engine.sync(updated);
           double sSync = (System.nanoTime() - t) / 1e9;
 
           // metrics
@@ -306,8 +300,8 @@ public final class RlsrTrainer {
         Plots.write(cfg.out().resolve("metrics.jsonl"), cfg.out().resolve("plots"));
         return new Summary(cfg.iterations(), firstReward, lastReward, skipped, cfg.out(), cfg.iterations() - start);
       } finally {
-        if (session != null) {
-          session.close();
+        if (engine != null) {
+          engine.close();
         }
         if (ref != null) {
           ref.close();
