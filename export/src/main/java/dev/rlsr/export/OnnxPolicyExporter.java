@@ -253,7 +253,7 @@ public final class OnnxPolicyExporter {
         ? g.shapeConst("shape/logits", -1, 1, c.vocabSize())                                             // {B, 1, V}
         : g.node("shape/logits", "Concat", in(batchSeqShape, g.shapeConst("shape/vocab", c.vocabSize())),
             attr("axis", 0L));                                                                           // {B, S, V}
-    String logits = g.node(PolicyIo.LOGITS, "Reshape", in(flatLogits, logitsShape));                            // [B, S or 1, V]
+    String logits = g.node(PolicyIo.LOGITS, "Reshape", in(flatLogits, logitsShape));                     // [B, S or 1, V]
 
     // ---- outputs
     g.output(logits, DataType.FLOAT, "batch_size", which == Logits.LAST ? (Object) 1L : "sequence_length",
