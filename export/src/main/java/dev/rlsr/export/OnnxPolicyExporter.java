@@ -131,7 +131,8 @@ public final class OnnxPolicyExporter {
   /**
    * The model proto with every weight declared EXTERNAL (location {@value #EXTERNAL_DATA_FILE}, offset, length)
    * and no weight bytes: small, built once per config. Sessions get the weights from
-   * {@code SessionOptions.addExternalInitializers} ({@link OnnxPolicySessions#create}); the file need not exist.
+   * {@code SessionOptions.addExternalInitializers} ({@link dev.rlsr.export.runtime.OnnxPolicySessions#create});
+   * the file need not exist.
    */
   public static byte[] buildWithExternalWeights(ModelConfig c, Map<String, String> metadata) {
     return buildWithExternalWeights(c, metadata, Logits.ALL);
@@ -178,14 +179,14 @@ public final class OnnxPolicyExporter {
     arch.requireImplemented("ONNX graph");
 
     // ---- inputs
-    String ids = g.input("input_ids", DataType.INT64, "batch_size", "sequence_length");
-    String mask = g.input("attention_mask", DataType.INT64, "batch_size", "total_sequence_length");
-    String pos = g.input("position_ids", DataType.INT64, "batch_size", "sequence_length");
+    String ids = g.input(PolicyIo.INPUT_IDS, DataType.INT64, "batch_size", "sequence_length");
+    String mask = g.input(PolicyIo.ATTENTION_MASK, DataType.INT64, "batch_size", "total_sequence_length");
+    String pos = g.input(PolicyIo.POSITION_IDS, DataType.INT64, "batch_size", "sequence_length");
     String[] pastK = new String[c.numLayers()];
     String[] pastV = new String[c.numLayers()];
     for (int i = 0; i < c.numLayers(); i++) {
-      pastK[i] = g.input("past_key_values." + i + ".key", DataType.FLOAT, "batch_size", (long) nkv, "past_sequence_length", (long) hd);
-      pastV[i] = g.input("past_key_values." + i + ".value", DataType.FLOAT, "batch_size", (long) nkv, "past_sequence_length", (long) hd);
+      pastK[i] = g.input(PolicyIo.pastKey(i), DataType.FLOAT, "batch_size", (long) nkv, "past_sequence_length", (long) hd);
+      pastV[i] = g.input(PolicyIo.pastValue(i), DataType.FLOAT, "batch_size", (long) nkv, "past_sequence_length", (long) hd);
     }
 
     // ---- weights (HF names and layout)
@@ -230,8 +231,8 @@ public final class OnnxPolicyExporter {
       q = rotary(g, s + "/self_attn/q_rotary", q, cosSin);
       k = rotary(g, s + "/self_attn/k_rotary", k, cosSin);
       // KV cache: past ++ new on the sequence axis                                                      [B, nkv, T, hd]
-      String keys = g.node("present." + i + ".key", "Concat", in(pastK[i], k), attr("axis", 2L));
-      String values = g.node("present." + i + ".value", "Concat", in(pastV[i], v), attr("axis", 2L));
+      String keys = g.node(PolicyIo.presentKey(i), "Concat", in(pastK[i], k), attr("axis", 2L));
+      String values = g.node(PolicyIo.presentValue(i), "Concat", in(pastV[i], v), attr("axis", 2L));
       String ctx = attention(g, c, s + "/self_attn", q, keys, values, bias);                            // [N, nh*hd]
       String o = linear(g, s + "/self_attn/o_proj", ctx, p + "self_attn.o_proj", false);                // [N, d]
       h = g.node(s + "/attn_residual", "Add", in(h, o));
@@ -263,14 +264,14 @@ public final class OnnxPolicyExporter {
         ? g.shapeConst("shape/logits", -1, 1, c.vocabSize())                                             // {B, 1, V}
         : g.node("shape/logits", "Concat", in(batchSeqShape, g.shapeConst("shape/vocab", c.vocabSize())),
             attr("axis", 0L));                                                                           // {B, S, V}
-    String logits = g.node("logits", "Reshape", in(flatLogits, logitsShape));                            // [B, S or 1, V]
+    String logits = g.node(PolicyIo.LOGITS, "Reshape", in(flatLogits, logitsShape));                     // [B, S or 1, V]
 
     // ---- outputs
     g.output(logits, DataType.FLOAT, "batch_size", which == Logits.LAST ? (Object) 1L : "sequence_length",
         (long) c.vocabSize());
     for (int i = 0; i < c.numLayers(); i++) {
-      g.output("present." + i + ".key", DataType.FLOAT, "batch_size", (long) nkv, "total_sequence_length", (long) hd);
-      g.output("present." + i + ".value", DataType.FLOAT, "batch_size", (long) nkv, "total_sequence_length", (long) hd);
+      g.output(PolicyIo.presentKey(i), DataType.FLOAT, "batch_size", (long) nkv, "total_sequence_length", (long) hd);
+      g.output(PolicyIo.presentValue(i), DataType.FLOAT, "batch_size", (long) nkv, "total_sequence_length", (long) hd);
     }
     return g.model(PRODUCER_NAME, producerVersion(), metadata(c, which, metadata));
   }

@@ -5,9 +5,11 @@ package dev.rlsr.export;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import dev.rlsr.export.runtime.OnnxPolicySession;
+import dev.rlsr.export.runtime.OnnxPolicySessions;
+import dev.rlsr.export.runtime.OrtSampler;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
-import dev.rlsr.policy.rollout.OrtSampler;
 import dev.rlsr.policy.rollout.SamplingOptions;
 import java.util.ArrayList;
 import java.util.Arrays;

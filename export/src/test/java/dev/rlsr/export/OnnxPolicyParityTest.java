@@ -8,6 +8,8 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import dev.rlsr.export.runtime.OnnxPolicySession;
+import dev.rlsr.export.runtime.OnnxPolicySessions;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.testing.NaiveLlama;

@@ -11,10 +11,10 @@ import java.nio.LongBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-final class OrtTestIo {
+public final class OrtTestIo {
   private OrtTestIo() {}
 
-  static OnnxTensor longs(OrtEnvironment env, int[][] a) throws OrtException {
+  public static OnnxTensor longs(OrtEnvironment env, int[][] a) throws OrtException {
     LongBuffer b = LongBuffer.allocate(a.length * a[0].length);
     for (int[] row : a) {
       for (int v : row) {
@@ -26,7 +26,7 @@ final class OrtTestIo {
   }
 
   /** Runs the model with an empty past over the given batch; closes everything; returns [B][S][V]. */
-  static float[][][] forward(OrtEnvironment env, OrtSession s, ModelConfig c, int[][] ids, int[][] mask, int[][] pos)
+  public static float[][][] forward(OrtEnvironment env, OrtSession s, ModelConfig c, int[][] ids, int[][] mask, int[][] pos)
       throws OrtException {
     Map<String, OnnxTensor> in = new LinkedHashMap<>();
     try {
@@ -47,7 +47,7 @@ final class OrtTestIo {
   }
 
   /** Largest |a - b| over positions where mask == 1. */
-  static double maxAbsDiff(float[][][] a, float[][][] b, int[][] mask) {
+  public static double maxAbsDiff(float[][][] a, float[][][] b, int[][] mask) {
     double max = 0;
     for (int i = 0; i < a.length; i++) {
       for (int t = 0; t < a[i].length; t++) {
@@ -63,7 +63,7 @@ final class OrtTestIo {
   }
 
   /** Left-pads prompts of different lengths with {@code pad}; returns {ids, mask}. */
-  static int[][][] leftPad(int[][] prompts, int pad) {
+  public static int[][][] leftPad(int[][] prompts, int pad) {
     int len = 0;
     for (int[] p : prompts) {
       len = Math.max(len, p.length);

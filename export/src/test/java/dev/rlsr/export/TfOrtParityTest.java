@@ -6,6 +6,8 @@ package dev.rlsr.export;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.onnxruntime.OrtEnvironment;
+import dev.rlsr.export.runtime.OnnxPolicySession;
+import dev.rlsr.export.runtime.OnnxPolicySessions;
 import dev.rlsr.policy.graph.PolicyGraph;
 import dev.rlsr.policy.graph.SftLoss;
 import dev.rlsr.policy.graph.TokenBatch;

@@ -2,20 +2,17 @@
 // sequence each step, and TensorFlow Java, on the same model and prompts; plus weight-sync time against a rollout batch.
 package dev.rlsr.cli;
 
-import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rlsr.export.OnnxForward;
 import dev.rlsr.export.OnnxPolicyExporter;
-import dev.rlsr.export.OnnxPolicySession;
-import dev.rlsr.export.OnnxPolicySessions;
+import dev.rlsr.export.runtime.EngineOptions;
+import dev.rlsr.export.runtime.RolloutEngines;
+import dev.rlsr.export.runtime.RolloutEngines.Backend;
 import dev.rlsr.policy.checkpoint.HfModel;
-import dev.rlsr.policy.graph.PolicyGraph;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
-import dev.rlsr.policy.rollout.OrtSampler;
 import dev.rlsr.policy.rollout.Rollout;
+import dev.rlsr.policy.rollout.RolloutEngine;
 import dev.rlsr.policy.rollout.SamplingOptions;
-import dev.rlsr.policy.rollout.TfGenerator;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.PrintWriter;
@@ -108,28 +105,26 @@ public final class BenchGenerateCommand implements Callable<Integer> {
     out.printf("bench generate: %s, %,d parameters, batch %d, prompt %d, %d new tokens, %d threads%n",
         name, weights.parameterCount(), batch, promptLen, newTokens, threads.threads);
 
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
-    byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(c, Map.of(),
-        logits.equals("last") ? OnnxPolicyExporter.Logits.LAST : OnnxPolicyExporter.Logits.ALL);
+    EngineOptions eo = EngineOptions.of(threads.threads, "cpu")
+        .withLogits(logits.equals("last") ? OnnxPolicyExporter.Logits.LAST : OnnxPolicyExporter.Logits.ALL);
     LinkedHashMap<String, double[]> times = new LinkedHashMap<>();   // backend -> timed runs in ms
     LinkedHashMap<String, List<Rollout>> results = new LinkedHashMap<>();
     double[] sync = new double[5];
-    try (OnnxPolicySession s = OnnxPolicySessions.create(env, proto, weights, threads.threads, "cpu")) {
-      OrtSampler kv = new OrtSampler(env, s.session(), c);
+    try (RolloutEngine kv = RolloutEngines.open(Backend.ONNX, weights, eo);
+        RolloutEngine recompute = RolloutEngines.open(Backend.ONNX_RECOMPUTE, weights, eo)) {
       time("onnx_kv", p -> kv.sample(p, greedy), prompts, times, results);
-      var recompute = new OnnxForward(env, s.session(), c).recomputeGenerator();
       time("onnx_recompute", p -> recompute.sample(p, greedy), prompts, times, results);
     }
-    try (PolicyGraph g = PolicyGraph.create(weights, PolicyGraph.Options.inference(threads.threads), List.of())) {
-      TfGenerator tf = new TfGenerator(g);
+    try (RolloutEngine tf = RolloutEngines.open(Backend.TF, weights, eo)) {
       time("tf", p -> tf.sample(p, greedy), prompts, times, results);
     }
-    OnnxPolicySessions.create(env, proto, weights, threads.threads, "cpu").close();   // warm-up
-    for (int i = 0; i < sync.length; i++) {
-      long t0 = System.nanoTime();
-      OnnxPolicySession s = OnnxPolicySessions.create(env, proto, weights, threads.threads, "cpu");
-      sync[i] = (System.nanoTime() - t0) / 1e6;
-      s.close();
+    try (RolloutEngine rollouts = RolloutEngines.open(Backend.ONNX, weights, eo)) {
+      rollouts.sync(weights);   // warm-up
+      for (int i = 0; i < sync.length; i++) {
+        long t0 = System.nanoTime();
+        rollouts.sync(weights);  // rlsr train's weight sync: a session from the small proto, the old one closed
+        sync[i] = (System.nanoTime() - t0) / 1e6;
+      }
     }
 
     ObjectNode o = Json.MAPPER.createObjectNode();

@@ -2,21 +2,17 @@
 // a KV cache or on the TensorFlow graph, printed as one JSON line per prompt.
 package dev.rlsr.cli;
 
-import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rlsr.export.OnnxPolicyExporter;
-import dev.rlsr.export.OnnxPolicySession;
-import dev.rlsr.export.OnnxPolicySessions;
+import dev.rlsr.export.runtime.EngineOptions;
+import dev.rlsr.export.runtime.RolloutEngines;
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.data.Example;
 import dev.rlsr.policy.data.JsonlDataset;
 import dev.rlsr.policy.data.PromptRenderer;
 import dev.rlsr.policy.data.SftTokenizer;
-import dev.rlsr.policy.graph.PolicyGraph;
-import dev.rlsr.policy.rollout.OrtSampler;
 import dev.rlsr.policy.rollout.Rollout;
+import dev.rlsr.policy.rollout.RolloutEngine;
 import dev.rlsr.policy.rollout.SamplingOptions;
-import dev.rlsr.policy.rollout.TfGenerator;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.rl.GrpoConfig;
@@ -26,9 +22,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.function.BiFunction;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -130,18 +124,9 @@ public final class GenerateCommand implements Callable<Integer> {
           maxNewTokens, "--max-new-tokens");
       SamplingOptions o = new SamplingOptions(maxNewTokens, temperature, topK, topP, greedy, seed,
           Arrays.stream(m.tokenizer().eosIds()).boxed().toList(), m.tokenizer().padId());
-      if (backend.equals("onnx")) {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(m.config(), Map.of(), OnnxPolicyExporter.Logits.LAST);
-        try (OnnxPolicySession s = OnnxPolicySessions.create(env, proto, m.weights(), threads.threads, device)) {
-          OrtSampler sampler = new OrtSampler(env, s.session(), m.config());
-          emit(out, m, examples, prompts, o, sampler::sample);
-        }
-      } else {
-        try (PolicyGraph g = PolicyGraph.create(m.weights(), PolicyGraph.Options.inference(threads.threads), List.of())) {
-          TfGenerator gen = new TfGenerator(g);
-          emit(out, m, examples, prompts, o, gen::sample);
-        }
+      RolloutEngines.Backend b = backend.equals("onnx") ? RolloutEngines.Backend.ONNX : RolloutEngines.Backend.TF;
+      try (RolloutEngine engine = RolloutEngines.open(b, m.weights(), EngineOptions.of(threads.threads, device))) {
+        emit(out, m, examples, prompts, o, engine);
       }
     }
     return 0;
@@ -149,10 +134,10 @@ public final class GenerateCommand implements Callable<Integer> {
 
   /** Generates batch by batch (each batch seeded with --seed + its index) and prints the lines in input order. */
   private void emit(PrintWriter out, HfModel m, List<Example> examples, List<int[]> prompts, SamplingOptions o,
-      BiFunction<List<int[]>, SamplingOptions, List<Rollout>> sampler) throws Exception {
+      RolloutEngine engine) throws Exception {
     for (int from = 0; from < prompts.size(); from += batchSize) {
       int to = Math.min(prompts.size(), from + batchSize);
-      List<Rollout> rs = sampler.apply(prompts.subList(from, to), o.withSeed(o.seed() + from / batchSize));
+      List<Rollout> rs = engine.sample(prompts.subList(from, to), o.withSeed(o.seed() + from / batchSize));
       for (int i = from; i < to; i++) {
         Rollout r = rs.get(i - from);
         int[] text = r.finishedByEos() ? Arrays.copyOf(r.tokens(), r.tokens().length - 1) : r.tokens();

@@ -1,12 +1,11 @@
 // `rlsr logprobs`: per-token log-probabilities of a text under a model, as one JSON object on stdout.
 package dev.rlsr.cli;
 
-import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rlsr.export.OnnxForward;
 import dev.rlsr.export.OnnxPolicyExporter;
-import dev.rlsr.export.OnnxPolicySession;
-import dev.rlsr.export.OnnxPolicySessions;
+import dev.rlsr.export.runtime.EngineOptions;
+import dev.rlsr.export.runtime.OrtRolloutEngine;
+import dev.rlsr.export.runtime.RolloutEngines;
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.graph.PolicyGraph;
 import dev.rlsr.policy.train.SftTrainer;
@@ -14,7 +13,6 @@ import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -68,10 +66,9 @@ public final class LogprobsCommand implements Callable<Integer> {
             System.arraycopy(row, 0, lps, 0, lps.length);
           }
         } else {
-          OrtEnvironment env = OrtEnvironment.getEnvironment();
-          byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(m.config(), Map.of());
-          try (OnnxPolicySession s = OnnxPolicySessions.create(env, proto, m.weights(), threads.threads, device)) {
-            float[] logits = new OnnxForward(env, s.session(), m.config()).logits(in, mask, pos); // [T * V]
+          EngineOptions eo = EngineOptions.of(threads.threads, device).withLogits(OnnxPolicyExporter.Logits.ALL);
+          try (OrtRolloutEngine e = RolloutEngines.openOrt(RolloutEngines.Backend.ONNX, m.weights(), eo)) {
+            float[] logits = e.forward().logits(in, mask, pos); // [T * V]
             int vocab = m.config().vocabSize();
             for (int i = 0; i < lps.length; i++) {
               lps[i] = (float) logSoftmaxAt(logits, i * vocab, vocab, ids[i + 1]);

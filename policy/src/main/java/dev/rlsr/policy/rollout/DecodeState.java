@@ -1,6 +1,7 @@
-// Per-row state of batched, left-padded decoding shared by OrtSampler (KV cache) and RecomputeGenerator (whole
-// sequence each step): the prompt layout, the tokens chosen so far with their log-probs, which rows stopped, and
-// each row's next input (token, position, mask). One SplittableRandom per call, drawn in row order.
+// Per-row state of batched, left-padded decoding shared by every RolloutEngine: OrtSampler (module export, KV cache)
+// and RecomputeGenerator (whole sequence each step): the prompt layout, the tokens chosen so far with their
+// log-probs, which rows stopped, and each row's next input (token, position, mask). One SplittableRandom per call,
+// drawn in row order.
 package dev.rlsr.policy.rollout;
 
 import dev.rlsr.policy.util.RlsrException;
@@ -11,14 +12,18 @@ import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 
-final class DecodeState {
+/**
+ * The decoding rules of {@link RolloutEngine#sample} in one place: an engine feeds it the logits of each row's last
+ * position and reads back the next inputs, so engines that share it sample the same tokens from the same logits.
+ */
+public final class DecodeState {
   /** Copies the last-position logits of row b into {@code into} (length V). */
-  interface RowLogits {
+  public interface RowLogits {
     void copy(int b, float[] into);
   }
 
-  final int batch;
-  final int promptLen;
+  public final int batch;
+  public final int promptLen;
   private final List<int[]> prompts;
   private final SamplingOptions o;
   private final Set<Integer> stop;
@@ -30,11 +35,11 @@ final class DecodeState {
   private final int[] produced;
   private final boolean[] eos;
   private final int[] realSeen; // real tokens of each row so far = the next position id
-  final int[] nextToken;
-  final int[] nextPosition;
-  final int[] nextMask;
+  public final int[] nextToken;
+  public final int[] nextPosition;
+  public final int[] nextMask;
 
-  DecodeState(List<int[]> prompts, SamplingOptions o, int vocab) {
+  public DecodeState(List<int[]> prompts, SamplingOptions o, int vocab) {
     this.prompts = prompts;
     this.batch = prompts.size();
     int longest = 0;
@@ -65,17 +70,17 @@ final class DecodeState {
   }
 
   /** Left-padded prompt column t of row b: token id (pad before the prompt). */
-  int promptId(int b, int t) {
+  public int promptId(int b, int t) {
     int off = promptLen - prompts.get(b).length;
     return t >= off ? prompts.get(b)[t - off] : o.padTokenId();
   }
 
-  int promptMask(int b, int t) {
+  public int promptMask(int b, int t) {
     return t >= promptLen - prompts.get(b).length ? 1 : 0;
   }
 
   /** Position ids count real tokens only: cumsum(mask) - 1, 0 on padding. */
-  int promptPosition(int b, int t) {
+  public int promptPosition(int b, int t) {
     int off = promptLen - prompts.get(b).length;
     return t >= off ? t - off : 0;
   }
@@ -86,7 +91,7 @@ final class DecodeState {
    *
    * @return whether any row is still running
    */
-  boolean advance(RowLogits rows) {
+  public boolean advance(RowLogits rows) {
     boolean anyActive = false;
     for (int b = 0; b < batch; b++) {
       boolean active = !eos[b];
@@ -112,7 +117,7 @@ final class DecodeState {
     return anyActive;
   }
 
-  List<Rollout> rollouts() {
+  public List<Rollout> rollouts() {
     List<Rollout> out = new ArrayList<>(batch);
     for (int b = 0; b < batch; b++) {
       int n = produced[b];

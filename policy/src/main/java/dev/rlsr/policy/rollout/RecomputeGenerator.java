@@ -1,19 +1,25 @@
 // Batched generation without a KV cache: each step runs the whole (left-padded) sequence through a forward
-// function and samples from its last position, with OrtSampler's padding, positions, stop rule and token choice.
+// function and samples from its last position, with the padding, positions, stop rule and token choice of every
+// RolloutEngine (DecodeState).
 package dev.rlsr.policy.rollout;
 
 import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.policy.model.ModelWeights;
 import java.util.Arrays;
 import java.util.List;
-import java.util.SplittableRandom;
 
 /**
- * The same rollouts as {@link OrtSampler} (same left padding, position ids cumsum(mask) - 1, per-row stop, one
- * {@code SplittableRandom(seed)} drawn row by row each step through {@link TokenChooser}), for backends that
- * recompute the sequence every step: the TensorFlow graph ({@link TfGenerator}) or an ONNX session fed an empty
- * past. Cost per step grows with the sequence, so this is for checks and benchmarks, not for training rollouts.
+ * The same rollouts as the KV-cache sampler ({@code OrtSampler}, module export: same left padding, position ids
+ * cumsum(mask) - 1, per-row stop, one {@code SplittableRandom(seed)} drawn row by row each step through
+ * {@link TokenChooser}), for backends that recompute the sequence every step: the TensorFlow graph
+ * ({@link TfGenerator}) or an ONNX session fed an empty past. Cost per step grows with the sequence, so this is for
+ * checks and benchmarks, not for training rollouts.
+ *
+ * <p>As a {@link RolloutEngine} over a bare forward function it owns nothing ({@link #close} does nothing) and cannot
+ * take weights ({@link #sync} throws): the owner of the function swaps them ({@link TfGenerator} over its graph,
+ * {@code OrtRolloutEngine} in recompute mode over a new session).
  */
-public class RecomputeGenerator {
+public class RecomputeGenerator implements RolloutEngine {
   /** A full forward pass: the logits of the last position of every row, [B * vocab] row-major. */
   @FunctionalInterface
   public interface Forward {
@@ -28,7 +34,8 @@ public class RecomputeGenerator {
     this.forward = forward;
   }
 
-  /** One continuation per non-empty prompt, in prompt order; see {@link OrtSampler#sample} for repeatability. */
+  /** One continuation per non-empty prompt, in prompt order; see {@link RolloutEngine#sample} for repeatability. */
+  @Override
   public List<Rollout> sample(List<int[]> prompts, SamplingOptions o) {
     if (prompts.isEmpty()) {
       return List.of();
@@ -65,6 +72,17 @@ public class RecomputeGenerator {
     }
     return st.rollouts();
   }
+
+  /** Unsupported: the forward function is fixed; swap the weights where it gets them from. */
+  @Override
+  public void sync(ModelWeights weights) {
+    throw new UnsupportedOperationException("this generator runs a fixed forward function and cannot take new "
+        + "weights; open the engine with RolloutEngines.open (ONNX_RECOMPUTE or TF backend) to sync weights");
+  }
+
+  /** Nothing to release: the forward function is borrowed. */
+  @Override
+  public void close() {}
 
   private static int[][] prefix(int[][] rows, int len) {
     int[][] out = new int[rows.length][];

@@ -11,7 +11,7 @@ import java.util.List;
  * @param topP          {@code --top-p}: nucleus sampling, keep the smallest most-likely set whose probability
  *                      reaches top_p; 1 = no limit (default 1)
  * @param greedy        {@code --greedy}: take the argmax of the logits (lowest id on ties); ignores top-k/top-p
- * @param seed          {@code --seed}: one {@code SplittableRandom(seed)} per {@link OrtSampler#sample} call, so a
+ * @param seed          {@code --seed}: one {@code SplittableRandom(seed)} per {@link RolloutEngine#sample} call, so a
  *                      call with the same prompts and options repeats exactly
  * @param stopTokenIds  EOS ids: a row that emits one stops (the EOS token is part of its output); may be empty
  * @param padTokenId    id fed at padded and finished positions (masked out, so any valid id works)

@@ -21,14 +21,12 @@ import dev.rlsr.rl.ScaleRewards;
 import dev.rlsr.rl.eval.EvalRows;
 import dev.rlsr.rl.eval.Evaluator;
 import dev.rlsr.rl.eval.WinRate;
-import ai.onnxruntime.OrtEnvironment;
-import dev.rlsr.export.OnnxPolicySession;
-import dev.rlsr.export.OnnxPolicySessions;
+import dev.rlsr.export.runtime.OrtRolloutEngine;
 import dev.rlsr.policy.data.PromptRenderer;
 import dev.rlsr.policy.data.SftTokenizer;
 import dev.rlsr.policy.model.ModelConfig;
-import dev.rlsr.policy.rollout.OrtSampler;
 import dev.rlsr.policy.rollout.Rollout;
+import dev.rlsr.policy.rollout.RolloutEngine;
 import dev.rlsr.policy.rollout.SamplingOptions;
 import dev.rlsr.policy.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -152,11 +150,10 @@ public final class DemoRun {
   public static String answerWithOnnx(Path onnxDir, Example prompt, int maxNewTokens, int threads) {
     ModelConfig c = ModelConfig.read(onnxDir.resolve("config.json"));
     try (Tokenizer tok = Tokenizer.load(onnxDir);
-        OnnxPolicySession s = OnnxPolicySessions.open(OrtEnvironment.getEnvironment(), onnxDir.resolve("model.onnx"),
-            threads, "cpu")) {
+        RolloutEngine engine = OrtRolloutEngine.open(onnxDir.resolve("model.onnx"), c, threads, "cpu")) {
       int[] ids = new SftTokenizer(tok, PromptRenderer.forTokenizer(tok), Integer.MAX_VALUE).promptIds(prompt);
       var greedy = SamplingOptions.greedy(maxNewTokens, java.util.Arrays.stream(tok.eosIds()).boxed().toList(), tok.padId());
-      Rollout r = new OrtSampler(OrtEnvironment.getEnvironment(), s.session(), c).sample(List.of(ids), greedy).get(0);
+      Rollout r = engine.sample(List.of(ids), greedy).get(0);
       return tok.decode(r.tokens()).strip();
     }
   }

@@ -2,19 +2,17 @@
 // embedder's reward, by an independent judge encoder's cosine, and by ROUGE-L against the reference.
 package dev.rlsr.rl.eval;
 
-import ai.onnxruntime.OrtEnvironment;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.embedder.EmbeddingReward;
 import dev.rlsr.embedder.SentenceEmbedder;
-import dev.rlsr.export.OnnxPolicyExporter;
-import dev.rlsr.export.OnnxPolicySession;
-import dev.rlsr.export.OnnxPolicySessions;
+import dev.rlsr.export.runtime.EngineOptions;
+import dev.rlsr.export.runtime.RolloutEngines;
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.data.Example;
 import dev.rlsr.policy.data.PromptRenderer;
 import dev.rlsr.policy.data.SftTokenizer;
-import dev.rlsr.policy.rollout.OrtSampler;
 import dev.rlsr.policy.rollout.Rollout;
+import dev.rlsr.policy.rollout.RolloutEngine;
 import dev.rlsr.policy.rollout.SamplingOptions;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
@@ -28,7 +26,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 
 public final class Evaluator {
   /**
@@ -70,18 +67,16 @@ public final class Evaluator {
     Rollout[] out = new Rollout[prompts.size()];
     SamplingOptions greedy = SamplingOptions.greedy(o.maxNewTokens(), Arrays.stream(tok.eosIds()).boxed().toList(),
         tok.padId());
-    OrtEnvironment env = OrtEnvironment.getEnvironment();
     // generation needs only the last position's logits: the LAST graph skips the [B, prompt, V] prefill logits
-    byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(model.config(), Map.of(), OnnxPolicyExporter.Logits.LAST);
-    try (OnnxPolicySession s = OnnxPolicySessions.create(env, proto, model.weights(), o.threads(), o.device())) {
-      OrtSampler sampler = new OrtSampler(env, s.session(), model.config());
+    try (RolloutEngine engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, model.weights(),
+        EngineOptions.of(o.threads(), o.device()))) {
       for (int from = 0; from < order.length; from += o.batchSize()) {
         int to = Math.min(order.length, from + o.batchSize());
         List<int[]> batch = new ArrayList<>();
         for (int i = from; i < to; i++) {
           batch.add(prompts.get(order[i]));
         }
-        List<Rollout> r = sampler.sample(batch, greedy);
+        List<Rollout> r = engine.sample(batch, greedy);
         for (int i = from; i < to; i++) {
           out[order[i]] = r.get(i - from);
         }

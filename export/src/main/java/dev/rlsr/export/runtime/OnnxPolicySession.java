@@ -1,9 +1,10 @@
 // An ONNX Runtime session of the policy together with the native weight buffers it was created from.
-package dev.rlsr.export;
+package dev.rlsr.export.runtime;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.rlsr.export.PolicyIo;
 import java.util.List;
 
 /**
@@ -21,7 +22,7 @@ public final class OnnxPolicySession implements AutoCloseable {
     this.weights = weights;
   }
 
-  /** The session, with the I/O described in {@link OnnxPolicyExporter}. */
+  /** The session, with the I/O of {@link PolicyIo}. */
   public OrtSession session() {
     return session;
   }

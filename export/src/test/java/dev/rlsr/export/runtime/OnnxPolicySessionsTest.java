@@ -1,12 +1,14 @@
 // Weight sync: sessions fed external initializers equal sessions over a written model, follow new weights, and
 // refuse unusable options with messages that name the flag.
-package dev.rlsr.export;
+package dev.rlsr.export.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtProvider;
+import dev.rlsr.export.OnnxPolicyExporter;
+import dev.rlsr.export.OrtTestIo;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.testing.NaiveLlama;

@@ -1,11 +1,12 @@
 // One full forward pass of an ONNX policy session with an empty KV cache: logits for scoring (rlsr logprobs) and
 // for recompute-every-step generation (the no-cache baseline of rlsr bench generate).
-package dev.rlsr.export;
+package dev.rlsr.export.runtime;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.rlsr.export.PolicyIo;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.rollout.RecomputeGenerator;
 import dev.rlsr.policy.util.RlsrException;
@@ -14,7 +15,7 @@ import java.nio.LongBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Runs sessions with the I/O of {@link OnnxPolicyExporter}; every tensor and result is closed before returning. */
+/** Runs sessions with the I/O of {@link PolicyIo}; every tensor and result is closed before returning. */
 public final class OnnxForward {
   private final OrtEnvironment env;
   private final OrtSession session;
@@ -32,17 +33,17 @@ public final class OnnxForward {
     int len = ids[0].length;
     Map<String, OnnxTensor> in = new LinkedHashMap<>();
     try {
-      in.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(flat(ids)), new long[] {batch, len}));
-      in.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(flat(attention)), new long[] {batch, len}));
-      in.put("position_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(flat(positions)), new long[] {batch, len}));
+      in.put(PolicyIo.INPUT_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(flat(ids)), new long[] {batch, len}));
+      in.put(PolicyIo.ATTENTION_MASK, OnnxTensor.createTensor(env, LongBuffer.wrap(flat(attention)), new long[] {batch, len}));
+      in.put(PolicyIo.POSITION_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(flat(positions)), new long[] {batch, len}));
       for (int i = 0; i < config.numLayers(); i++) {
-        for (String kv : new String[] {"key", "value"}) {
-          in.put("past_key_values." + i + "." + kv, OnnxTensor.createTensor(env, FloatBuffer.allocate(0),
+        for (String name : new String[] {PolicyIo.pastKey(i), PolicyIo.pastValue(i)}) {
+          in.put(name, OnnxTensor.createTensor(env, FloatBuffer.allocate(0),
               new long[] {batch, config.numKvHeads(), 0, config.headDim()}));
         }
       }
-      try (OrtSession.Result r = session.run(in, java.util.Set.of("logits"))) {
-        OnnxTensor t = (OnnxTensor) r.get("logits").orElseThrow();
+      try (OrtSession.Result r = session.run(in, java.util.Set.of(PolicyIo.LOGITS))) {
+        OnnxTensor t = (OnnxTensor) r.get(PolicyIo.LOGITS).orElseThrow();
         FloatBuffer buf = t.getFloatBuffer();
         float[] out = new float[buf.remaining()];
         buf.get(out);

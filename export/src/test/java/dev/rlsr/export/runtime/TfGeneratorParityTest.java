@@ -1,15 +1,15 @@
 // The TensorFlow generator against the ONNX Runtime sampler on the same tiny random checkpoints: greedy decoding
 // gives the same tokens on both backends, and the ORT no-cache generator repeats the KV-cache sampler exactly.
-package dev.rlsr.export;
+package dev.rlsr.export.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.onnxruntime.OrtEnvironment;
+import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.policy.graph.PolicyGraph;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
-import dev.rlsr.policy.rollout.OrtSampler;
 import dev.rlsr.policy.rollout.Rollout;
 import dev.rlsr.policy.rollout.SamplingOptions;
 import dev.rlsr.policy.rollout.TfGenerator;

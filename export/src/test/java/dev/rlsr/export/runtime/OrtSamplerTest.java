@@ -1,13 +1,13 @@
-// The rollout sampler (module policy) on a real policy session; it lives in export's tests because the graph does.
-package dev.rlsr.export;
+// The KV-cache rollout sampler on a real policy session.
+package dev.rlsr.export.runtime;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.onnxruntime.OrtEnvironment;
+import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
-import dev.rlsr.policy.rollout.OrtSampler;
 import dev.rlsr.policy.rollout.Rollout;
 import dev.rlsr.policy.rollout.SamplingOptions;
 import dev.rlsr.policy.testing.NaiveLlama;

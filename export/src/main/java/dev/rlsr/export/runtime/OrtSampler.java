@@ -1,11 +1,16 @@
 // Batched autoregressive sampling from the policy's ONNX Runtime session with a KV cache (rollouts for GRPO).
-package dev.rlsr.policy.rollout;
+package dev.rlsr.export.runtime;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.rlsr.export.PolicyIo;
 import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.policy.rollout.DecodeState;
+import dev.rlsr.policy.rollout.Rollout;
+import dev.rlsr.policy.rollout.RolloutEngine;
+import dev.rlsr.policy.rollout.SamplingOptions;
 import dev.rlsr.policy.util.RlsrException;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -14,18 +19,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SplittableRandom;
 
 /**
  * Samples continuations for a batch of prompts of different lengths from a session with the rlsr policy I/O
- * (module export, {@code OnnxPolicyExporter}): {@code input_ids}, {@code attention_mask}, {@code position_ids},
- * {@code past_key_values.i.key/value} in; {@code logits}, {@code present.i.key/value} out. Logits of every
- * position or of the last one only ({@code OnnxPolicyExporter.Logits.LAST}, cheaper for large vocabularies) both work.
+ * ({@link PolicyIo}, built by {@code OnnxPolicyExporter}): {@code input_ids}, {@code attention_mask},
+ * {@code position_ids}, {@code past_key_values.i.key/value} in; {@code logits}, {@code present.i.key/value} out.
+ * Logits of every position or of the last one only ({@code OnnxPolicyExporter.Logits.LAST}, cheaper for large
+ * vocabularies) both work.
  *
- * <p>Prompts are left-padded; position ids are cumsum(mask) - 1 clamped at 0. The prompt batch is run once
- * (prefill), then one token per step with the previous step's {@code present} tensors as the past. A row that
- * emits a stop token is finished: it keeps feeding the pad id with attention mask 0 until every row is done or
- * max new tokens is reached. Not thread-safe; one sampler per session user.
+ * <p>The decoding rules (left padding, positions, stop tokens, seeded draws) are {@link RolloutEngine}'s. The prompt
+ * batch is run once (prefill), then one token per step with the previous step's {@code present} tensors as the past.
+ * The session is borrowed (its owner, e.g. {@link OrtRolloutEngine}, closes it). Not thread-safe; one sampler per
+ * session user.
  */
 public final class OrtSampler {
   private final OrtEnvironment env;
@@ -36,10 +41,10 @@ public final class OrtSampler {
     this.env = env;
     this.session = session;
     this.config = config;
-    List<String> need = new ArrayList<>(List.of("input_ids", "attention_mask", "position_ids"));
+    List<String> need = new ArrayList<>(List.of(PolicyIo.INPUT_IDS, PolicyIo.ATTENTION_MASK, PolicyIo.POSITION_IDS));
     for (int i = 0; i < config.numLayers(); i++) {
-      need.add("past_key_values." + i + ".key");
-      need.add("past_key_values." + i + ".value");
+      need.add(PolicyIo.pastKey(i));
+      need.add(PolicyIo.pastValue(i));
     }
     Set<String> inputs = session.getInputNames();
     for (String n : need) {
@@ -50,11 +55,7 @@ public final class OrtSampler {
     }
   }
 
-  /**
-   * Samples one continuation per prompt (each prompt non-empty), in prompt order. Random draws are taken row by
-   * row at each step from one {@code SplittableRandom(o.seed())}, so a call repeats exactly for the same prompt
-   * list and options (a prompt's sample depends on its batch neighbours and its place in the batch).
-   */
+  /** One continuation per prompt, in prompt order, by the rules of {@link RolloutEngine#sample}. */
   public List<Rollout> sample(List<int[]> prompts, SamplingOptions o) {
     try {
       return run(prompts, o);
@@ -95,7 +96,7 @@ public final class OrtSampler {
           previous.close(); // only now: its present tensors were this step's past
         }
         previous = r;
-        OnnxTensor logitsTensor = (OnnxTensor) r.get("logits").orElseThrow();
+        OnnxTensor logitsTensor = (OnnxTensor) r.get(PolicyIo.LOGITS).orElseThrow();
         int positions = (int) logitsTensor.getInfo().getShape()[1];       // stepLen, or 1 for last-token graphs
         FloatBuffer all = logitsTensor.getFloatBuffer();                  // [B, positions, V]
         boolean anyActive = st.advance((b, into) -> {
@@ -133,17 +134,18 @@ public final class OrtSampler {
     Map<String, OnnxTensor> owned = new LinkedHashMap<>();
     Map<String, OnnxTensor> in = new LinkedHashMap<>();
     try {
-      owned.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, len}));
-      owned.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {batch, seen}));
-      owned.put("position_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {batch, len}));
+      owned.put(PolicyIo.INPUT_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, len}));
+      owned.put(PolicyIo.ATTENTION_MASK, OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {batch, seen}));
+      owned.put(PolicyIo.POSITION_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[] {batch, len}));
       for (int i = 0; i < config.numLayers(); i++) {
-        for (String kv : new String[] {"key", "value"}) {
-          String name = "past_key_values." + i + "." + kv;
+        for (boolean key : new boolean[] {true, false}) {
+          String name = key ? PolicyIo.pastKey(i) : PolicyIo.pastValue(i);
           if (previous == null) {
             owned.put(name, OnnxTensor.createTensor(env, FloatBuffer.allocate(0),
                 new long[] {batch, config.numKvHeads(), 0, config.headDim()}));
           } else {
-            in.put(name, (OnnxTensor) previous.get("present." + i + "." + kv).orElseThrow());
+            String present = key ? PolicyIo.presentKey(i) : PolicyIo.presentValue(i);
+            in.put(name, (OnnxTensor) previous.get(present).orElseThrow());
           }
         }
       }
@@ -152,19 +154,5 @@ public final class OrtSampler {
     } finally {
       owned.values().forEach(OnnxTensor::close);
     }
-  }
-
-  // The token choice itself lives in TokenChooser (shared with the TensorFlow generator); these package-private
-  // names keep the choice's unit tests (OrtSamplerChooseTest) pointing where they always did.
-  static int choose(float[] logits, SamplingOptions o, SplittableRandom rng, double[] lp) {
-    return TokenChooser.choose(logits, o, rng, lp);
-  }
-
-  static int[] nucleusSuperset(float[] logits, double[] w, double need) {
-    return TokenChooser.nucleusSuperset(logits, w, need);
-  }
-
-  static int[] topOrder(float[] logits, int[] ids, int k) {
-    return TokenChooser.topOrder(logits, ids, k);
   }
 }

@@ -1,6 +1,6 @@
 // Creates ONNX Runtime sessions of the policy: weight sync (small proto + weights from direct buffers) for
 // rollouts, or a written model.onnx for serving checks; device and thread options in one place.
-package dev.rlsr.export;
+package dev.rlsr.export.runtime;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxTensorLike;
@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
+import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.util.RlsrException;
@@ -65,7 +66,7 @@ public final class OnnxPolicySessions {
   }
 
   /** Session options for {@code --threads} and {@code --device}; refusals name the flag and the fix. */
-  static OrtSession.SessionOptions options(int threads, String device) {
+  public static OrtSession.SessionOptions options(int threads, String device) {
     if (threads < 1) {
       throw new RlsrException("--threads must be at least 1, got " + threads);
     }
