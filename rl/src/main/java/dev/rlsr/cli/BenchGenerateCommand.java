@@ -65,8 +65,8 @@ public final class BenchGenerateCommand implements Callable<Integer> {
   @Option(names = "--repeats", defaultValue = "3", description = "Timed runs per backend after one warm-up; the median counts (default: ${DEFAULT-VALUE}).")
   int repeats;
 
-  @Option(names = "--logits", defaultValue = "last", description = "Rollout graph of the ONNX backends: last (next-token logits only, as rlsr train uses) or all positions (default: ${DEFAULT-VALUE}).")
-  String logits;
+  @Option(names = "--logits", defaultValue = "last", converter = FlagConverters.Logits.class, description = "Rollout graph of the ONNX backends: last (next-token logits only, as rlsr train uses) or all positions (default: ${DEFAULT-VALUE}).")
+  OnnxPolicyExporter.Logits logits;
 
   @Option(names = "--json", required = true, description = "File the results are written to.")
   Path json;
@@ -75,9 +75,6 @@ public final class BenchGenerateCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (batch < 1 || newTokens < 1 || promptLen < 1 || repeats < 1) {
       throw new RlsrException("--batch, --new-tokens, --prompt-len and --repeats must be at least 1");
-    }
-    if (!logits.equals("last") && !logits.equals("all")) {
-      throw new RlsrException("--logits \"" + logits + "\" is not known: use last or all");
     }
     ModelWeights weights;
     String name;
@@ -109,8 +106,7 @@ public final class BenchGenerateCommand implements Callable<Integer> {
         name, weights.parameterCount(), batch, promptLen, newTokens, threads.threads);
 
     OrtEnvironment env = OrtEnvironment.getEnvironment();
-    byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(c, Map.of(),
-        logits.equals("last") ? OnnxPolicyExporter.Logits.LAST : OnnxPolicyExporter.Logits.ALL);
+    byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(c, Map.of(), logits);
     LinkedHashMap<String, double[]> times = new LinkedHashMap<>();   // backend -> timed runs in ms
     LinkedHashMap<String, List<Rollout>> results = new LinkedHashMap<>();
     double[] sync = new double[5];
