@@ -36,8 +36,7 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "Per-row results (JSONL).")
   Path out;
 
-  @Option(names = "--embedder", defaultValue = SentenceEmbedder.DEFAULT, description = "Training embedder for the reward (default: ${DEFAULT-VALUE}).")
-  String embedder;
+  @Mixin EmbedderMixin reward;
 
   @Option(names = "--judge", defaultValue = SentenceEmbedder.E5_SMALL_V2, description = "Independent judge encoder (default: ${DEFAULT-VALUE}).")
   String judge;
@@ -78,13 +77,13 @@ public final class EvalCommand implements Callable<Integer> {
       PositionLimits.checkPromptPlusNew(mc, model, PositionLimits.longestPrompt(tok, rows, maxPromptLength),
           maxPromptLength, "--max-prompt-length", maxNewTokens, "--max-new-tokens");
     }
-    try (SentenceEmbedder e = SentenceEmbedder.load(embedder, threads.threads);
+    try (SentenceEmbedder e = SentenceEmbedder.load(reward.embedder, threads.threads);
         SentenceEmbedder j = SentenceEmbedder.load(judge, threads.threads)) {
       var s = Evaluator.run(model, rows, e, j, out,
           new Evaluator.Options(maxPromptLength, maxNewTokens, batchSize, threads.threads, device));
       var json = s.toJson();
       json.put("model", model.toString());
-      json.put("embedder", embedder);
+      json.put("embedder", reward.embedder);
       json.put("judge", judge);
       json.put("out", out.toString());
       spec.commandLine().getOut().println(json.toString());

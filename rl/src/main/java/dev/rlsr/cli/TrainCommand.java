@@ -79,8 +79,7 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--mask-truncated-completions", arity = "0..1", defaultValue = GrpoConfig.DEFAULT_MASK_TRUNCATED_COMPLETIONS, description = "Leave completions that hit the length limit out of the loss (default: ${DEFAULT-VALUE}).")
   boolean maskTruncatedCompletions;
 
-  @Option(names = "--embedder", defaultValue = GrpoConfig.DEFAULT_EMBEDDER, description = "Reward encoder: all-minilm-l6-v2, e5-small-v2 or a sentence-transformers ONNX directory (default: ${DEFAULT-VALUE}).")
-  String embedder;
+  @Mixin EmbedderMixin reward;
 
   @Option(names = "--seed", defaultValue = GrpoConfig.DEFAULT_SEED, description = "Seed of prompt order and sampling (default: ${DEFAULT-VALUE}).")
   long seed;
@@ -150,7 +149,7 @@ public final class TrainCommand implements Callable<Integer> {
         .iterations(iterations).promptsPerIteration(promptsPerIteration).numGenerations(numGenerations)
         .maxPromptLength(maxPromptLength).maxCompletionLength(maxCompletionLength).beta(beta).epsilon(epsilon)
         .epsilonHigh(epsilonHigh).lossType(lossType).scaleRewards(scaleRewards).numIterations(numIterations)
-        .maskTruncatedCompletions(maskTruncatedCompletions).embedder(embedder).seed(seed).saveEvery(saveEvery)
+        .maskTruncatedCompletions(maskTruncatedCompletions).embedder(reward.embedder).seed(seed).saveEvery(saveEvery)
         .saveTotalLimit(saveTotalLimit).microBatchSize(microBatchSize).generationBatchSize(generationBatchSize)
         .isCorrection(isCorrection).isCap(isCap).logCompletions(logCompletions).threads(threads.threads)
         .device(deviceOption.device).resume(resume).build().validate();
@@ -160,9 +159,9 @@ public final class TrainCommand implements Callable<Integer> {
     }
     SentenceEmbedder enc;
     try {
-      enc = SentenceEmbedder.load(embedder, threads.threads);
+      enc = SentenceEmbedder.load(reward.embedder, threads.threads);
     } catch (RuntimeException e) {
-      throw new RlsrException("--embedder " + embedder + ": cannot load the reward encoder: " + e.getMessage(), e);
+      throw new RlsrException("--embedder " + reward.embedder + ": cannot load the reward encoder: " + e.getMessage(), e);
     }
     var err = spec.commandLine().getErr();
     try (enc) {

@@ -63,7 +63,7 @@ class OptionDefaultsTest {
         .numGenerations(c.numGenerations).maxPromptLength(c.maxPromptLength)
         .maxCompletionLength(c.maxCompletionLength).beta(c.beta).epsilon(c.epsilon).epsilonHigh(c.epsilonHigh)
         .lossType(c.lossType).scaleRewards(c.scaleRewards).numIterations(c.numIterations)
-        .maskTruncatedCompletions(c.maskTruncatedCompletions).embedder(c.embedder).seed(c.seed)
+        .maskTruncatedCompletions(c.maskTruncatedCompletions).embedder(c.reward.embedder).seed(c.seed)
         .saveEvery(c.saveEvery).saveTotalLimit(c.saveTotalLimit).microBatchSize(c.microBatchSize)
         .generationBatchSize(c.generationBatchSize).isCorrection(c.isCorrection).isCap(c.isCap)
         .logCompletions(c.logCompletions).threads(c.threads.threads).device(c.deviceOption.device).resume(c.resume)
