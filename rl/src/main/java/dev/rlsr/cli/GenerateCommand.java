@@ -116,8 +116,8 @@ public final class GenerateCommand implements Callable<Integer> {
       }
       PositionLimits.checkPromptPlusNew(m.config(), model, longest, maxPromptLength, "--max-prompt-length",
           maxNewTokens, "--max-new-tokens");
-      SamplingOptions o = new SamplingOptions(maxNewTokens, sampling.temperature, sampling.topK, sampling.topP, greedy, seed,
-          Arrays.stream(m.tokenizer().eosIds()).boxed().toList(), m.tokenizer().padId());
+      SamplingOptions o = new SamplingOptions(maxNewTokens, sampling.temperature, sampling.topK, sampling.topP, greedy,
+          seed, Arrays.stream(m.tokenizer().eosIds()).boxed().toList(), m.tokenizer().padId());
       if (backend.equals("onnx")) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(m.config(), Map.of(), OnnxPolicyExporter.Logits.LAST);
