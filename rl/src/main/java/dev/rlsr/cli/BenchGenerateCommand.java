@@ -3,6 +3,7 @@
 package dev.rlsr.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rlsr.export.Device;
 import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.export.runtime.EngineOptions;
 import dev.rlsr.export.runtime.RolloutEngines;
@@ -62,8 +63,8 @@ public final class BenchGenerateCommand implements Callable<Integer> {
   @Option(names = "--repeats", defaultValue = "3", description = "Timed runs per backend after one warm-up; the median counts (default: ${DEFAULT-VALUE}).")
   int repeats;
 
-  @Option(names = "--logits", defaultValue = "last", description = "Rollout graph of the ONNX backends: last (next-token logits only, as rlsr train uses) or all positions (default: ${DEFAULT-VALUE}).")
-  String logits;
+  @Option(names = "--logits", defaultValue = "last", converter = FlagConverters.Logits.class, description = "Rollout graph of the ONNX backends: last (next-token logits only, as rlsr train uses) or all positions (default: ${DEFAULT-VALUE}).")
+  OnnxPolicyExporter.Logits logits;
 
   @Option(names = "--json", required = true, description = "File the results are written to.")
   Path json;
@@ -72,9 +73,6 @@ public final class BenchGenerateCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (batch < 1 || newTokens < 1 || promptLen < 1 || repeats < 1) {
       throw new RlsrException("--batch, --new-tokens, --prompt-len and --repeats must be at least 1");
-    }
-    if (!logits.equals("last") && !logits.equals("all")) {
-      throw new RlsrException("--logits \"" + logits + "\" is not known: use last or all");
     }
     ModelWeights weights;
     String name;
@@ -105,8 +103,8 @@ public final class BenchGenerateCommand implements Callable<Integer> {
     out.printf("bench generate: %s, %,d parameters, batch %d, prompt %d, %d new tokens, %d threads%n",
         name, weights.parameterCount(), batch, promptLen, newTokens, threads.threads);
 
-    EngineOptions eo = EngineOptions.of(threads.threads, "cpu")
-        .withLogits(logits.equals("last") ? OnnxPolicyExporter.Logits.LAST : OnnxPolicyExporter.Logits.ALL);
+    EngineOptions eo = EngineOptions.of(threads.threads, Device.CPU)
+        .withLogits(logits);
     LinkedHashMap<String, double[]> times = new LinkedHashMap<>();   // backend -> timed runs in ms
     LinkedHashMap<String, List<Rollout>> results = new LinkedHashMap<>();
     double[] sync = new double[5];

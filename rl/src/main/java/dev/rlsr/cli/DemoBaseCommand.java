@@ -41,9 +41,9 @@ public final class DemoBaseCommand implements Callable<Integer> {
   public Integer call() {
     var d = DemoBaseModel.Recipe.DEFAULT;
     var s = d.size();
-    var recipe = new DemoBaseModel.Recipe(d.dataVersion(), seed, corpusDocuments, d.merges(),
-        new ScratchModel.Size(hiddenSize, s.intermediateSize(), layers, s.heads(), s.kvHeads(), s.maxPositions()),
-        steps, d.batchSize(), d.learningRate(), d.warmupSteps(), d.weightDecay(), d.maxSeqLen());
+    var recipe = d.toBuilder().seed(seed).corpusDocuments(corpusDocuments)
+        .size(new ScratchModel.Size(hiddenSize, s.intermediateSize(), layers, s.heads(), s.kvHeads(), s.maxPositions()))
+        .steps(steps).build();
     long t0 = System.nanoTime();
     Path dir = DemoBaseModel.build(out, recipe, threads.threads, spec.commandLine().getErr());
     spec.commandLine().getOut().printf("demo-base: model in %s (%.0f s)%n", dir, (System.nanoTime() - t0) / 1e9);

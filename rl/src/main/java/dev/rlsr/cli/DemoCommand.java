@@ -25,22 +25,22 @@ public final class DemoCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ThreadsMixin threads;
 
-  @Option(names = "--out", defaultValue = "runs/demo", description = "Run directory (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--out", defaultValue = DemoRun.Options.DEFAULT_OUT, description = "Run directory (default: ${DEFAULT-VALUE}).")
   Path out;
 
-  @Option(names = "--budget", defaultValue = "6144", description = "Training sequences (forward+backward) per recipe: SFT steps = budget/16, RLSR iterations = budget/(P*G), SFT+RLSR half of each (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--budget", defaultValue = DemoRun.Options.DEFAULT_BUDGET, description = "Training sequences (forward+backward) per recipe: SFT steps = budget/" + DemoRun.Options.DEFAULT_SFT_BATCH + ", RLSR iterations = budget/(P*G), SFT+RLSR half of each (default: ${DEFAULT-VALUE}).")
   int budget;
 
-  @Option(names = "--sft-lr", defaultValue = "1e-3", description = "SFT learning rate (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--sft-lr", defaultValue = DemoRun.Options.DEFAULT_SFT_LR, description = "SFT learning rate (default: ${DEFAULT-VALUE}).")
   double sftLr;
 
-  @Option(names = "--rl-lr", defaultValue = "1e-4", description = "RLSR learning rate (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--rl-lr", defaultValue = DemoRun.Options.DEFAULT_RL_LR, description = "RLSR learning rate (default: ${DEFAULT-VALUE}).")
   double rlLr;
 
-  @Option(names = "--eval-limit", defaultValue = "200", description = "Held-out prompts to evaluate; 0 = all (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--eval-limit", defaultValue = DemoRun.Options.DEFAULT_EVAL_LIMIT, description = "Held-out prompts to evaluate; 0 = all (default: ${DEFAULT-VALUE}).")
   int evalLimit;
 
-  @Option(names = "--seed", defaultValue = "42", description = "Seed of data order and sampling (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--seed", defaultValue = DemoRun.Options.DEFAULT_SEED, description = "Seed of data order and sampling (default: ${DEFAULT-VALUE}).")
   long seed;
 
   @Option(names = "--overwrite", description = "Replace an existing run directory.")
@@ -58,7 +58,8 @@ public final class DemoCommand implements Callable<Integer> {
     if (budget < 128) {
       throw new RlsrException("--budget must be at least 128 sequences");
     }
-    var o = new DemoRun.Options(out, budget, 16, sftLr, rlLr, 8, 8, 24, evalLimit, seed, threads.threads);
+    var o = DemoRun.Options.builder().out(out).budget(budget).sftLr(sftLr).rlLr(rlLr).evalLimit(evalLimit).seed(seed)
+        .threads(threads.threads).build();
     var entries = new DemoRun(o, log).run();
     String table = DemoRun.table(entries);
     var w = spec.commandLine().getOut();
@@ -75,7 +76,7 @@ public final class DemoCommand implements Callable<Integer> {
     }
     var heldOut = JsonlDataset.read(out.resolve("data").resolve(DemoData.EVAL_FILE));
     var question = heldOut.get(Math.floorMod(seed, heldOut.size()));
-    String answer = DemoRun.answerWithOnnx(onnx, question, 24, threads.threads);
+    String answer = DemoRun.answerWithOnnx(onnx, question, o.maxNewTokens(), threads.threads);
     Path report = DemoRun.report(out, entries, table, question.promptText(), answer);
     var summary = DemoRun.summaryJson(entries);
     summary.put("best", best.name());

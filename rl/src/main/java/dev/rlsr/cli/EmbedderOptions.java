@@ -2,13 +2,11 @@
 package dev.rlsr.cli;
 
 import dev.rlsr.embedder.SentenceEmbedder;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 final class EmbedderOptions {
-  @Option(names = "--embedder", paramLabel = "NAME|DIR", defaultValue = SentenceEmbedder.DEFAULT,
-      description = "Sentence encoder: built-in all-minilm-l6-v2 or e5-small-v2, or a sentence-transformers ONNX export "
-          + "directory (model.onnx or onnx/model.onnx, tokenizer.json, 1_Pooling/config.json). Default: ${DEFAULT-VALUE}.")
-  String embedder;
+  @Mixin EmbedderMixin name;
 
   @Option(names = "--threads", paramLabel = "N",
       description = "Batches encoded at once, one ONNX Runtime thread each. Default: the number of cores.")
@@ -23,6 +21,6 @@ final class EmbedderOptions {
   }
 
   SentenceEmbedder load() {
-    return SentenceEmbedder.load(embedder, threadsOrDefault(), batchSize);
+    return SentenceEmbedder.load(name.embedder, threadsOrDefault(), batchSize);
   }
 }

@@ -3,11 +3,12 @@
 package dev.rlsr.cli;
 
 import dev.rlsr.embedder.SentenceEmbedder;
+import dev.rlsr.export.Device;
+import dev.rlsr.policy.rollout.SamplingOptions;
 import dev.rlsr.policy.data.JsonlDataset;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.util.RlsrException;
-import dev.rlsr.rl.GrpoConfig;
 import dev.rlsr.rl.PositionLimits;
 import dev.rlsr.rl.eval.Evaluator;
 import java.nio.file.Files;
@@ -35,8 +36,7 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "Per-row results (JSONL).")
   Path out;
 
-  @Option(names = "--embedder", defaultValue = SentenceEmbedder.DEFAULT, description = "Training embedder for the reward (default: ${DEFAULT-VALUE}).")
-  String embedder;
+  @Mixin EmbedderMixin reward;
 
   @Option(names = "--judge", defaultValue = SentenceEmbedder.E5_SMALL_V2, description = "Independent judge encoder (default: ${DEFAULT-VALUE}).")
   String judge;
@@ -44,20 +44,20 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--limit", defaultValue = "0", description = "Evaluate only the first N rows; 0 = all (default: ${DEFAULT-VALUE}).")
   int limit;
 
-  @Option(names = "--max-prompt-length", defaultValue = "256", description = "Prompts keep their last N tokens (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-prompt-length", defaultValue = Evaluator.Options.DEFAULT_MAX_PROMPT_LENGTH, description = "Prompts keep their last N tokens (default: ${DEFAULT-VALUE}).")
   int maxPromptLength;
 
-  @Option(names = "--max-new-tokens", defaultValue = "128", description = "Greedy tokens per response; the longest prompt plus these must fit the model's max_position_embeddings (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-new-tokens", defaultValue = SamplingOptions.DEFAULT_MAX_NEW_TOKENS, description = "Greedy tokens per response; the longest prompt plus these must fit the model's max_position_embeddings (default: ${DEFAULT-VALUE}).")
   int maxNewTokens;
 
-  @Option(names = "--batch-size", defaultValue = "16", description = "Prompts per generation call (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--batch-size", defaultValue = Evaluator.Options.DEFAULT_BATCH_SIZE, description = "Prompts per generation call (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
-  @Option(names = "--device", defaultValue = "cpu", description = "ONNX Runtime device: cpu or cuda, refused at once where this ONNX Runtime has no CUDA (default: ${DEFAULT-VALUE}).")
-  String device;
+  @Mixin DeviceMixin deviceOption;
 
   @Override
   public Integer call() {
+    Device device = deviceOption.device;
     var rows = JsonlDataset.read(data);
     if (limit > 0 && rows.size() > limit) {
       rows = rows.subList(0, limit);
@@ -68,10 +68,7 @@ public final class EvalCommand implements Callable<Integer> {
     if (batchSize < 1 || maxNewTokens < 1 || maxPromptLength < 1) {
       throw new RlsrException("--batch-size, --max-new-tokens and --max-prompt-length must be at least 1");
     }
-    if (!device.equals("cpu") && !device.equals("cuda")) {
-      throw new RlsrException("--device \"" + device + "\" is not known: use cpu or cuda");
-    }
-    GrpoConfig.requireDevice(device);
+    device.requireAvailable();
     if (Files.isDirectory(out)) {
       throw new RlsrException("--out " + out + " is a directory; give the JSONL file to write");
     }
@@ -80,13 +77,13 @@ public final class EvalCommand implements Callable<Integer> {
       PositionLimits.checkPromptPlusNew(mc, model, PositionLimits.longestPrompt(tok, rows, maxPromptLength),
           maxPromptLength, "--max-prompt-length", maxNewTokens, "--max-new-tokens");
     }
-    try (SentenceEmbedder e = SentenceEmbedder.load(embedder, threads.threads);
+    try (SentenceEmbedder e = SentenceEmbedder.load(reward.embedder, threads.threads);
         SentenceEmbedder j = SentenceEmbedder.load(judge, threads.threads)) {
       var s = Evaluator.run(model, rows, e, j, out,
           new Evaluator.Options(maxPromptLength, maxNewTokens, batchSize, threads.threads, device));
       var json = s.toJson();
       json.put("model", model.toString());
-      json.put("embedder", embedder);
+      json.put("embedder", reward.embedder);
       json.put("judge", judge);
       json.put("out", out.toString());
       spec.commandLine().getOut().println(json.toString());

@@ -7,6 +7,7 @@ import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.policy.checkpoint.Checkpoints;
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.util.FileTrees;
+import dev.rlsr.policy.util.FlagChoices;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.IOException;
@@ -48,17 +49,24 @@ public final class ExportCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "Output directory (created; must be absent or empty unless --force).")
   Path out;
 
-  @Option(names = "--format", defaultValue = "onnx", description = "onnx, safetensors or both (default: ${DEFAULT-VALUE}).")
-  String format;
+  /** What {@code --format} writes (see the command's description). */
+  enum Format {
+    ONNX, SAFETENSORS, BOTH;
+
+    @Override
+    public String toString() {
+      return FlagChoices.name(this);
+    }
+  }
+
+  @Option(names = "--format", defaultValue = "onnx", converter = FlagConverters.Format.class, description = "onnx, safetensors or both (default: ${DEFAULT-VALUE}).")
+  Format format;
 
   @Option(names = "--force", description = "Replace a non-empty OUT.")
   boolean force;
 
   @Override
   public Integer call() throws Exception {
-    if (!format.equals("onnx") && !format.equals("safetensors") && !format.equals("both")) {
-      throw new RlsrException("--format \"" + format + "\" is not known: use onnx, safetensors or both");
-    }
     Path target = out.toAbsolutePath().normalize();
     if (Files.exists(target) && !Files.isDirectory(target)) {
       throw new RlsrException("--out " + out + " is a file, not a directory");
@@ -80,11 +88,11 @@ public final class ExportCommand implements Callable<Integer> {
       }
       try {
         String runConfig = readRunConfig(m.dir());
-        if (!format.equals("onnx")) {
+        if (format != Format.ONNX) {
           writeSafetensors(m, tmp, runConfig);
         }
-        if (!format.equals("safetensors")) {
-          writeOnnx(m, format.equals("both") ? tmp.resolve(ONNX_SUBDIR) : tmp, runConfig);
+        if (format != Format.SAFETENSORS) {
+          writeOnnx(m, format == Format.BOTH ? tmp.resolve(ONNX_SUBDIR) : tmp, runConfig);
         }
         replace(tmp, target);
       } catch (IOException | RuntimeException e) {
@@ -93,7 +101,7 @@ public final class ExportCommand implements Callable<Integer> {
       }
     }
     spec.commandLine().getOut().println("export: " + format + " in " + out
-        + (format.equals("both") ? " (ONNX in " + out.resolve(ONNX_SUBDIR) + ")" : ""));
+        + (format == Format.BOTH ? " (ONNX in " + out.resolve(ONNX_SUBDIR) + ")" : ""));
     return 0;
   }
 
@@ -106,7 +114,7 @@ public final class ExportCommand implements Callable<Integer> {
     Files.createDirectories(dir);
     ObjectNode settings = Json.MAPPER.createObjectNode();
     settings.put("source", m.dir().toAbsolutePath().normalize().toString());
-    settings.put("format", format);
+    settings.put("format", format.toString());
     settings.put("opset", OnnxPolicyExporter.OPSET);
     settings.put("logits", "all");
     settings.put("weights_dtype", "float32");

@@ -5,6 +5,7 @@ package dev.rlsr.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.export.runtime.EngineOptions;
 import dev.rlsr.export.runtime.RolloutEngines;
+import dev.rlsr.export.Device;
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.data.Example;
 import dev.rlsr.policy.data.JsonlDataset;
@@ -15,7 +16,6 @@ import dev.rlsr.policy.rollout.RolloutEngine;
 import dev.rlsr.policy.rollout.SamplingOptions;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
-import dev.rlsr.rl.GrpoConfig;
 import dev.rlsr.rl.PositionLimits;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -60,16 +60,9 @@ public final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--greedy", description = "Argmax decoding (ignores --temperature, --top-p, --top-k).")
   boolean greedy;
 
-  @Option(names = "--temperature", defaultValue = "1.0", description = "Sampling temperature > 0 (default: ${DEFAULT-VALUE}).")
-  double temperature;
+  @Mixin SamplingMixin sampling;
 
-  @Option(names = "--top-p", defaultValue = "1.0", description = "Nucleus sampling in (0, 1]; 1 = off (default: ${DEFAULT-VALUE}).")
-  double topP;
-
-  @Option(names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens; 0 = off (default: ${DEFAULT-VALUE}).")
-  int topK;
-
-  @Option(names = "--max-new-tokens", defaultValue = "128", description = "New tokens per prompt at most; the longest prompt plus these must fit the model's max_position_embeddings (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-new-tokens", defaultValue = SamplingOptions.DEFAULT_MAX_NEW_TOKENS, description = "New tokens per prompt at most; the longest prompt plus these must fit the model's max_position_embeddings (default: ${DEFAULT-VALUE}).")
   int maxNewTokens;
 
   @Option(names = "--seed", defaultValue = "42", description = "Seed of the sampling draws; the same seed, prompts and options repeat exactly (default: ${DEFAULT-VALUE}).")
@@ -81,11 +74,11 @@ public final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--max-prompt-length", defaultValue = "1024", description = "Longer prompts keep their last N tokens (default: ${DEFAULT-VALUE}).")
   int maxPromptLength;
 
-  @Option(names = "--device", defaultValue = "cpu", description = "ONNX Runtime execution provider: cpu or cuda (default: ${DEFAULT-VALUE}; --backend onnx only).")
-  String device;
+  @Mixin DeviceMixin deviceOption;
 
   @Override
   public Integer call() throws Exception {
+    Device device = deviceOption.device;
     if (!backend.equals("onnx") && !backend.equals("tf")) {
       throw new RlsrException("--backend \"" + backend + "\" is not known: use onnx or tf");
     }
@@ -95,17 +88,12 @@ public final class GenerateCommand implements Callable<Integer> {
     if (maxPromptLength < 1) {
       throw new RlsrException("--max-prompt-length must be at least 1, got " + maxPromptLength);
     }
-    if (backend.equals("tf") && !device.equals("cpu")) {
+    if (backend.equals("tf") && device != Device.CPU) {
       throw new RlsrException("--device " + device + " applies to --backend onnx only (TensorFlow places ops itself: "
           + "the -Pgpu build uses the GPU when there is one)");
     }
-    if (!device.equals("cpu") && !device.equals("cuda")) {
-      throw new RlsrException("--device \"" + device + "\" is not known: use cpu or cuda");
-    }
-    GrpoConfig.requireDevice(device);
-    if (maxNewTokens < 1) {
-      throw new RlsrException("--max-new-tokens must be at least 1, got " + maxNewTokens);
-    }
+    device.requireAvailable();
+    sampling.check("--max-new-tokens", maxNewTokens);
     List<Example> examples = input.prompt != null ? List.of(Example.of(input.prompt, "")) : JsonlDataset.read(input.data);
     if (examples.isEmpty()) {
       throw new RlsrException(input.data + ": no prompts in the file");
@@ -122,7 +110,7 @@ public final class GenerateCommand implements Callable<Integer> {
       }
       PositionLimits.checkPromptPlusNew(m.config(), model, longest, maxPromptLength, "--max-prompt-length",
           maxNewTokens, "--max-new-tokens");
-      SamplingOptions o = new SamplingOptions(maxNewTokens, temperature, topK, topP, greedy, seed,
+      SamplingOptions o = new SamplingOptions(maxNewTokens, sampling.temperature, sampling.topK, sampling.topP, greedy, seed,
           Arrays.stream(m.tokenizer().eosIds()).boxed().toList(), m.tokenizer().padId());
       RolloutEngines.Backend b = backend.equals("onnx") ? RolloutEngines.Backend.ONNX : RolloutEngines.Backend.TF;
       try (RolloutEngine engine = RolloutEngines.open(b, m.weights(), EngineOptions.of(threads.threads, device))) {

@@ -2,6 +2,7 @@
 package dev.rlsr.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rlsr.export.Device;
 import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.export.runtime.EngineOptions;
 import dev.rlsr.export.runtime.OrtRolloutEngine;
@@ -36,15 +37,15 @@ public final class LogprobsCommand implements Callable<Integer> {
   @Option(names = "--backend", defaultValue = "tf", description = "tf (TensorFlow graph) or onnx (ONNX Runtime session of the exported graph) (default: ${DEFAULT-VALUE}).")
   String backend;
 
-  @Option(names = "--device", defaultValue = "cpu", description = "ONNX Runtime execution provider: cpu or cuda (default: ${DEFAULT-VALUE}; --backend onnx only).")
-  String device;
+  @Mixin DeviceMixin deviceOption;
 
   @Override
   public Integer call() throws Exception {
+    Device device = deviceOption.device;
     if (!backend.equals("tf") && !backend.equals("onnx")) {
       throw new RlsrException("--backend \"" + backend + "\" is not known: use tf or onnx");
     }
-    if (backend.equals("tf") && !device.equals("cpu")) {
+    if (backend.equals("tf") && device != Device.CPU) {
       throw new RlsrException("--device " + device + " applies to --backend onnx only");
     }
     try (HfModel m = HfModel.load(model)) {

@@ -38,6 +38,7 @@ public final class Main implements Runnable {
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
     cl.setExecutionExceptionHandler(new ErrorHandler());
+    cl.setParameterExceptionHandler(new ErrorHandler.Parameters(cl.getParameterExceptionHandler()));
     cl.setCaseInsensitiveEnumValuesAllowed(true);
     return cl;
   }

@@ -5,7 +5,6 @@ package dev.rlsr.cli;
 import dev.rlsr.policy.checkpoint.Checkpoints;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.tokenizer.Tokenizer;
-import dev.rlsr.policy.train.LrSchedule;
 import dev.rlsr.policy.train.SftOptions;
 import dev.rlsr.policy.train.SftTrainer;
 import dev.rlsr.policy.util.RlsrException;
@@ -22,6 +21,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "pretrain", mixinStandardHelpOptions = true, sortOptions = false,
+    defaultValueProvider = PretrainCommand.Defaults.class,
     description = {"Pretraining: next-token loss on every token of raw text documents (one per line of --corpus).",
         "Starts from --model, or from a new random Llama for --tokenizer written to OUT/init (size flags or"
             + " --init-config)."})
@@ -68,43 +68,30 @@ public final class PretrainCommand implements Callable<Integer> {
   @Option(names = "--init-seed", defaultValue = "0", description = "From scratch: seed of the random weights (default: ${DEFAULT-VALUE}).")
   long initSeed;
 
-  @Option(names = "--epochs", defaultValue = "1", description = "Passes over the corpus (default: ${DEFAULT-VALUE}); ignored with --max-steps.")
+  @Option(names = "--epochs", defaultValue = SftOptions.DEFAULT_EPOCHS, description = "Passes over the corpus (default: ${DEFAULT-VALUE}); ignored with --max-steps.")
   int epochs;
 
-  @Option(names = "--max-steps", defaultValue = "0", description = "Optimizer steps; 0 derives them from --epochs (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-steps", defaultValue = SftOptions.DEFAULT_MAX_STEPS, description = "Optimizer steps; 0 derives them from --epochs (default: ${DEFAULT-VALUE}).")
   long maxSteps;
 
-  @Option(names = "--batch-size", defaultValue = "16", description = "Documents per micro-batch (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--batch-size", defaultValue = SftOptions.PRETRAIN_BATCH_SIZE, description = "Documents per micro-batch (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
-  @Option(names = "--grad-accum", defaultValue = "1", description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--grad-accum", defaultValue = SftOptions.DEFAULT_GRAD_ACCUM, description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
   int gradAccum;
 
-  @Option(names = {"--learning-rate", "--lr"}, defaultValue = "3e-3", description = "Peak AdamW learning rate (default: ${DEFAULT-VALUE}, for small models from scratch).")
-  double learningRate;
+  @Mixin OptimizerMixin optimizer;
 
-  @Option(names = "--schedule", defaultValue = "cosine", description = "After warm-up: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-  LrSchedule.Kind schedule;
-
-  @Option(names = "--warmup-steps", defaultValue = "40", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
-  long warmupSteps;
-
-  @Option(names = "--weight-decay", defaultValue = "0.01", description = "Decoupled weight decay, not on norms/biases (default: ${DEFAULT-VALUE}).")
-  double weightDecay;
-
-  @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clip; 0 disables (default: ${DEFAULT-VALUE}).")
-  double maxGradNorm;
-
-  @Option(names = "--max-seq-len", description = "Longest document in tokens, at most the model's max_position_embeddings; longer ones are cut (default: 128, or that limit when smaller).")
+  @Option(names = "--max-seq-len", description = "Longest document in tokens, at most the model's max_position_embeddings; longer ones are cut (default: " + SftOptions.PRETRAIN_MAX_SEQ_LEN + ", or that limit when smaller).")
   Integer maxSeqLen;
 
-  @Option(names = "--seed", defaultValue = "42", description = "Seed of the document order (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--seed", defaultValue = SftOptions.DEFAULT_SEED, description = "Seed of the document order (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--save-every", defaultValue = "0", description = "Checkpoint every N steps; 0 only at the end (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--save-every", defaultValue = SftOptions.DEFAULT_SAVE_EVERY, description = "Checkpoint every N steps; 0 only at the end (default: ${DEFAULT-VALUE}).")
   long saveEvery;
 
-  @Option(names = "--save-total-limit", defaultValue = "2", description = "Checkpoints kept in OUT/checkpoints; 0 keeps all (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--save-total-limit", defaultValue = SftOptions.DEFAULT_SAVE_TOTAL_LIMIT, description = "Checkpoints kept in OUT/checkpoints; 0 keeps all (default: ${DEFAULT-VALUE}).")
   int saveTotalLimit;
 
   @Option(names = "--resume", description = "Continue from OUT/checkpoints/LATEST (a from-scratch run reuses OUT/init); options that change the run must match its run_config.json.")
@@ -113,8 +100,15 @@ public final class PretrainCommand implements Callable<Integer> {
   @Option(names = "--resume-override", description = "With --resume: continue even when such options differ from the checkpoint's run config (the differences are printed).")
   boolean resumeOverride;
 
-  @Option(names = "--stop-after", defaultValue = "0", description = "Stop with a checkpoint after this step, keeping the schedule of the whole run; 0 runs to the end (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--stop-after", defaultValue = SftOptions.DEFAULT_STOP_AFTER, description = "Stop with a checkpoint after this step, keeping the schedule of the whole run; 0 runs to the end (default: ${DEFAULT-VALUE}).")
   long stopAfter;
+
+  /** The optimizer defaults of a pretraining run. */
+  static final class Defaults extends OptionDefaults {
+    Defaults() {
+      super(OptimizerMixin.PRETRAIN);
+    }
+  }
 
   @Override
   public Integer call() {
@@ -123,9 +117,7 @@ public final class PretrainCommand implements Callable<Integer> {
       throw new RlsrException("--model continues an existing model; --tokenizer and --init-config are for starting"
           + " from scratch: give one or the other");
     }
-    if (resumeOverride && !resume) {
-      throw new RlsrException("--resume-override only applies with --resume");
-    }
+    RunGuard.checkResumeOverride(resume, resumeOverride);
     if (model == null && tokenizer == null) {
       throw new RlsrException("pretrain needs --model DIR (continue a model) or --tokenizer DIR (start from scratch)");
     }
@@ -135,23 +127,24 @@ public final class PretrainCommand implements Callable<Integer> {
     int seqLen;
     Path init = out.resolve(INIT_DIR);
     if (model != null) {
-      seqLen = RunGuard.seqLen(maxSeqLen, 128, RunGuard.modelConfig(model), model.resolve("config.json"),
+      seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.PRETRAIN_MAX_SEQ_LEN, RunGuard.modelConfig(model), model.resolve("config.json"),
           "--max-seq-len");
     } else if (resume && Files.isRegularFile(init.resolve("model.safetensors"))) {
-      seqLen = RunGuard.seqLen(maxSeqLen, 128, RunGuard.modelConfig(init), init.resolve("config.json"),
+      seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.PRETRAIN_MAX_SEQ_LEN, RunGuard.modelConfig(init), init.resolve("config.json"),
           "--max-seq-len");
     } else if (initConfig != null) {
-      seqLen = RunGuard.seqLen(maxSeqLen, 128, ModelConfig.read(initConfig), initConfig, "--max-seq-len");
+      seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.PRETRAIN_MAX_SEQ_LEN, ModelConfig.read(initConfig), initConfig, "--max-seq-len");
     } else {
       if (maxSeqLen != null && maxSeqLen > maxPositions) {
         throw new RlsrException("--max-seq-len " + maxSeqLen + " exceeds --max-positions " + maxPositions
             + " (the new model's max_position_embeddings): use --max-seq-len " + maxPositions + " or less");
       }
-      seqLen = maxSeqLen != null ? maxSeqLen : Math.min(128, maxPositions);
+      seqLen = maxSeqLen != null ? maxSeqLen : Math.min(SftOptions.PRETRAIN_MAX_SEQ_LEN, maxPositions);
     }
-    SftOptions o = new SftOptions(model != null ? model : init, corpus, out, epochs, maxSteps, batchSize, gradAccum,
-        learningRate, schedule, warmupSteps, weightDecay, maxGradNorm, seqLen, seed, saveEvery, saveTotalLimit,
-        threads.threads, resume, true, stopAfter).validate();
+    SftOptions o = optimizer.applyTo(SftOptions.pretrainBuilder()).model(model != null ? model : init).data(corpus)
+        .out(out).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum).maxSeqLen(seqLen)
+        .seed(seed).saveEvery(saveEvery).saveTotalLimit(saveTotalLimit).threads(threads.threads).resume(resume)
+        .stopAfter(stopAfter).build().validate();
     SftTrainer.Summary s;
     try (var lock = RunGuard.lock(out, spec, log)) {
       if (model == null) {

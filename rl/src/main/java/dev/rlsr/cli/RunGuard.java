@@ -49,6 +49,13 @@ final class RunGuard {
     }
   }
 
+  /** --resume-override without --resume (sft, pretrain, train). */
+  static void checkResumeOverride(boolean resume, boolean resumeOverride) {
+    if (resumeOverride && !resume) {
+      throw new RlsrException("--resume-override only applies with --resume");
+    }
+  }
+
   /** Refuses an --out that is the directory of {@code flag} (e.g. --tokenizer, whose files the final model replaces). */
   static void checkNotSame(Path out, String flag, Path dir) {
     if (dir != null && FileTrees.realPath(out).equals(FileTrees.realPath(dir))) {

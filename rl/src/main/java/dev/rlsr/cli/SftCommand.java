@@ -2,7 +2,6 @@
 package dev.rlsr.cli;
 
 import dev.rlsr.policy.data.JsonlDataset;
-import dev.rlsr.policy.train.LrSchedule;
 import dev.rlsr.policy.train.SftOptions;
 import dev.rlsr.policy.train.SftTrainer;
 import dev.rlsr.policy.util.RlsrException;
@@ -15,57 +14,37 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "sft", mixinStandardHelpOptions = true, sortOptions = false,
+    defaultValueProvider = SftCommand.Defaults.class,
     description = "Supervised fine-tuning: next-token loss on the response tokens of (prompt, response) pairs.")
 public final class SftCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ThreadsMixin threads;
+  @Mixin RunPathsMixin paths;
 
-  @Option(names = "--model", required = true, description = "Hugging Face model directory (config.json, model.safetensors, tokenizer.json).")
-  Path model;
-
-  @Option(names = "--data", required = true, description = "JSONL: {\"prompt\",\"response\"}, {\"instruction\",\"input\",\"output\"} or {\"messages\":[...]}.")
-  Path data;
-
-  @Option(names = "--out", required = true, description = "Output directory: final model, checkpoints/, metrics.jsonl; neither --model nor inside it. One run at a time (OUT/.rlsr.lock).")
-  Path out;
-
-  @Option(names = "--epochs", defaultValue = "1", description = "Passes over the data (default: ${DEFAULT-VALUE}); ignored with --max-steps.")
+  @Option(names = "--epochs", defaultValue = SftOptions.DEFAULT_EPOCHS, description = "Passes over the data (default: ${DEFAULT-VALUE}); ignored with --max-steps.")
   int epochs;
 
-  @Option(names = "--max-steps", defaultValue = "0", description = "Optimizer steps; 0 derives them from --epochs (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-steps", defaultValue = SftOptions.DEFAULT_MAX_STEPS, description = "Optimizer steps; 0 derives them from --epochs (default: ${DEFAULT-VALUE}).")
   long maxSteps;
 
-  @Option(names = "--batch-size", defaultValue = "8", description = "Examples per micro-batch (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--batch-size", defaultValue = SftOptions.DEFAULT_BATCH_SIZE, description = "Examples per micro-batch (default: ${DEFAULT-VALUE}).")
   int batchSize;
 
-  @Option(names = "--grad-accum", defaultValue = "1", description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--grad-accum", defaultValue = SftOptions.DEFAULT_GRAD_ACCUM, description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
   int gradAccum;
 
-  @Option(names = {"--learning-rate", "--lr"}, defaultValue = "2e-5", description = "Peak AdamW learning rate (default: ${DEFAULT-VALUE}).")
-  double learningRate;
+  @Mixin OptimizerMixin optimizer;
 
-  @Option(names = "--schedule", defaultValue = "cosine", description = "After warm-up: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
-  LrSchedule.Kind schedule;
-
-  @Option(names = "--warmup-steps", defaultValue = "0", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
-  long warmupSteps;
-
-  @Option(names = "--weight-decay", defaultValue = "0.0", description = "Decoupled weight decay, not on norms/biases (default: ${DEFAULT-VALUE}).")
-  double weightDecay;
-
-  @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Global gradient-norm clip; 0 disables (default: ${DEFAULT-VALUE}).")
-  double maxGradNorm;
-
-  @Option(names = "--max-seq-len", description = "Longest prompt+response in tokens, at most the model's max_position_embeddings (default: 1024, or that limit when smaller); longer responses are cut, over-long prompts dropped.")
+  @Option(names = "--max-seq-len", description = "Longest prompt+response in tokens, at most the model's max_position_embeddings (default: " + SftOptions.DEFAULT_MAX_SEQ_LEN + ", or that limit when smaller); longer responses are cut, over-long prompts dropped.")
   Integer maxSeqLen;
 
-  @Option(names = "--seed", defaultValue = "42", description = "Seed of the data order (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--seed", defaultValue = SftOptions.DEFAULT_SEED, description = "Seed of the data order (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--save-every", defaultValue = "0", description = "Checkpoint every N steps; 0 only at the end (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--save-every", defaultValue = SftOptions.DEFAULT_SAVE_EVERY, description = "Checkpoint every N steps; 0 only at the end (default: ${DEFAULT-VALUE}).")
   long saveEvery;
 
-  @Option(names = "--save-total-limit", defaultValue = "2", description = "Checkpoints kept in OUT/checkpoints; 0 keeps all (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--save-total-limit", defaultValue = SftOptions.DEFAULT_SAVE_TOTAL_LIMIT, description = "Checkpoints kept in OUT/checkpoints; 0 keeps all (default: ${DEFAULT-VALUE}).")
   int saveTotalLimit;
 
   @Option(names = "--resume", description = "Continue from OUT/checkpoints/LATEST; options that change the run (data, batch size, learning rate, schedule, steps, seed, lengths, model) must match its run_config.json.")
@@ -74,21 +53,30 @@ public final class SftCommand implements Callable<Integer> {
   @Option(names = "--resume-override", description = "With --resume: continue even when such options differ from the checkpoint's run config (the differences are printed).")
   boolean resumeOverride;
 
-  @Option(names = "--stop-after", defaultValue = "0", description = "Stop with a checkpoint after this step, keeping the schedule of the whole run (continue later with --resume); 0 runs to the end (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--stop-after", defaultValue = SftOptions.DEFAULT_STOP_AFTER, description = "Stop with a checkpoint after this step, keeping the schedule of the whole run (continue later with --resume); 0 runs to the end (default: ${DEFAULT-VALUE}).")
   long stopAfter;
+
+  /** The optimizer defaults of an SFT run. */
+  static final class Defaults extends OptionDefaults {
+    Defaults() {
+      super(OptimizerMixin.SFT);
+    }
+  }
 
   @Override
   public Integer call() {
     var log = spec.commandLine().getErr();
-    if (resumeOverride && !resume) {
-      throw new RlsrException("--resume-override only applies with --resume");
-    }
+    Path model = paths.model;
+    Path data = paths.data;
+    Path out = paths.out;
+    RunGuard.checkResumeOverride(resume, resumeOverride);
     RunGuard.checkOut(out, RunGuard.inputs("--model", model, null, null));
-    int seqLen = RunGuard.seqLen(maxSeqLen, 1024, RunGuard.modelConfig(model), model.resolve("config.json"),
-        "--max-seq-len");
-    SftOptions o = new SftOptions(model, data, out, epochs, maxSteps, batchSize, gradAccum, learningRate, schedule,
-        warmupSteps, weightDecay, maxGradNorm, seqLen, seed, saveEvery, saveTotalLimit, threads.threads, resume,
-        false, stopAfter).validate();
+    int seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.DEFAULT_MAX_SEQ_LEN, RunGuard.modelConfig(model),
+        model.resolve("config.json"), "--max-seq-len");
+    SftOptions o = optimizer.applyTo(SftOptions.builder()).model(model).data(data).out(out).epochs(epochs)
+        .maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum).maxSeqLen(seqLen).seed(seed)
+        .saveEvery(saveEvery).saveTotalLimit(saveTotalLimit).threads(threads.threads).resume(resume)
+        .stopAfter(stopAfter).build().validate();
     var examples = JsonlDataset.read(data);
     if (examples.isEmpty()) {
       throw new RlsrException(data + ": the dataset is empty");

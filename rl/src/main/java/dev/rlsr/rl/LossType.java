@@ -15,6 +15,11 @@ public enum LossType {
   /** DAPO (Yu et al. 2025): sum over tokens / tokens in the whole optimizer batch; token-level, no length bias. */
   DAPO;
 
+  /** The type named as on the command line ({@code dapo}, {@code dr_grpo} or {@code dr-grpo}, any case). */
+  public static LossType parse(String name) {
+    return valueOf(name.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
+  }
+
   /**
    * Weight of each row's summed token loss.
    *

@@ -7,5 +7,10 @@ public enum ScaleRewards {
   /** Â = (r - mean_group) / (std_batch + 1e-4): batch-level scaling (Hu et al. 2025, REINFORCE++), robust when a group is nearly constant. */
   BATCH,
   /** Â = r - mean_group: no scaling (Dr. GRPO, Liu et al. 2025), avoids up-weighting near-constant groups. */
-  NONE
+  NONE;
+
+  /** The scaling named as on the command line ({@code group}, {@code batch}, {@code none}, any case). */
+  public static ScaleRewards parse(String name) {
+    return valueOf(name.toUpperCase(java.util.Locale.ROOT));
+  }
 }

@@ -38,9 +38,11 @@ class RlsrTrainerTest {
   }
 
   static GrpoConfig config(Path model, Path out, int iterations, double lr) {
-    return new GrpoConfig(model, Path.of("task.jsonl"), out, iterations, 4, 8, 32, 6, 1.0, 1.0, 0, lr, 0.02, 0.2, 0.2,
-        LossType.DAPO, ScaleRewards.GROUP, 1, false, SentenceEmbedder.DEFAULT, 7, 0, 2, 32, 0, 0.0, 1.0, 0,
-        LrSchedule.Kind.CONSTANT, true, 2.0, 4, 2, "cpu", false);
+    return GrpoConfig.builder().model(model).data(Path.of("task.jsonl")).out(out).iterations(iterations)
+        .promptsPerIteration(4).numGenerations(8).maxPromptLength(32).maxCompletionLength(6).learningRate(lr)
+        .beta(0.02).lossType(LossType.DAPO).scaleRewards(ScaleRewards.GROUP).embedder(SentenceEmbedder.DEFAULT)
+        .seed(7).saveEvery(0).saveTotalLimit(2).microBatchSize(32).schedule(LrSchedule.Kind.CONSTANT)
+        .logCompletions(4).threads(2).build();
   }
 
   static List<Example> task() {
@@ -118,11 +120,9 @@ class RlsrTrainerTest {
   @Test
   void impossibleSettingsAreRefusedUpFront() {
     GrpoConfig c = config(Path.of("m"), Path.of("o"), 1, 1e-3);
-    assertThatThrownBy(() -> new GrpoConfig(c.model(), c.data(), c.out(), 1, 4, 1, 32, 6, 1, 1, 0, 1e-3, 0, 0.2, 0.2,
-        LossType.DAPO, ScaleRewards.GROUP, 1, false, "x", 1, 0, 2, 8, 0, 0, 1, 0, LrSchedule.Kind.CONSTANT, true, 2, 4, 1,
-        "cpu", false).validate()).hasMessageContaining("--num-generations must be at least 2");
-    assertThatThrownBy(() -> new GrpoConfig(c.model(), c.data(), c.out(), 1, 4, 4, 32, 6, 1, 1, 0, 1e-3, 0, 0.2, 0.2,
-        LossType.DAPO, ScaleRewards.GROUP, 1, false, "x", 1, 0, 2, 8, 6, 0, 1, 0, LrSchedule.Kind.CONSTANT, true, 2, 4, 1,
-        "cpu", false).validate()).hasMessageContaining("multiple of 4");
+    assertThatThrownBy(() -> c.toBuilder().numGenerations(1).beta(0).embedder("x").microBatchSize(8).threads(1).build()
+        .validate()).hasMessageContaining("--num-generations must be at least 2");
+    assertThatThrownBy(() -> c.toBuilder().numGenerations(4).generationBatchSize(6).beta(0).embedder("x")
+        .microBatchSize(8).threads(1).build().validate()).hasMessageContaining("multiple of 4");
   }
 }

@@ -6,8 +6,8 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.OrtSession;
+import dev.rlsr.export.Device;
 import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.model.ModelWeights;
@@ -30,9 +30,9 @@ public final class OnnxPolicySessions {
    * this is the weight sync after each optimiser step (new weights, new session; close the old one).
    *
    * @param threads intra-op threads (>= 1); 2 was fastest for a ~5M-parameter model on 2 cores
-   * @param device  "cpu" or "cuda" (CUDA device 0; needs the onnxruntime_gpu build, {@code -Pgpu})
+   * @param device  the execution provider (CUDA device 0 needs the onnxruntime_gpu build, {@code -Pgpu})
    */
-  public static OnnxPolicySession create(OrtEnvironment env, byte[] proto, ModelWeights w, int threads, String device) {
+  public static OnnxPolicySession create(OrtEnvironment env, byte[] proto, ModelWeights w, int threads, Device device) {
     OrtSession.SessionOptions opts = options(threads, device);
     List<OnnxTensor> owned = new ArrayList<>();
     try {
@@ -54,8 +54,18 @@ public final class OnnxPolicySessions {
     }
   }
 
-  /** A session over a model file written by {@link OnnxPolicyExporter#writeModel} (weights inside or beside it). */
+  /** {@link #create(OrtEnvironment, byte[], ModelWeights, int, Device)} for a device named "cpu" or "cuda". */
+  public static OnnxPolicySession create(OrtEnvironment env, byte[] proto, ModelWeights w, int threads, String device) {
+    return create(env, proto, w, threads, Device.parse(device));
+  }
+
+  /** {@link #open(OrtEnvironment, Path, int, Device)} for a device named "cpu" or "cuda". */
   public static OnnxPolicySession open(OrtEnvironment env, Path modelOnnx, int threads, String device) {
+    return open(env, modelOnnx, threads, Device.parse(device));
+  }
+
+  /** A session over a model file written by {@link OnnxPolicyExporter#writeModel} (weights inside or beside it). */
+  public static OnnxPolicySession open(OrtEnvironment env, Path modelOnnx, int threads, Device device) {
     OrtSession.SessionOptions opts = options(threads, device);
     try {
       return new OnnxPolicySession(env.createSession(modelOnnx.toString(), opts), opts, List.of());
@@ -67,29 +77,28 @@ public final class OnnxPolicySessions {
 
   /** Session options for {@code --threads} and {@code --device}; refusals name the flag and the fix. */
   public static OrtSession.SessionOptions options(int threads, String device) {
+    return options(threads, Device.parse(device));
+  }
+
+  /** Session options for {@code --threads} and a parsed {@code --device}. */
+  public static OrtSession.SessionOptions options(int threads, Device device) {
     if (threads < 1) {
       throw new RlsrException("--threads must be at least 1, got " + threads);
     }
-    if (!device.equals("cpu") && !device.equals("cuda")) {
-      throw new RlsrException("--device \"" + device + "\" is not known: use cpu or cuda");
-    }
-    if (device.equals("cuda") && !OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA)) {
-      throw new RlsrException("--device cuda: CUDA is not available in this ONNX Runtime (providers: "
-          + OrtEnvironment.getAvailableProviders() + "). Use --device cpu, or build with -Pgpu on a machine with CUDA.");
-    }
+    device.requireAvailable();
     OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
     try {
       opts.setIntraOpNumThreads(threads);
       opts.setInterOpNumThreads(1);
       opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-      if (device.equals("cuda")) {
+      if (device == Device.CUDA) {
         opts.addCUDA(0);
       }
       return opts;
     } catch (OrtException e) {
       opts.close();
       throw new RlsrException("--device " + device + ": ONNX Runtime could not set up the session (" + e.getMessage()
-          + ")" + (device.equals("cuda") ? ". Use --device cpu, or build with -Pgpu on a machine with CUDA and its drivers." : ""), e);
+          + ")" + (device == Device.CUDA ? ". Use --device cpu, or build with -Pgpu on a machine with CUDA and its drivers." : ""), e);
     }
   }
 

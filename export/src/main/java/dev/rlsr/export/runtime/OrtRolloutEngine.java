@@ -2,6 +2,7 @@
 // (KV-cache sampler or recompute-every-step generator) and the weight sync (new weights -> new session).
 package dev.rlsr.export.runtime;
 
+import dev.rlsr.export.Device;
 import ai.onnxruntime.OrtEnvironment;
 import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.policy.model.ModelConfig;
@@ -32,13 +33,13 @@ public final class OrtRolloutEngine implements RolloutEngine {
   private final byte[] proto;       // null: opened from a model file
   private final Path file;
   private final int threads;
-  private final String device;
+  private final Device device;
   private final boolean kvCache;
   private OnnxPolicySession session;
   private OrtSampler sampler;             // kvCache
   private RecomputeGenerator recompute;   // !kvCache
 
-  private OrtRolloutEngine(ModelConfig config, byte[] proto, Path file, int threads, String device, boolean kvCache,
+  private OrtRolloutEngine(ModelConfig config, byte[] proto, Path file, int threads, Device device, boolean kvCache,
       OnnxPolicySession session) {
     this.config = config;
     this.proto = proto;
@@ -66,7 +67,7 @@ public final class OrtRolloutEngine implements RolloutEngine {
    * A KV-cache engine over an exported model ({@link OnnxPolicyExporter#writeModel}: {@code model.onnx}, its data
    * file beside it) of config {@code c}: what a serving consumer runs. It cannot {@link #sync}.
    */
-  public static OrtRolloutEngine open(Path modelOnnx, ModelConfig c, int threads, String device) {
+  public static OrtRolloutEngine open(Path modelOnnx, ModelConfig c, int threads, Device device) {
     OnnxPolicySession s = OnnxPolicySessions.open(OrtEnvironment.getEnvironment(), modelOnnx, threads, device);
     return new OrtRolloutEngine(c, null, modelOnnx, threads, device, true, s);
   }

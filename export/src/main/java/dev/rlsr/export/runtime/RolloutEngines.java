@@ -1,6 +1,7 @@
 // The one way rlsr opens a rollout engine: train, eval, generate, bench generate, logprobs and the demo.
 package dev.rlsr.export.runtime;
 
+import dev.rlsr.export.Device;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.rollout.RolloutEngine;
 import dev.rlsr.policy.rollout.TfGenerator;
@@ -25,7 +26,7 @@ public final class RolloutEngines {
     return switch (backend) {
       case ONNX, ONNX_RECOMPUTE -> openOrt(backend, weights, o);
       case TF -> {
-        if (!o.device().equals("cpu")) {
+        if (o.device() != Device.CPU) {
           throw new RlsrException("--device " + o.device() + " applies to ONNX Runtime backends only (TensorFlow "
               + "places ops itself)");
         }

@@ -2,6 +2,8 @@
 // sample like a fresh one on the new weights, and engines that cannot take weights say so and stay usable.
 package dev.rlsr.export.runtime;
 
+import dev.rlsr.export.Device;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -27,7 +29,7 @@ class RolloutEnginesTest {
   static final ModelConfig CONFIG = TinyCheckpoints.qwen2();
   static final List<int[]> PROMPTS = List.of(new int[] {5, 17, 3, 40, 9, 100}, new int[] {8}, new int[] {33, 12, 7});
   static final SamplingOptions GREEDY = SamplingOptions.greedy(12, List.of(), 0);
-  static final EngineOptions ONE_THREAD = EngineOptions.of(1, "cpu");
+  static final EngineOptions ONE_THREAD = EngineOptions.of(1, Device.CPU);
 
   @TempDir Path dir;
 
@@ -87,7 +89,7 @@ class RolloutEnginesTest {
     ModelWeights w = weights(5);
     Path file = dir.resolve("model.onnx");
     OnnxPolicyExporter.writeModel(w, file, Map.of());
-    try (OrtRolloutEngine e = OrtRolloutEngine.open(file, CONFIG, 1, "cpu")) {
+    try (OrtRolloutEngine e = OrtRolloutEngine.open(file, CONFIG, 1, Device.CPU)) {
       assertThat(tokens(e.sample(PROMPTS, GREEDY))).isEqualTo(greedy(Backend.ONNX, w));
       assertThatThrownBy(() -> e.sync(w)).isInstanceOf(UnsupportedOperationException.class)
           .hasMessageContaining("model.onnx").hasMessageContaining("RolloutEngines.open");
@@ -109,11 +111,11 @@ class RolloutEnginesTest {
   @Test
   void optionsThatDoNotFitTheBackendAreRefused() {
     ModelWeights w = weights(5);
-    assertThatThrownBy(() -> RolloutEngines.open(Backend.TF, w, EngineOptions.of(1, "cuda")))
+    assertThatThrownBy(() -> RolloutEngines.open(Backend.TF, w, EngineOptions.of(1, Device.CUDA)))
         .isInstanceOf(RlsrException.class).hasMessageContaining("--device cuda");
     assertThatThrownBy(() -> RolloutEngines.openOrt(Backend.TF, w, ONE_THREAD))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> RolloutEngines.open(Backend.ONNX, w, EngineOptions.of(0, "cpu")))
+    assertThatThrownBy(() -> RolloutEngines.open(Backend.ONNX, w, EngineOptions.of(0, Device.CPU)))
         .isInstanceOf(RlsrException.class).hasMessageContaining("--threads");
   }
 }

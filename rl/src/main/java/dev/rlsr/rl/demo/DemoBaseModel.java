@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.tokenizer.Tokenizer;
-import dev.rlsr.policy.train.LrSchedule;
 import dev.rlsr.policy.train.SftOptions;
 import dev.rlsr.policy.train.SftTrainer;
 import dev.rlsr.policy.util.FileTrees;
@@ -52,12 +51,58 @@ public final class DemoBaseModel {
    */
   public record Recipe(int dataVersion, long seed, int corpusDocuments, int merges, ScratchModel.Size size,
       long steps, int batchSize, double learningRate, long warmupSteps, double weightDecay, int maxSeqLen) {
-    /** The recipe of the shipped model (about 1.8M parameters; see models/README.md). */
-    public static final Recipe DEFAULT = new Recipe(DemoData.VERSION, DemoData.DEFAULT_SEED, 20000,
-        DemoTokenizer.MERGES, new ScratchModel.Size(192, 512, 4, 6, 2, 256), 900, 16, 3e-3, 40, 0.01, 128);
+    /** The recipe of the shipped model (about 1.8M parameters; see models/README.md): the builder's values. */
+    public static final Recipe DEFAULT = new Builder().build();
 
     public ObjectNode toJson() {
       return Json.SNAKE.valueToTree(this);
+    }
+
+    /** A builder holding this recipe's values. */
+    public Builder toBuilder() {
+      Builder b = new Builder();
+      b.dataVersion = dataVersion;
+      b.seed = seed;
+      b.corpusDocuments = corpusDocuments;
+      b.merges = merges;
+      b.size = size;
+      b.steps = steps;
+      b.batchSize = batchSize;
+      b.learningRate = learningRate;
+      b.warmupSteps = warmupSteps;
+      b.weightDecay = weightDecay;
+      b.maxSeqLen = maxSeqLen;
+      return b;
+    }
+
+    /**
+     * Starts from the shipped recipe. Its values are its own, not the defaults of {@code rlsr pretrain}: changing
+     * them invalidates the shipped model.
+     */
+    public static final class Builder {
+      private int dataVersion = DemoData.VERSION;
+      private long seed = DemoData.DEFAULT_SEED;
+      private int corpusDocuments = 20000;
+      private int merges = DemoTokenizer.MERGES;
+      private ScratchModel.Size size = new ScratchModel.Size(192, 512, 4, 6, 2, 256);
+      private long steps = 900;
+      private int batchSize = 16;
+      private double learningRate = 3e-3;
+      private long warmupSteps = 40;
+      private double weightDecay = 0.01;
+      private int maxSeqLen = 128;
+
+      private Builder() {}
+
+      public Builder seed(long v) { seed = v; return this; }
+      public Builder corpusDocuments(int v) { corpusDocuments = v; return this; }
+      public Builder size(ScratchModel.Size v) { size = v; return this; }
+      public Builder steps(long v) { steps = v; return this; }
+
+      public Recipe build() {
+        return new Recipe(dataVersion, seed, corpusDocuments, merges, size, steps, batchSize, learningRate,
+            warmupSteps, weightDecay, maxSeqLen);
+      }
     }
   }
 
@@ -154,9 +199,10 @@ public final class DemoBaseModel {
       }
       Path init = ScratchModel.create(tokDir, config, recipe.seed(), work.resolve("init"));
       Path out = work.resolve("pretrain");
-      SftOptions o = new SftOptions(init, corpusFile, out, 1, recipe.steps(), recipe.batchSize(), 1,
-          recipe.learningRate(), LrSchedule.Kind.COSINE, recipe.warmupSteps(), recipe.weightDecay(), 1.0,
-          recipe.maxSeqLen(), recipe.seed(), 0, 1, threads, false, true, 0);
+      SftOptions o = SftOptions.pretrainBuilder().model(init).data(corpusFile).out(out).maxSteps(recipe.steps())
+          .batchSize(recipe.batchSize()).learningRate(recipe.learningRate()).warmupSteps(recipe.warmupSteps())
+          .weightDecay(recipe.weightDecay()).maxSeqLen(recipe.maxSeqLen()).seed(recipe.seed()).saveTotalLimit(1)
+          .threads(threads).build();
       SftTrainer.Summary s = new SftTrainer(o, log).runTexts(corpus);
       log.printf("demo base model: pretrained %d steps, loss %.3f -> %.3f, %.0f tokens/s%n", s.steps(),
           s.firstLoss(), s.lastLoss(), s.tokensPerSecond());

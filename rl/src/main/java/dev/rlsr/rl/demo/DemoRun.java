@@ -9,19 +9,17 @@ import dev.rlsr.embedder.EmbeddingReward;
 import dev.rlsr.embedder.SentenceEmbedder;
 import dev.rlsr.policy.data.Example;
 import dev.rlsr.policy.data.JsonlDataset;
-import dev.rlsr.policy.train.LrSchedule;
 import dev.rlsr.policy.train.SftOptions;
 import dev.rlsr.policy.train.SftTrainer;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.rl.GrpoConfig;
-import dev.rlsr.rl.LossType;
 import dev.rlsr.rl.RlsrTrainer;
-import dev.rlsr.rl.ScaleRewards;
 import dev.rlsr.rl.eval.EvalRows;
 import dev.rlsr.rl.eval.Evaluator;
 import dev.rlsr.rl.eval.WinRate;
 import dev.rlsr.export.runtime.OrtRolloutEngine;
+import dev.rlsr.export.Device;
 import dev.rlsr.policy.data.PromptRenderer;
 import dev.rlsr.policy.data.SftTokenizer;
 import dev.rlsr.policy.model.ModelConfig;
@@ -41,25 +39,79 @@ import java.util.Map;
 
 public final class DemoRun {
   /**
-   * @param out            run directory (default runs/demo)
-   * @param budget         training sequences through forward+backward per recipe (default 3072): SFT takes
-   *                       budget / sftBatch steps, RLSR budget / (P*G) iterations, SFT+RLSR half of each
-   * @param sftBatch       SFT batch size (default 16)
-   * @param sftLr          SFT peak learning rate (default 1e-3, for a 1.8M-parameter model)
-   * @param rlLr           RLSR learning rate (default 1e-4)
-   * @param prompts        RLSR prompts per iteration P (default 8)
-   * @param generations    RLSR completions per prompt G (default 8)
-   * @param maxNewTokens   completion / answer length (default 24: demo answers are one short sentence)
-   * @param evalLimit      held-out prompts evaluated (default 200 = all)
+   * The demo's settings; the defaults are the {@code DEFAULT_*} constants (those of {@code rlsr demo}'s flags are
+   * strings, as picocli takes them). Build with {@link #builder()}.
+   *
+   * @param out            run directory
+   * @param budget         training sequences through forward+backward per recipe: SFT takes budget / sftBatch
+   *                       steps, RLSR budget / (P*G) iterations, SFT+RLSR half of each
+   * @param sftBatch       SFT batch size
+   * @param sftLr          SFT peak learning rate (for a 1.8M-parameter model)
+   * @param rlLr           RLSR learning rate
+   * @param prompts        RLSR prompts per iteration P
+   * @param generations    RLSR completions per prompt G
+   * @param maxNewTokens   completion / answer length (demo answers are one short sentence)
+   * @param evalLimit      held-out prompts evaluated (0 = all)
+   * @param seed           data order and sampling
+   * @param threads        TensorFlow and ONNX Runtime threads
    */
   public record Options(Path out, int budget, int sftBatch, double sftLr, double rlLr, int prompts, int generations,
       int maxNewTokens, int evalLimit, long seed, int threads) {
+    public static final String DEFAULT_OUT = "runs/demo";
+    public static final String DEFAULT_BUDGET = "6144";
+    public static final int DEFAULT_SFT_BATCH = 16;
+    public static final String DEFAULT_SFT_LR = "1e-3";
+    public static final String DEFAULT_RL_LR = "1e-4";
+    public static final int DEFAULT_PROMPTS = 8;
+    public static final int DEFAULT_GENERATIONS = 8;
+    public static final int DEFAULT_MAX_NEW_TOKENS = 24;
+    public static final String DEFAULT_EVAL_LIMIT = "200";
+    public static final String DEFAULT_SEED = "42";
+
+    public static Builder builder() {
+      return new Builder();
+    }
+
     public int sftSteps(double share) {
       return Math.max(1, (int) Math.round(budget * share / sftBatch));
     }
 
     public int rlIterations(double share) {
       return Math.max(1, (int) Math.round(budget * share / (prompts * generations)));
+    }
+
+    /** Starts from the defaults. */
+    public static final class Builder {
+      private Path out = Path.of(DEFAULT_OUT);
+      private int budget = Integer.parseInt(DEFAULT_BUDGET);
+      private int sftBatch = DEFAULT_SFT_BATCH;
+      private double sftLr = Double.parseDouble(DEFAULT_SFT_LR);
+      private double rlLr = Double.parseDouble(DEFAULT_RL_LR);
+      private int prompts = DEFAULT_PROMPTS;
+      private int generations = DEFAULT_GENERATIONS;
+      private int maxNewTokens = DEFAULT_MAX_NEW_TOKENS;
+      private int evalLimit = Integer.parseInt(DEFAULT_EVAL_LIMIT);
+      private long seed = Long.parseLong(DEFAULT_SEED);
+      private int threads = Runtime.getRuntime().availableProcessors();
+
+      private Builder() {}
+
+      public Builder out(Path v) { out = v; return this; }
+      public Builder budget(int v) { budget = v; return this; }
+      public Builder sftBatch(int v) { sftBatch = v; return this; }
+      public Builder sftLr(double v) { sftLr = v; return this; }
+      public Builder rlLr(double v) { rlLr = v; return this; }
+      public Builder prompts(int v) { prompts = v; return this; }
+      public Builder generations(int v) { generations = v; return this; }
+      public Builder maxNewTokens(int v) { maxNewTokens = v; return this; }
+      public Builder evalLimit(int v) { evalLimit = v; return this; }
+      public Builder seed(long v) { seed = v; return this; }
+      public Builder threads(int v) { threads = v; return this; }
+
+      public Options build() {
+        return new Options(out, budget, sftBatch, sftLr, rlLr, prompts, generations, maxNewTokens, evalLimit, seed,
+            threads);
+      }
     }
   }
 
@@ -102,7 +154,8 @@ public final class DemoRun {
         Path sftRlsr = rlsr(sftHalf, data, o.out().resolve("sft-rlsr"), o.rlIterations(0.5), train, reward);
         step("SFT+RLSR: " + o.sftSteps(0.5) + " SFT steps, then " + o.rlIterations(0.5) + " RLSR iterations", t0);
 
-        Evaluator.Options eo = new Evaluator.Options(256, o.maxNewTokens(), 32, o.threads(), "cpu");
+        Evaluator.Options eo = new Evaluator.Options(Integer.parseInt(Evaluator.Options.DEFAULT_MAX_PROMPT_LENGTH),
+            o.maxNewTokens(), 32, o.threads(), Device.CPU);
         List<Entry> entries = new ArrayList<>();
         Map<String, Path> models = new LinkedHashMap<>();
         models.put("base", base);
@@ -128,17 +181,18 @@ public final class DemoRun {
   }
 
   private Path sft(Path base, Path data, Path out, int steps) {
-    SftOptions so = new SftOptions(base, data.resolve(DemoData.TRAIN_FILE), out, 1, steps, o.sftBatch(), 1, o.sftLr(),
-        LrSchedule.Kind.COSINE, Math.max(1, steps / 20), 0.0, 1.0, 96, o.seed(), 0, 1, o.threads(), false, false, 0);
+    SftOptions so = SftOptions.builder().model(base).data(data.resolve(DemoData.TRAIN_FILE)).out(out).maxSteps(steps)
+        .batchSize(o.sftBatch()).learningRate(o.sftLr()).warmupSteps(Math.max(1, steps / 20)).maxSeqLen(96)
+        .seed(o.seed()).saveTotalLimit(1).threads(o.threads()).build();
     new SftTrainer(so, log).run(JsonlDataset.read(so.data()));
     return out;
   }
 
   private Path rlsr(Path model, Path data, Path out, int iterations, List<Example> train, EmbeddingReward reward) {
-    GrpoConfig c = new GrpoConfig(model, data.resolve(DemoData.TRAIN_FILE), out, iterations, o.prompts(), o.generations(),
-        128, o.maxNewTokens(), 1.0, 1.0, 0, o.rlLr(), 0.04, 0.2, 0.2, LossType.DAPO, ScaleRewards.GROUP, 1, false,
-        SentenceEmbedder.DEFAULT, o.seed(), 0, 1, 32, 0, 0.0, 1.0, 0, LrSchedule.Kind.CONSTANT, true, 2.0, 4,
-        o.threads(), "cpu", false);
+    GrpoConfig c = GrpoConfig.builder().model(model).data(data.resolve(DemoData.TRAIN_FILE)).out(out)
+        .iterations(iterations).promptsPerIteration(o.prompts()).numGenerations(o.generations()).maxPromptLength(128)
+        .maxCompletionLength(o.maxNewTokens()).learningRate(o.rlLr()).seed(o.seed()).saveEvery(0).saveTotalLimit(1)
+        .microBatchSize(32).logCompletions(4).threads(o.threads()).build();
     new RlsrTrainer(c, log).run(train, reward::score);
     return out;
   }
@@ -150,7 +204,7 @@ public final class DemoRun {
   public static String answerWithOnnx(Path onnxDir, Example prompt, int maxNewTokens, int threads) {
     ModelConfig c = ModelConfig.read(onnxDir.resolve("config.json"));
     try (Tokenizer tok = Tokenizer.load(onnxDir);
-        RolloutEngine engine = OrtRolloutEngine.open(onnxDir.resolve("model.onnx"), c, threads, "cpu")) {
+        RolloutEngine engine = OrtRolloutEngine.open(onnxDir.resolve("model.onnx"), c, threads, Device.CPU)) {
       int[] ids = new SftTokenizer(tok, PromptRenderer.forTokenizer(tok), Integer.MAX_VALUE).promptIds(prompt);
       var greedy = SamplingOptions.greedy(maxNewTokens, java.util.Arrays.stream(tok.eosIds()).boxed().toList(), tok.padId());
       Rollout r = engine.sample(List.of(ids), greedy).get(0);

@@ -7,6 +7,7 @@ import dev.rlsr.embedder.EmbeddingReward;
 import dev.rlsr.embedder.SentenceEmbedder;
 import dev.rlsr.export.runtime.EngineOptions;
 import dev.rlsr.export.runtime.RolloutEngines;
+import dev.rlsr.export.Device;
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.data.Example;
 import dev.rlsr.policy.data.PromptRenderer;
@@ -29,11 +30,17 @@ import java.util.List;
 
 public final class Evaluator {
   /**
-   * @param maxPromptLength prompts keep their last this-many tokens (default 256)
-   * @param maxNewTokens    greedy tokens per response (default 128)
-   * @param batchSize       prompts per ONNX Runtime generation call (default 16)
+   * The defaults are those of {@code rlsr eval}'s flags.
+   *
+   * @param maxPromptLength prompts keep their last this-many tokens (default {@link #DEFAULT_MAX_PROMPT_LENGTH})
+   * @param maxNewTokens    greedy tokens per response (default {@link SamplingOptions#DEFAULT_MAX_NEW_TOKENS})
+   * @param batchSize       prompts per ONNX Runtime generation call (default {@link #DEFAULT_BATCH_SIZE})
+   * @param device          ONNX Runtime execution provider of the generation
    */
-  public record Options(int maxPromptLength, int maxNewTokens, int batchSize, int threads, String device) {}
+  public record Options(int maxPromptLength, int maxNewTokens, int batchSize, int threads, Device device) {
+    public static final String DEFAULT_MAX_PROMPT_LENGTH = "256";
+    public static final String DEFAULT_BATCH_SIZE = "16";
+  }
 
   /** Means over the rows. */
   public record Summary(int n, double rewardMean, double judgeRewardMean, double rougeLMean, double finishedFraction) {

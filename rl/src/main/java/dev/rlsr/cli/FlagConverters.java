@@ -1,0 +1,27 @@
+// picocli converters of the flags that take one of a few names; an unknown name is refused by FlagChoices in one
+// message shape ("--logits "x" is not known: use last or all"), printed as an error line (exit code 1).
+package dev.rlsr.cli;
+
+import dev.rlsr.export.OnnxPolicyExporter;
+import dev.rlsr.policy.util.FlagChoices;
+import picocli.CommandLine.ITypeConverter;
+
+final class FlagConverters {
+  private FlagConverters() {}
+
+  /** {@code --logits last|all} of bench generate. */
+  static final class Logits implements ITypeConverter<OnnxPolicyExporter.Logits> {
+    @Override
+    public OnnxPolicyExporter.Logits convert(String value) {
+      return FlagChoices.parse("--logits", value, OnnxPolicyExporter.Logits.LAST, OnnxPolicyExporter.Logits.ALL);
+    }
+  }
+
+  /** {@code --format onnx|safetensors|both} of export. */
+  static final class Format implements ITypeConverter<ExportCommand.Format> {
+    @Override
+    public ExportCommand.Format convert(String value) {
+      return FlagChoices.parse("--format", value, ExportCommand.Format.values());
+    }
+  }
+}
