@@ -177,12 +177,7 @@ final class SandboxParser extends ExtendedParser {
         case DOT: {
           consumeToken();
           String name = consumeToken(Symbol.IDENTIFIER).getImage();
-          AstDot dot = createAstDot(v, name, lvalue);
-          if (getToken().getSymbol() == Symbol.LPAREN && context.isEnabled(Builder.Feature.METHOD_INVOCATIONS)) {
-            v = createAstMethod(dot, params());
-          } else {
-            v = dot;
-          }
+          v = calledOrNot(createAstDot(v, name, lvalue));
           break;
         }
         case LBRACK: {
@@ -200,12 +195,7 @@ final class SandboxParser extends ExtendedParser {
             consumeToken(Symbol.RBRACK);
             v = new PyOperators.PySlice(v, start, stop, step);
           } else if (next.getSymbol() == Symbol.RBRACK) {
-            AstBracket bracket = new GuardedBracket(v, start, lvalue, strict);
-            if (getToken().getSymbol() == Symbol.LPAREN && context.isEnabled(Builder.Feature.METHOD_INVOCATIONS)) {
-              v = createAstMethod(bracket, params());
-            } else {
-              v = bracket;
-            }
+            v = calledOrNot(new GuardedBracket(v, start, lvalue, strict));
           } else {
             fail(Symbol.RBRACK);
           }
@@ -215,6 +205,14 @@ final class SandboxParser extends ExtendedParser {
           return v;
       }
     }
+  }
+
+  /** {@code x.name} or {@code x[key]}, or a call of it when an argument list follows (and methods are enabled). */
+  private AstNode calledOrNot(AstProperty property) throws ScanException, ParseException {
+    if (getToken().getSymbol() == Symbol.LPAREN && context.isEnabled(Builder.Feature.METHOD_INVOCATIONS)) {
+      return createAstMethod(property, params());
+    }
+    return property;
   }
 
   /** List, tuple and dict literals: checked for the characters they hold, like every container a template builds. */
