@@ -2,8 +2,8 @@
 // (optimizer moments, counters, the resolved run config). Each is written into a temporary directory, synced,
 // and renamed into place; OUT/checkpoints/LATEST names the last complete one, so a crash mid-write leaves the
 // previous checkpoint whole and resumable. Resume is strict: LATEST must name a complete checkpoint inside
-// OUT/checkpoints, and the options that change the run's meaning must match its recorded run config. The final
-// model is staged in OUT/.final.tmp and moved into OUT with config.json last.
+// OUT/checkpoints, and the options that change the run's meaning must match its recorded run config
+// (RunConfigCheck). The final model is staged in OUT/.final.tmp and moved into OUT with config.json last (FinalModel).
 package dev.rlsr.policy.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,24 +17,19 @@ import dev.rlsr.policy.util.FileTrees;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
-import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -54,8 +49,7 @@ public final class Checkpoints {
    * weights a run ends with. Every other key (data and its hash, batch sizes, learning rate and schedule, steps,
    * seed, lengths, loss and RL settings, model path) must match unless --resume-override is given.
    */
-  public static final Set<String> RESUME_FREE_KEYS = Set.of("threads", "device", "save_every", "save_total_limit",
-      "log_completions", "resume", "stop_after", "out");
+  public static final Set<String> RESUME_FREE_KEYS = RunConfigCheck.FREE_KEYS;
 
   private static final Pattern STEP_NAME = Pattern.compile("step-[0-9]+");
   private static final Pattern TMP_CHECKPOINT = Pattern.compile("\\.step-[0-9]+\\.tmp-[0-9]+");
@@ -98,12 +92,12 @@ public final class Checkpoints {
       state.set("run_config", runConfig);
       Json.PRETTY.writeValue(tmp.resolve(TRAINER_STATE).toFile(), state);
       Json.PRETTY.writeValue(tmp.resolve(RUN_CONFIG).toFile(), runConfig);
-      syncTree(tmp);
+      DurableFiles.syncTree(tmp);
       if (Files.exists(target)) { // a re-run of the same step after a resume: replace the old copy
         FileTrees.deleteTree(target);
       }
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-      writeAtomically(root.resolve(LATEST), name + "\n");
+      DurableFiles.writeAtomically(root.resolve(LATEST), name + "\n");
       prune(keepLast, name);
       return target;
     } catch (IOException e) {
@@ -203,81 +197,7 @@ public final class Checkpoints {
    * @return the differences, as "key old -> new"
    */
   public static List<String> verifyRunConfig(Path checkpoint, ObjectNode current, boolean override, PrintWriter log) {
-    ObjectNode recorded;
-    Path f = checkpoint.resolve(RUN_CONFIG);
-    try {
-      recorded = (ObjectNode) Json.MAPPER.readTree(f.toFile());
-    } catch (IOException | ClassCastException e) {
-      throw new RlsrException(f + ": not a valid run config: " + e.getMessage());
-    }
-    List<String> diffs = differences(recorded, current);
-    if (diffs.isEmpty()) {
-      return diffs;
-    }
-    if (!override) {
-      throw new RlsrException("--resume: these options differ from the checkpoint's run config (" + f + "): "
-          + String.join(", ", diffs) + "; pass --resume-override to continue anyway");
-    }
-    if (log != null) {
-      log.println("--resume-override: continuing although these options differ from the checkpoint's run config: "
-          + String.join(", ", diffs));
-    }
-    return diffs;
-  }
-
-  /** "key old -> new" for every key outside {@link #RESUME_FREE_KEYS} whose value differs. */
-  static List<String> differences(ObjectNode recorded, ObjectNode current) {
-    Set<String> keys = new TreeSet<>();
-    recorded.fieldNames().forEachRemaining(keys::add);
-    current.fieldNames().forEachRemaining(keys::add);
-    List<String> order = new ArrayList<>();
-    for (Iterator<String> it = current.fieldNames(); it.hasNext(); ) {
-      order.add(it.next());
-    }
-    for (String k : keys) {
-      if (!order.contains(k)) {
-        order.add(k);
-      }
-    }
-    List<String> diffs = new ArrayList<>();
-    for (String k : order) {
-      if (RESUME_FREE_KEYS.contains(k)) {
-        continue;
-      }
-      JsonNode a = recorded.get(k);
-      JsonNode b = current.get(k);
-      if (!same(k, a, b)) {
-        diffs.add(k + " " + show(k, a) + " -> " + show(k, b));
-      }
-    }
-    return diffs;
-  }
-
-  private static boolean same(String key, JsonNode a, JsonNode b) {
-    if (a == null || b == null || a.isNull() || b.isNull()) {
-      return (a == null || a.isNull()) && (b == null || b.isNull());
-    }
-    if ((key.equals("model") || key.equals("data")) && a.isTextual() && b.isTextual()) {
-      return Path.of(a.asText()).toAbsolutePath().normalize().equals(Path.of(b.asText()).toAbsolutePath().normalize());
-    }
-    if (a.isNumber() && b.isNumber()) {
-      return a.asDouble() == b.asDouble();
-    }
-    return a.equals(b);
-  }
-
-  private static String show(String key, JsonNode n) {
-    if (n == null || n.isNull()) {
-      return "(none)";
-    }
-    if (key.endsWith("_sha256") && n.isTextual() && n.asText().length() > 12) {
-      return n.asText().substring(0, 12);
-    }
-    if (n.isFloatingPointNumber()) {
-      String s = Double.toString(n.asDouble()); // 1.0E-4 -> 1e-4
-      return s.replace(".0E", "e").replace("E", "e");
-    }
-    return n.isTextual() ? n.asText() : n.toString();
+    return RunConfigCheck.verify(checkpoint, current, override, log);
   }
 
   /**
@@ -285,15 +205,7 @@ public final class Checkpoints {
    * regular file), so a resume on changed data is caught before the data position is applied to it.
    */
   public static void recordData(ObjectNode runConfig, Path data) {
-    if (data == null || !Files.isRegularFile(data)) {
-      return;
-    }
-    try {
-      runConfig.put("data_bytes", Files.size(data));
-      runConfig.put("data_sha256", FileTrees.sha256(data));
-    } catch (IOException e) {
-      throw new RlsrException(data + ": cannot read: " + e.getMessage(), e);
-    }
+    RunConfigCheck.recordData(runConfig, data);
   }
 
   /**
@@ -373,62 +285,12 @@ public final class Checkpoints {
    * OUT without config.json and the checkpoint whole, and resuming publishes again.
    */
   public void publish(Path checkpoint) {
-    publish(checkpoint, f -> {});
-  }
-
-  /** {@link #publish(Path)} calling {@code beforeMove} with each file name before it is moved into OUT (tests). */
-  void publish(Path checkpoint, Consumer<String> beforeMove) {
-    Path staged = outDir.resolve(FINAL_TMP);
-    try {
-      FileTrees.deleteTree(staged);
-      Files.createDirectories(staged);
-      List<String> names = new ArrayList<>();
-      try (Stream<Path> files = Files.list(checkpoint)) {
-        for (Path f : files.sorted().toList()) {
-          String n = f.getFileName().toString();
-          if (n.equals(OPTIMIZER) || n.equals(TRAINER_STATE) || !Files.isRegularFile(f)) {
-            continue;
-          }
-          Files.copy(f, staged.resolve(n), StandardCopyOption.REPLACE_EXISTING);
-          names.add(n);
-        }
-      }
-      if (!names.contains(HfModel.CONFIG)) {
-        throw new IOException(checkpoint + " has no " + HfModel.CONFIG);
-      }
-      syncTree(staged);
-      Files.deleteIfExists(outDir.resolve(HfModel.CONFIG));
-      names.remove(HfModel.CONFIG);
-      names.add(HfModel.CONFIG); // last: its presence says the model is complete
-      for (String n : names) {
-        beforeMove.accept(n);
-        Files.move(staged.resolve(n), outDir.resolve(n), StandardCopyOption.ATOMIC_MOVE,
-            StandardCopyOption.REPLACE_EXISTING);
-      }
-      syncDir(outDir);
-      FileTrees.deleteTree(staged);
-    } catch (IOException e) {
-      throw new RlsrException(outDir + ": cannot publish the final model: " + e.getMessage(), e);
-    }
-  }
-
-  /** fsync of a directory, so renames inside it survive a crash (best effort: not every platform allows it). */
-  private static void syncDir(Path dir) {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-      ch.force(true);
-    } catch (IOException | RuntimeException ignored) {
-      // not supported here
-    }
+    FinalModel.publish(outDir, checkpoint, f -> {});
   }
 
   /** Writes a small text file atomically (temp file, fsync, rename). */
   public static void writeAtomically(Path file, String content) throws IOException {
-    Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
-    Files.writeString(tmp, content, StandardCharsets.UTF_8);
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-      ch.force(true);
-    }
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    DurableFiles.writeAtomically(file, content);
   }
 
   private void prune(int keepLast, String justWritten) throws IOException {
@@ -444,18 +306,6 @@ public final class Checkpoints {
     for (int i = 0; i < all.size() - keepLast; i++) {
       if (!all.get(i).getFileName().toString().equals(justWritten)) {
         FileTrees.deleteTree(all.get(i));
-      }
-    }
-  }
-
-  private static void syncTree(Path dir) throws IOException {
-    try (Stream<Path> s = Files.list(dir)) {
-      for (Path f : s.toList()) {
-        if (Files.isRegularFile(f)) {
-          try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
-            ch.force(true);
-          }
-        }
       }
     }
   }

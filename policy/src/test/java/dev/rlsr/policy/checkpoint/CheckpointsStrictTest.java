@@ -79,9 +79,9 @@ class CheckpointsStrictTest {
     ObjectNode now = old.deepCopy();
     now.put("model", "./base").put("threads", 1).put("save_total_limit", 0).put("device", "cuda").put("resume", true)
         .put("out", "/elsewhere/o").put("stop_after", 0);
-    assertThat(Checkpoints.differences(old, now)).isEmpty();
+    assertThat(RunConfigCheck.differences(old, now)).isEmpty();
     now.put("learning_rate", 2e-4).put("seed", 2).put("data_sha256", "fedcba9876543210fedc");
-    assertThat(Checkpoints.differences(old, now))
+    assertThat(RunConfigCheck.differences(old, now))
         .containsExactly("data_sha256 0123456789ab -> fedcba987654", "learning_rate 1e-4 -> 2e-4", "seed 1 -> 2");
 
     Path out = run();
@@ -118,7 +118,7 @@ class CheckpointsStrictTest {
     Path ck = out.resolve("checkpoints/step-00000002");
     Checkpoints c = new Checkpoints(out);
     List<String> moved = new ArrayList<>();
-    c.publish(ck, name -> {
+    FinalModel.publish(out, ck, name -> {
       assertThat(out.resolve(HfModel.CONFIG)).as("config.json before " + name).doesNotExist();
       assertThat(out.resolve(Checkpoints.FINAL_TMP).resolve(name)).as("staged " + name).exists();
       moved.add(name);
@@ -131,7 +131,7 @@ class CheckpointsStrictTest {
 
     // a publish cut short (a kill, a full disk) leaves no config.json: OUT does not pass for a model
     Files.writeString(ck.resolve(Safetensors.SINGLE_FILE), "new weights");
-    assertThatThrownBy(() -> c.publish(ck, name -> {
+    assertThatThrownBy(() -> FinalModel.publish(out, ck, name -> {
       if (name.equals("tokenizer.json")) {
         throw new RlsrException("killed");
       }

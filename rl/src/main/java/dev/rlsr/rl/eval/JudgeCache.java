@@ -117,8 +117,8 @@ public final class JudgeCache implements Closeable {
       case INVALID -> "invalid";
     });
     n.put("a_first", aFirst);
-    n.put("prompt", LlmJudge.snippet(prompt, 200));
-    n.put("reply", LlmJudge.snippet(reply, 200));
+    n.put("prompt", ServerText.snippet(prompt, 200));
+    n.put("reply", ServerText.snippet(reply, 200));
     try {
       if (out == null) {
         Path dir = file.toAbsolutePath().getParent();

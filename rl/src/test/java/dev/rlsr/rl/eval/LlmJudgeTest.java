@@ -20,32 +20,32 @@ class LlmJudgeTest {
 
   @Test
   void cleanRemovesEscapeSequencesAndControlCharacters() {
-    assertThat(LlmJudge.clean("plain\ttext\nnext")).isEqualTo("plain\ttext\nnext");
-    assertThat(LlmJudge.clean("\u001b[1;31mA\u001b[0m")).isEqualTo("A");
-    assertThat(LlmJudge.clean("x\u001b]0;title\u0007y\u001b]8;;http://e\u001b\\z")).isEqualTo("xyz");
-    assertThat(LlmJudge.clean("a\u009b2Jb\u009d0;t\u009cc")).isEqualTo("abc");
-    assertThat(LlmJudge.clean("a\u001bcb\r\u0000\u007f\u0085c\u001b")).isEqualTo("abc");
-    assertThat(LlmJudge.clean("unicode é ✓ 日本")).isEqualTo("unicode é ✓ 日本");
-    assertThat(LlmJudge.snippet("line\u001b[2K one\n\n two  ", 200)).isEqualTo("line one two");
-    assertThat(LlmJudge.snippet("x".repeat(300), 20)).hasSize(20).endsWith("...");
-    assertThat(LlmJudge.parse(LlmJudge.clean("\u001b[1mB\u001b[0m"))).isEqualTo(LlmJudge.Verdict.SECOND);
+    assertThat(ServerText.clean("plain\ttext\nnext")).isEqualTo("plain\ttext\nnext");
+    assertThat(ServerText.clean("\u001b[1;31mA\u001b[0m")).isEqualTo("A");
+    assertThat(ServerText.clean("x\u001b]0;title\u0007y\u001b]8;;http://e\u001b\\z")).isEqualTo("xyz");
+    assertThat(ServerText.clean("a\u009b2Jb\u009d0;t\u009cc")).isEqualTo("abc");
+    assertThat(ServerText.clean("a\u001bcb\r\u0000\u007f\u0085c\u001b")).isEqualTo("abc");
+    assertThat(ServerText.clean("unicode é ✓ 日本")).isEqualTo("unicode é ✓ 日本");
+    assertThat(ServerText.snippet("line\u001b[2K one\n\n two  ", 200)).isEqualTo("line one two");
+    assertThat(ServerText.snippet("x".repeat(300), 20)).hasSize(20).endsWith("...");
+    assertThat(LlmJudge.parse(ServerText.clean("\u001b[1mB\u001b[0m"))).isEqualTo(LlmJudge.Verdict.SECOND);
   }
 
   @Test
   void retryAfterAsSecondsOrDate() {
-    assertThat(LlmJudge.retryAfter(Optional.empty())).isNull();
-    assertThat(LlmJudge.retryAfter(Optional.of(" 7 "))).isEqualTo(Duration.ofSeconds(7));
-    assertThat(LlmJudge.retryAfter(Optional.of("-1"))).isNull();
-    assertThat(LlmJudge.retryAfter(Optional.of("soon"))).isNull();
+    assertThat(ChatCompletionsClient.retryAfter(Optional.empty())).isNull();
+    assertThat(ChatCompletionsClient.retryAfter(Optional.of(" 7 "))).isEqualTo(Duration.ofSeconds(7));
+    assertThat(ChatCompletionsClient.retryAfter(Optional.of("-1"))).isNull();
+    assertThat(ChatCompletionsClient.retryAfter(Optional.of("soon"))).isNull();
     String date = DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now().plusSeconds(120));
-    assertThat(LlmJudge.retryAfter(Optional.of(date)).toSeconds()).isBetween(100L, 120L);
+    assertThat(ChatCompletionsClient.retryAfter(Optional.of(date)).toSeconds()).isBetween(100L, 120L);
     String past = DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now().minusSeconds(120));
-    assertThat(LlmJudge.retryAfter(Optional.of(past))).isEqualTo(Duration.ZERO);
+    assertThat(ChatCompletionsClient.retryAfter(Optional.of(past))).isEqualTo(Duration.ZERO);
   }
 
   @Test
   void backoffDoublesUpToItsCap() {
-    var j = new LlmJudge("http://127.0.0.1:9", "m", null,
+    var j = new ChatCompletionsClient(LlmJudge.endpoint("http://127.0.0.1:9"), null,
         new LlmJudge.Options(Duration.ofSeconds(5), 10, Duration.ofMillis(500), LlmJudge.MAX_REPLY_BYTES));
     assertThat(j.backoff(1)).isEqualTo(Duration.ofMillis(500));
     assertThat(j.backoff(2)).isEqualTo(Duration.ofSeconds(1));
