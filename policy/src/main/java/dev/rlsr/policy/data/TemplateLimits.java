@@ -16,6 +16,14 @@ final class TemplateLimits {
   static final int MAX_NESTING = 64;
 
   /**
+   * Operator symbols, filter bars and not/and/or in one tag or expression, checked on the source with the nesting:
+   * a flat chain such as 60,000 {@code not}s or {@code |trim}s has no brackets but becomes a parse tree as deep as
+   * the chain, which would overflow the render thread's stack (or not, depending on the JIT). Real templates use
+   * fewer than 50 in their longest tag.
+   */
+  static final int MAX_OPERATORS = 1_000;
+
+  /**
    * Characters of rendered output, and of any one string the template builds, beyond twice the messages' own text
    * (so a long prompt can never hit it): 1 MiB. Real chat templates add a few hundred characters per message.
    */

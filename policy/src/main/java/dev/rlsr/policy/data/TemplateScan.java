@@ -101,9 +101,15 @@ final class TemplateScan {
    */
   private static int scanCode(String t, int from, char close, String source, int line) {
     int depth = 0;
+    int operators = 0;
     int n = t.length();
     for (int i = from; i < n; i++) {
       char c = t.charAt(i);
+      if (isOperatorAt(t, i) && ++operators > TemplateLimits.MAX_OPERATORS) {
+        throw new RlsrException(source + ": the chat template has more than " + TemplateLimits.MAX_OPERATORS
+            + " operators and filters in one tag or expression (at template line " + (line + lines(t, from, i))
+            + "); its parse tree would nest too deeply to render");
+      }
       if (c == '\'' || c == '"') {
         i++;
         while (i < n && t.charAt(i) != c) {
@@ -125,6 +131,24 @@ final class TemplateScan {
       }
     }
     return n;
+  }
+
+  /** An operator symbol, a filter bar, or one of the keywords not/and/or starting at {@code i} (outside strings). */
+  private static boolean isOperatorAt(String t, int i) {
+    char c = t.charAt(i);
+    if ("|+-*/%~<>=!".indexOf(c) >= 0) {
+      return true;
+    }
+    if (c != 'n' && c != 'a' && c != 'o' || i > 0 && Character.isJavaIdentifierPart(t.charAt(i - 1))) {
+      return false;
+    }
+    for (String w : new String[] {"not", "and", "or"}) {
+      int end = i + w.length();
+      if (t.startsWith(w, i) && (end >= t.length() || !Character.isJavaIdentifierPart(t.charAt(end)))) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static int lines(String t, int from, int to) {
