@@ -73,9 +73,9 @@ import java.util.concurrent.Future;
  */
 public final class SentenceEmbedder implements AutoCloseable {
   /** The default encoder, all-MiniLM-L6-v2. */
-  public static final String DEFAULT = "all-minilm-l6-v2";
+  public static final String DEFAULT = EncoderSource.ALL_MINILM_L6_V2;
   /** The second built-in encoder, e5-small-v2 (with the "query: " prefix on every text). */
-  public static final String E5_SMALL_V2 = "e5-small-v2";
+  public static final String E5_SMALL_V2 = EncoderSource.E5_SMALL_V2;
   /** Default most sequences per encoder call. */
   public static final int DEFAULT_BATCH_SIZE = 16;
   /** Token positions per batch, per sequence of batch size: long windows go in smaller batches. */
