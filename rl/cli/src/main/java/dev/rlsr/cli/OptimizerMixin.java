@@ -2,9 +2,9 @@
 // annotations: each command's default-value provider supplies them from its options record (SFT, PRETRAIN, RLSR).
 package dev.rlsr.cli;
 
-import dev.rlsr.policy.train.LrSchedule;
-import dev.rlsr.policy.train.SftOptions;
 import dev.rlsr.rl.GrpoConfig;
+import dev.rlsr.train.LrSchedule;
+import dev.rlsr.train.SftOptions;
 import java.util.Map;
 import picocli.CommandLine.Option;
 

@@ -2,9 +2,9 @@
 package dev.rlsr.cli;
 
 import dev.rlsr.policy.data.JsonlDataset;
-import dev.rlsr.policy.train.SftOptions;
-import dev.rlsr.policy.train.SftTrainer;
 import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.train.SftOptions;
+import dev.rlsr.train.SftTrainer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

@@ -6,9 +6,9 @@ package dev.rlsr.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.rlsr.export.Device;
-import dev.rlsr.policy.train.LrSchedule;
-import dev.rlsr.policy.train.SftOptions;
 import dev.rlsr.rl.GrpoConfig;
+import dev.rlsr.train.LrSchedule;
+import dev.rlsr.train.SftOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

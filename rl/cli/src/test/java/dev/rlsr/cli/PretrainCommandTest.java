@@ -5,10 +5,10 @@ package dev.rlsr.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.rlsr.policy.checkpoint.HfModel;
-import dev.rlsr.policy.train.MetricsLog;
 import dev.rlsr.rl.demo.DemoCorpus;
 import dev.rlsr.rl.demo.DemoData;
 import dev.rlsr.rl.demo.DemoTokenizer;
+import dev.rlsr.train.MetricsLog;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

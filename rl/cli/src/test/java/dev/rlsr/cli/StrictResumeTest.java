@@ -8,7 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.rlsr.policy.checkpoint.Checkpoints;
 import dev.rlsr.policy.checkpoint.Safetensors;
 import dev.rlsr.policy.testing.TinyCheckpoints;
-import dev.rlsr.policy.train.MetricsLog;
+import dev.rlsr.train.MetricsLog;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

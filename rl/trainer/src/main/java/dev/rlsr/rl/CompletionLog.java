@@ -3,8 +3,8 @@
 package dev.rlsr.rl;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rlsr.policy.train.MetricsLog;
 import dev.rlsr.policy.util.Json;
+import dev.rlsr.train.MetricsLog;
 import java.util.List;
 import java.util.function.IntFunction;
 

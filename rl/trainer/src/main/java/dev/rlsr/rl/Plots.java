@@ -2,8 +2,8 @@
 package dev.rlsr.rl;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.rlsr.policy.train.MetricsLog;
 import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.train.MetricsLog;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

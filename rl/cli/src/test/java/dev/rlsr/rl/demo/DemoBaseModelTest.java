@@ -5,8 +5,8 @@ package dev.rlsr.rl.demo;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.rlsr.policy.checkpoint.HfModel;
-import dev.rlsr.policy.train.MetricsLog;
 import dev.rlsr.rl.pretrain.ScratchModel;
+import dev.rlsr.train.MetricsLog;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;

@@ -1,6 +1,6 @@
 // A progress bar with ETA on stderr (me.tongfei.progressbar), with a short extra message such as the loss.
 // On a terminal it redraws one line; in a log (no console) it prints a plain line every 10 seconds instead.
-package dev.rlsr.policy.train;
+package dev.rlsr.train;
 
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.DelegatingProgressBarConsumer;

@@ -1,6 +1,6 @@
 // metrics.jsonl: one JSON object per step or iteration, flushed line by line so a killed run keeps what it logged.
 // On resume the lines past the checkpoint are dropped, so the file reads like one uninterrupted run.
-package dev.rlsr.policy.train;
+package dev.rlsr.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -1,6 +1,6 @@
 // The SFT loop: tokenized examples -> shuffled micro-batches -> masked NLL in the TensorFlow graph -> AdamW steps,
 // with metrics.jsonl, a progress bar, atomic checkpoints and exact resume. Also pretrains on raw text (runTexts).
-package dev.rlsr.policy.train;
+package dev.rlsr.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.checkpoint.Checkpoints;

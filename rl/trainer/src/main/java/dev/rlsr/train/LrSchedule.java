@@ -1,6 +1,6 @@
 // Learning-rate schedule evaluated per optimizer step: linear warm-up, then cosine decay to zero or constant
 // (the Hugging Face get_cosine_schedule_with_warmup / get_constant_schedule_with_warmup definitions).
-package dev.rlsr.policy.train;
+package dev.rlsr.train;
 
 public record LrSchedule(double peak, Kind kind, long warmupSteps, long totalSteps) {
   public enum Kind { COSINE, CONSTANT, LINEAR }

@@ -1,5 +1,5 @@
 // Options of an SFT run, each with its default and effect; the resolved set is written into every checkpoint.
-package dev.rlsr.policy.train;
+package dev.rlsr.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.util.Json;
