@@ -2,12 +2,12 @@
 // embedding judge of `rlsr eval`) or by an LLM judge behind an OpenAI-compatible endpoint.
 package dev.rlsr.cli;
 
+import dev.rlsr.eval.EvalRows;
+import dev.rlsr.eval.JudgeCache;
+import dev.rlsr.eval.LlmJudge;
+import dev.rlsr.eval.WinRate;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
-import dev.rlsr.rl.eval.EvalRows;
-import dev.rlsr.rl.eval.JudgeCache;
-import dev.rlsr.rl.eval.LlmJudge;
-import dev.rlsr.rl.eval.WinRate;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;

@@ -3,6 +3,7 @@
 package dev.rlsr.cli;
 
 import dev.rlsr.embedder.SentenceEmbedder;
+import dev.rlsr.eval.Evaluator;
 import dev.rlsr.export.Device;
 import dev.rlsr.policy.rollout.SamplingOptions;
 import dev.rlsr.policy.data.JsonlDataset;
@@ -10,7 +11,6 @@ import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.rl.PositionLimits;
-import dev.rlsr.rl.eval.Evaluator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

@@ -5,8 +5,8 @@ package dev.rlsr.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.rlsr.eval.EvalRows;
 import dev.rlsr.policy.util.RlsrException;
-import dev.rlsr.rl.eval.EvalRows;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;

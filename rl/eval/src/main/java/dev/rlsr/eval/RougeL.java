@@ -1,6 +1,6 @@
 // ROUGE-L between a reference and a candidate text: the F-measure of their longest common subsequence of
 // lowercase word tokens, tokenized like the rouge-score package's default tokenizer (no stemming).
-package dev.rlsr.rl.eval;
+package dev.rlsr.eval;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,5 @@
 // Pairwise win rate of system A over system B: wins, losses and ties (a tie counts half) over matched prompts.
-package dev.rlsr.rl.eval;
+package dev.rlsr.eval;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.util.Json;

@@ -1,5 +1,5 @@
 // ROUGE-L on hand-computed cases: tokenization like rouge-score's default, LCS, precision/recall/F.
-package dev.rlsr.rl.eval;
+package dev.rlsr.eval;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;

@@ -1,6 +1,6 @@
 // The judge's HTTP side: one POST to an OpenAI-compatible chat-completions endpoint, answered in full within a
 // whole-request deadline and under a reply-size cap, transient failures retried with backoff (see LlmJudge's rules).
-package dev.rlsr.rl.eval;
+package dev.rlsr.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.rlsr.policy.util.Json;

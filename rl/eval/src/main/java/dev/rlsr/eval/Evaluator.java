@@ -1,6 +1,6 @@
 // `rlsr eval`: greedy responses of a model to every prompt of a dataset (ONNX Runtime), scored by the training
 // embedder's reward, by an independent judge encoder's cosine, and by ROUGE-L against the reference.
-package dev.rlsr.rl.eval;
+package dev.rlsr.eval;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.embedder.EmbeddingReward;

@@ -1,6 +1,6 @@
 // LlmJudge's pieces: control characters and escape sequences cleaned, Retry-After read, backoff doubling to its
 // cap, cache keys per question and order, and a judge cache that survives a line cut short by a crash.
-package dev.rlsr.rl.eval;
+package dev.rlsr.eval;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

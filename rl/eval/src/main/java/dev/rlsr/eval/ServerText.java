@@ -1,6 +1,6 @@
 // Text from a judge server made safe to print or store: terminal escape sequences and control characters removed,
 // and one-line excerpts of it for error messages and the judge cache.
-package dev.rlsr.rl.eval;
+package dev.rlsr.eval;
 
 final class ServerText {
   private ServerText() {}

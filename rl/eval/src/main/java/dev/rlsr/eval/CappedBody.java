@@ -1,6 +1,6 @@
 // A response body collected up to a byte cap, for the judge's HTTP client: past the cap it cancels the subscription
 // (closing the connection) and fails with TooLarge, or keeps the first bytes of an error body.
-package dev.rlsr.rl.eval;
+package dev.rlsr.eval;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

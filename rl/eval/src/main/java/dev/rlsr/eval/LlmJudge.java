@@ -2,7 +2,7 @@
 // judge sees the instruction, the reference and two outputs and names the better one; the order is randomized.
 // Each request has a whole-request deadline and a reply-size cap, transient failures are retried with backoff
 // (ChatCompletionsClient), and text from the server is stripped of control characters (ServerText).
-package dev.rlsr.rl.eval;
+package dev.rlsr.eval;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.util.Json;

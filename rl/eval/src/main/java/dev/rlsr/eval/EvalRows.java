@@ -1,6 +1,6 @@
 // Reads eval output JSONL (one row per prompt: prompt, reference, response, judge_reward, ...) and pairs the rows
 // of two such files for a head-to-head comparison.
-package dev.rlsr.rl.eval;
+package dev.rlsr.eval;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.util.JsonLines;

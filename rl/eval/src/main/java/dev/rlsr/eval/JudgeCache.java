@@ -1,6 +1,6 @@
 // Judgments of an LLM judge kept as they arrive, one JSON line each, so that a failed `rlsr compare --judge-url`
 // run resumes by re-running the same command: pairs already in the file are not asked again.
-package dev.rlsr.rl.eval;
+package dev.rlsr.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
