@@ -2,8 +2,8 @@
 // the command that regenerates the shipped models/demo-base.
 package dev.rlsr.cli;
 
-import dev.rlsr.rl.demo.DemoBaseModel;
-import dev.rlsr.rl.pretrain.ScratchModel;
+import dev.rlsr.demo.DemoBaseModel;
+import dev.rlsr.pretrain.ScratchModel;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

@@ -2,11 +2,11 @@
 // held-out prompts, one comparison table, a report, and the best model exported to ONNX answering a prompt.
 package dev.rlsr.cli;
 
+import dev.rlsr.demo.DemoData;
+import dev.rlsr.demo.DemoRun;
 import dev.rlsr.policy.data.JsonlDataset;
 import dev.rlsr.policy.util.FileTrees;
 import dev.rlsr.policy.util.RlsrException;
-import dev.rlsr.rl.demo.DemoData;
-import dev.rlsr.rl.demo.DemoRun;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

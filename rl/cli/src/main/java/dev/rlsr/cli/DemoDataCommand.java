@@ -2,8 +2,8 @@
 // combinations) and its pretraining corpus (corpus.txt) into a directory.
 package dev.rlsr.cli;
 
-import dev.rlsr.rl.demo.DemoCorpus;
-import dev.rlsr.rl.demo.DemoData;
+import dev.rlsr.demo.DemoCorpus;
+import dev.rlsr.demo.DemoData;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,7 +29,7 @@ public final class DemoDataCommand implements Callable<Integer> {
   int eval = DemoData.EVAL_SIZE;
 
   @Option(names = "--corpus-documents", description = "Corpus documents; 0 writes no corpus (default: ${DEFAULT-VALUE}).")
-  int corpusDocuments = dev.rlsr.rl.demo.DemoBaseModel.Recipe.DEFAULT.corpusDocuments();
+  int corpusDocuments = dev.rlsr.demo.DemoBaseModel.Recipe.DEFAULT.corpusDocuments();
 
   @Override
   public Integer call() {

@@ -4,7 +4,7 @@ package dev.rlsr.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.rlsr.policy.data.JsonlDataset;
-import dev.rlsr.rl.pretrain.TextCorpus;
+import dev.rlsr.pretrain.TextCorpus;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

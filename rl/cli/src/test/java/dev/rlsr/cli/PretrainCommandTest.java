@@ -4,10 +4,10 @@ package dev.rlsr.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.rlsr.demo.DemoCorpus;
+import dev.rlsr.demo.DemoData;
+import dev.rlsr.demo.DemoTokenizer;
 import dev.rlsr.policy.checkpoint.HfModel;
-import dev.rlsr.rl.demo.DemoCorpus;
-import dev.rlsr.rl.demo.DemoData;
-import dev.rlsr.rl.demo.DemoTokenizer;
 import dev.rlsr.train.MetricsLog;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 // The small invented world of the demo: entities, attributes, places, facts and number ranges shared by the
 // instruction dataset (DemoData) and the pretraining corpus (DemoCorpus), so both speak the same vocabulary.
-package dev.rlsr.rl.demo;
+package dev.rlsr.demo;
 
 import java.util.LinkedHashMap;
 import java.util.List;

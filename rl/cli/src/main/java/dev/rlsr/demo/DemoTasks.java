@@ -1,7 +1,7 @@
 // The demo's instruction task families: each enumerates its slot combinations ("keys", the unit the held-out
 // split withholds), renders an instruction and its reference response, and a plain statement for the corpus. The
 // families themselves are in SentenceTasks, FactTasks and NumberTasks; this holds their interface and fixed order.
-package dev.rlsr.rl.demo;
+package dev.rlsr.demo;
 
 import java.util.ArrayList;
 import java.util.List;

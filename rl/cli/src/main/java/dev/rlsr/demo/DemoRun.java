@@ -1,7 +1,7 @@
 // `rlsr demo`: the whole mission on the project's own base model — SFT, RLSR and SFT+RLSR with equal compute
 // budgets on the built-in data, evaluation of all four models on held-out prompts, one comparison table, a
 // Markdown report with the plots, and the best model exported to ONNX and answering a held-out prompt.
-package dev.rlsr.rl.demo;
+package dev.rlsr.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -1,6 +1,6 @@
 // The demo tokenizer: trained merges written in Hugging Face format, loaded by DJL, round-tripping the demo's
 // texts with short sequences, <|endoftext|> as EOS and padding, and no chat template (plain prompts).
-package dev.rlsr.rl.demo;
+package dev.rlsr.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

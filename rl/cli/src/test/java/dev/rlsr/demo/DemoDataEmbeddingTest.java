@@ -1,6 +1,6 @@
 // The property the demo's reward relies on: under all-MiniLM-L6-v2 (the default judge encoder), a response is
 // the closer to the reference the more of the prompt's slot values it carries.
-package dev.rlsr.rl.demo;
+package dev.rlsr.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,13 +1,13 @@
 // The demo's number task families: adding, taking away and comparing small numbers, with the objects and names
 // the prompt mentions carried into the answer.
-package dev.rlsr.rl.demo;
+package dev.rlsr.demo;
 
-import static dev.rlsr.rl.demo.DemoTasks.numbers;
-import static dev.rlsr.rl.demo.DemoTasks.product;
-import static dev.rlsr.rl.demo.DemoWorld.pick;
+import static dev.rlsr.demo.DemoTasks.numbers;
+import static dev.rlsr.demo.DemoTasks.product;
+import static dev.rlsr.demo.DemoWorld.pick;
 
-import dev.rlsr.rl.demo.DemoTasks.Family;
-import dev.rlsr.rl.demo.DemoTasks.Rendered;
+import dev.rlsr.demo.DemoTasks.Family;
+import dev.rlsr.demo.DemoTasks.Rendered;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

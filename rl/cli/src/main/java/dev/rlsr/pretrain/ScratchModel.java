@@ -1,6 +1,6 @@
 // Creates a randomly initialised Llama-style Hugging Face model directory for a given tokenizer, the starting
 // point of pretraining from scratch (rlsr pretrain without --model, and the demo's base model).
-package dev.rlsr.rl.pretrain;
+package dev.rlsr.pretrain;
 
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.model.ModelConfig;

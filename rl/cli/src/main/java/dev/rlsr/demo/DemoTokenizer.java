@@ -1,6 +1,6 @@
 // The demo base model's tokenizer: byte-level BPE with merges learned from the demo corpus and dataset,
 // <|endoftext|> as its only special token (EOS and padding), no chat template (prompts use the plain template).
-package dev.rlsr.rl.demo;
+package dev.rlsr.demo;
 
 import dev.rlsr.policy.data.PromptRenderer;
 import dev.rlsr.policy.tokenizer.TokenizerWriter;

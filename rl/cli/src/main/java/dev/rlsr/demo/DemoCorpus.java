@@ -1,6 +1,6 @@
 // Pretraining text for the demo's base model: short paragraphs of plain statements about the demo world
 // (no instruction template), so the base model learns the language and facts but not to follow instructions.
-package dev.rlsr.rl.demo;
+package dev.rlsr.demo;
 
 import dev.rlsr.policy.util.RlsrException;
 import java.io.BufferedWriter;
@@ -60,7 +60,7 @@ public final class DemoCorpus {
   }
 
   /** Writes documents one per line (the format {@code rlsr pretrain --corpus} reads, see
-   * {@link dev.rlsr.rl.pretrain.TextCorpus}). */
+   * {@link dev.rlsr.pretrain.TextCorpus}). */
   public static void write(Path file, List<String> documents) {
     try {
       if (file.getParent() != null) {

@@ -1,6 +1,6 @@
 // The demo's base model: a small Llama pretrained from scratch on the demo corpus (corpus -> BPE tokenizer ->
 // random init -> next-token pretraining). Uses the copy shipped under models/demo-base, else a cache, else builds.
-package dev.rlsr.rl.demo;
+package dev.rlsr.demo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -10,7 +10,7 @@ import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.util.FileTrees;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
-import dev.rlsr.rl.pretrain.ScratchModel;
+import dev.rlsr.pretrain.ScratchModel;
 import dev.rlsr.train.SftOptions;
 import dev.rlsr.train.SftTrainer;
 import java.io.IOException;

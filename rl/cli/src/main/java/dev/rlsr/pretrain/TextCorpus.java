@@ -1,5 +1,5 @@
 // Reads a pretraining corpus: UTF-8 text, one document per line (a sentence or a short paragraph).
-package dev.rlsr.rl.pretrain;
+package dev.rlsr.pretrain;
 
 import dev.rlsr.policy.util.RlsrException;
 import java.io.IOException;

@@ -1,15 +1,15 @@
 // The demo's sentence-writing task families: a sentence about an animal, the weather, a person's job, what someone
 // keeps or likes to do, whose answer must repeat the named entities (and the slots drawn for the example).
-package dev.rlsr.rl.demo;
+package dev.rlsr.demo;
 
-import static dev.rlsr.rl.demo.DemoTasks.oneOf;
-import static dev.rlsr.rl.demo.DemoTasks.product;
-import static dev.rlsr.rl.demo.DemoWorld.a;
-import static dev.rlsr.rl.demo.DemoWorld.capitalize;
-import static dev.rlsr.rl.demo.DemoWorld.pick;
+import static dev.rlsr.demo.DemoTasks.oneOf;
+import static dev.rlsr.demo.DemoTasks.product;
+import static dev.rlsr.demo.DemoWorld.a;
+import static dev.rlsr.demo.DemoWorld.capitalize;
+import static dev.rlsr.demo.DemoWorld.pick;
 
-import dev.rlsr.rl.demo.DemoTasks.Family;
-import dev.rlsr.rl.demo.DemoTasks.Rendered;
+import dev.rlsr.demo.DemoTasks.Family;
+import dev.rlsr.demo.DemoTasks.Rendered;
 import java.util.List;
 import java.util.SplittableRandom;
 

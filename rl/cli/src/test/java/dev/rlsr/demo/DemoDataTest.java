@@ -1,6 +1,6 @@
 // The demo dataset and corpus: deterministic from the seed, eval made of slot combinations train never shows,
 // responses that repeat the prompt's slot values, correct arithmetic, and a corpus without instruction templates.
-package dev.rlsr.rl.demo;
+package dev.rlsr.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

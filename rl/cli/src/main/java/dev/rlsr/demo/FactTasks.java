@@ -1,14 +1,14 @@
 // The demo's world-fact task families: a fruit's color, animals of a habitat, a word's opposite and a thing's
 // category, answered from the facts DemoWorld holds.
-package dev.rlsr.rl.demo;
+package dev.rlsr.demo;
 
-import static dev.rlsr.rl.demo.DemoTasks.product;
-import static dev.rlsr.rl.demo.DemoWorld.a;
-import static dev.rlsr.rl.demo.DemoWorld.capitalize;
-import static dev.rlsr.rl.demo.DemoWorld.countWord;
+import static dev.rlsr.demo.DemoTasks.product;
+import static dev.rlsr.demo.DemoWorld.a;
+import static dev.rlsr.demo.DemoWorld.capitalize;
+import static dev.rlsr.demo.DemoWorld.countWord;
 
-import dev.rlsr.rl.demo.DemoTasks.Family;
-import dev.rlsr.rl.demo.DemoTasks.Rendered;
+import dev.rlsr.demo.DemoTasks.Family;
+import dev.rlsr.demo.DemoTasks.Rendered;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;

@@ -1,11 +1,11 @@
 // The demo base model: a tiny recipe builds into a cache directory through the pretraining path and is reused on
 // the next call; the shipped models/demo-base loads and was built with the default recipe.
-package dev.rlsr.rl.demo;
+package dev.rlsr.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.rlsr.policy.checkpoint.HfModel;
-import dev.rlsr.rl.pretrain.ScratchModel;
+import dev.rlsr.pretrain.ScratchModel;
 import dev.rlsr.train.MetricsLog;
 import java.io.PrintWriter;
 import java.io.StringWriter;

@@ -1,6 +1,6 @@
 // The demo's built-in instruction dataset: (prompt, reference response) pairs from twelve task families, with an
 // eval split made only of slot combinations that the train split never shows. Deterministic from the seed.
-package dev.rlsr.rl.demo;
+package dev.rlsr.demo;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.util.Json;
