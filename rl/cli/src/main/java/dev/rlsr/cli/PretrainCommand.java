@@ -1,0 +1,189 @@
+// `rlsr pretrain`: next-token training on raw text, from an existing model or from a new random Llama built for a
+// tokenizer (the SFT loop with the loss on every token and no prompt template).
+package dev.rlsr.cli;
+
+import dev.rlsr.policy.checkpoint.Checkpoints;
+import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.policy.tokenizer.Tokenizer;
+import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.pretrain.ScratchModel;
+import dev.rlsr.pretrain.TextCorpus;
+import dev.rlsr.train.SftOptions;
+import dev.rlsr.train.SftTrainer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "pretrain", mixinStandardHelpOptions = true, sortOptions = false,
+    defaultValueProvider = PretrainCommand.Defaults.class,
+    description = {"Pretraining: next-token loss on every token of raw text documents (one per line of --corpus).",
+        "Starts from --model, or from a new random Llama for --tokenizer written to OUT/init (size flags or"
+            + " --init-config)."})
+public final class PretrainCommand implements Callable<Integer> {
+  /** Where a model created from scratch is written inside --out. */
+  public static final String INIT_DIR = "init";
+
+  @Spec CommandSpec spec;
+  @Mixin ThreadsMixin threads;
+
+  @Option(names = "--corpus", required = true, description = "UTF-8 text file, one document per line (blank lines skipped).")
+  Path corpus;
+
+  @Option(names = "--out", required = true, description = "Output directory: final model, checkpoints/, metrics.jsonl (and init/ when starting from scratch); neither --model/--tokenizer nor inside them. One run at a time (OUT/.rlsr.lock).")
+  Path out;
+
+  @Option(names = "--model", description = "Continue pretraining this Hugging Face model directory (instead of starting from scratch).")
+  Path model;
+
+  @Option(names = "--tokenizer", description = "From scratch: directory with tokenizer.json (and tokenizer_config.json naming eos_token).")
+  Path tokenizer;
+
+  @Option(names = "--init-config", description = "From scratch: a config.json to build the random model from (instead of the size flags; its vocab_size must cover the tokenizer).")
+  Path initConfig;
+
+  @Option(names = "--hidden-size", defaultValue = "192", description = "From scratch: model width (default: ${DEFAULT-VALUE}).")
+  int hiddenSize;
+
+  @Option(names = "--intermediate-size", defaultValue = "512", description = "From scratch: SwiGLU inner width (default: ${DEFAULT-VALUE}).")
+  int intermediateSize;
+
+  @Option(names = "--layers", defaultValue = "4", description = "From scratch: decoder layers (default: ${DEFAULT-VALUE}).")
+  int layers;
+
+  @Option(names = "--heads", defaultValue = "6", description = "From scratch: attention heads (default: ${DEFAULT-VALUE}).")
+  int heads;
+
+  @Option(names = "--kv-heads", defaultValue = "2", description = "From scratch: key/value heads, dividing --heads (default: ${DEFAULT-VALUE}).")
+  int kvHeads;
+
+  @Option(names = "--max-positions", defaultValue = "256", description = "From scratch: max_position_embeddings (default: ${DEFAULT-VALUE}).")
+  int maxPositions;
+
+  @Option(names = "--init-seed", defaultValue = "0", description = "From scratch: seed of the random weights (default: ${DEFAULT-VALUE}).")
+  long initSeed;
+
+  @Option(names = "--epochs", defaultValue = SftOptions.DEFAULT_EPOCHS, description = "Passes over the corpus (default: ${DEFAULT-VALUE}); ignored with --max-steps.")
+  int epochs;
+
+  @Option(names = "--max-steps", defaultValue = SftOptions.DEFAULT_MAX_STEPS, description = "Optimizer steps; 0 derives them from --epochs (default: ${DEFAULT-VALUE}).")
+  long maxSteps;
+
+  @Option(names = "--batch-size", defaultValue = SftOptions.PRETRAIN_BATCH_SIZE, description = "Documents per micro-batch (default: ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Option(names = "--grad-accum", defaultValue = SftOptions.DEFAULT_GRAD_ACCUM, description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
+  int gradAccum;
+
+  @Mixin OptimizerMixin optimizer;
+
+  @Option(names = "--max-seq-len", description = "Longest document in tokens, at most the model's max_position_embeddings; longer ones are cut (default: " + SftOptions.PRETRAIN_MAX_SEQ_LEN + ", or that limit when smaller).")
+  Integer maxSeqLen;
+
+  @Option(names = "--seed", defaultValue = SftOptions.DEFAULT_SEED, description = "Seed of the document order (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--save-every", defaultValue = SftOptions.DEFAULT_SAVE_EVERY, description = "Checkpoint every N steps; 0 only at the end (default: ${DEFAULT-VALUE}).")
+  long saveEvery;
+
+  @Option(names = "--save-total-limit", defaultValue = SftOptions.DEFAULT_SAVE_TOTAL_LIMIT, description = "Checkpoints kept in OUT/checkpoints; 0 keeps all (default: ${DEFAULT-VALUE}).")
+  int saveTotalLimit;
+
+  @Option(names = "--resume", description = "Continue from OUT/checkpoints/LATEST (a from-scratch run reuses OUT/init); options that change the run must match its run_config.json.")
+  boolean resume;
+
+  @Option(names = "--resume-override", description = "With --resume: continue even when such options differ from the checkpoint's run config (the differences are printed).")
+  boolean resumeOverride;
+
+  @Option(names = "--stop-after", defaultValue = SftOptions.DEFAULT_STOP_AFTER, description = "Stop with a checkpoint after this step, keeping the schedule of the whole run; 0 runs to the end (default: ${DEFAULT-VALUE}).")
+  long stopAfter;
+
+  /** The optimizer defaults of a pretraining run. */
+  static final class Defaults extends OptionDefaults {
+    Defaults() {
+      super(OptimizerMixin.PRETRAIN);
+    }
+  }
+
+  @Override
+  public Integer call() {
+    var log = spec.commandLine().getErr();
+    if (model != null && (tokenizer != null || initConfig != null)) {
+      throw new RlsrException("--model continues an existing model; --tokenizer and --init-config are for starting"
+          + " from scratch: give one or the other");
+    }
+    RunGuard.checkResumeOverride(resume, resumeOverride);
+    if (model == null && tokenizer == null) {
+      throw new RlsrException("pretrain needs --model DIR (continue a model) or --tokenizer DIR (start from scratch)");
+    }
+    List<String> docs = TextCorpus.read(corpus);
+    RunGuard.checkOut(out, RunGuard.inputs("--model", model, null, null));
+    RunGuard.checkNotSame(out, "--tokenizer", tokenizer);
+    int seqLen;
+    Path init = out.resolve(INIT_DIR);
+    if (model != null) {
+      seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.PRETRAIN_MAX_SEQ_LEN, RunGuard.modelConfig(model), model.resolve("config.json"),
+          "--max-seq-len");
+    } else if (resume && Files.isRegularFile(init.resolve("model.safetensors"))) {
+      seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.PRETRAIN_MAX_SEQ_LEN, RunGuard.modelConfig(init), init.resolve("config.json"),
+          "--max-seq-len");
+    } else if (initConfig != null) {
+      seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.PRETRAIN_MAX_SEQ_LEN, ModelConfig.read(initConfig), initConfig, "--max-seq-len");
+    } else {
+      if (maxSeqLen != null && maxSeqLen > maxPositions) {
+        throw new RlsrException("--max-seq-len " + maxSeqLen + " exceeds --max-positions " + maxPositions
+            + " (the new model's max_position_embeddings): use --max-seq-len " + maxPositions + " or less");
+      }
+      seqLen = maxSeqLen != null ? maxSeqLen : Math.min(SftOptions.PRETRAIN_MAX_SEQ_LEN, maxPositions);
+    }
+    SftOptions o = optimizer.applyTo(SftOptions.pretrainBuilder()).model(model != null ? model : init).data(corpus)
+        .out(out).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum).maxSeqLen(seqLen)
+        .seed(seed).saveEvery(saveEvery).saveTotalLimit(saveTotalLimit).threads(threads.threads).resume(resume)
+        .stopAfter(stopAfter).build().validate();
+    SftTrainer.Summary s;
+    try (var lock = RunGuard.lock(out, spec, log)) {
+      if (model == null) {
+        initModel(log);
+      }
+      s = new SftTrainer(o, log).resumeOverride(resumeOverride).runTexts(docs);
+    }
+    if (s.stepsRun() == 0) {
+      spec.commandLine().getOut().printf("pretrain: already complete at step %d; model in %s%n", s.steps(), s.finalModel());
+    } else {
+      spec.commandLine().getOut().printf("pretrain: %d steps, loss %s -> %s, %.0f tokens/s, %d skipped; model in %s%n",
+          s.steps(), RunGuard.num(s.firstLoss()), RunGuard.num(s.lastLoss()), s.tokensPerSecond(), s.skippedSteps(),
+          s.finalModel());
+    }
+    return 0;
+  }
+
+  /** OUT/init: reused when resuming, otherwise (re)created from --tokenizer and the size flags or --init-config. */
+  private Path initModel(java.io.PrintWriter log) {
+    if (tokenizer == null) {
+      throw new RlsrException("pretrain needs --model DIR (continue a model) or --tokenizer DIR (start from scratch)");
+    }
+    Path init = out.resolve(INIT_DIR);
+    if (resume && Files.isRegularFile(init.resolve("model.safetensors"))) {
+      return init;
+    }
+    new Checkpoints(out).forRun(resume); // refuse before replacing the init of an earlier run
+    ModelConfig config;
+    if (initConfig != null) {
+      config = ModelConfig.read(initConfig);
+    } else {
+      try (Tokenizer tok = Tokenizer.load(tokenizer)) {
+        config = ScratchModel.config(tok,
+            new ScratchModel.Size(hiddenSize, intermediateSize, layers, heads, kvHeads, maxPositions));
+      }
+    }
+    ScratchModel.create(tokenizer, config, initSeed, init);
+    log.printf("pretrain: new %s model in %s (vocab %d, hidden %d, %d layers)%n", config.modelType(), init,
+        config.vocabSize(), config.hiddenSize(), config.numLayers());
+    return init;
+  }
+}

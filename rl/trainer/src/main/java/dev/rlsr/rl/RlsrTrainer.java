@@ -1,0 +1,422 @@
+// The RLSR loop: P prompts -> G completions each from the rollout engine (ONNX Runtime) -> embedding-cosine rewards
+// against the references -> group-relative advantages -> ℓ_old (and ℓ_ref) in TensorFlow -> GRPO optimizer step(s)
+// -> weight sync to the rollout engine. Metrics, sample completions, atomic checkpoints and exact resume.
+package dev.rlsr.rl;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rlsr.export.runtime.EngineOptions;
+import dev.rlsr.export.runtime.RolloutEngines;
+import dev.rlsr.policy.checkpoint.Checkpoints;
+import dev.rlsr.policy.checkpoint.HfModel;
+import dev.rlsr.policy.data.Example;
+import dev.rlsr.policy.graph.Feeds;
+import dev.rlsr.policy.graph.PolicyGraph;
+import dev.rlsr.policy.graph.TokenBatch;
+import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.optim.AdamW;
+import dev.rlsr.policy.rollout.Rollout;
+import dev.rlsr.policy.rollout.RolloutEngine;
+import dev.rlsr.policy.rollout.SamplingOptions;
+import dev.rlsr.policy.tokenizer.Tokenizer;
+import dev.rlsr.policy.util.Json;
+import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.train.LrSchedule;
+import dev.rlsr.train.MetricsLog;
+import dev.rlsr.train.Progress;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One RLSR run in four phases: prepare ({@link TrainingPrompts}), resume ({@link ResumePoint}), iterate (each
+ * iteration: rollout -> reward -> log-probs -> update -> sync, then its metrics row ({@link IterationMetrics}) and
+ * sample completions ({@link CompletionLog})) and checkpoint.
+ */
+public final class RlsrTrainer {
+  /**
+   * What a finished run reports; {@code iterationsRun} counts this invocation's iterations (0 when a resumed run
+   * was already complete; the rewards are then NaN).
+   */
+  public record Summary(int iterations, double firstReward, double lastReward, long skippedSteps, Path out,
+      int iterationsRun) {}
+
+  private final GrpoConfig cfg;
+  private final PrintWriter log;
+  private boolean resumeOverride;
+
+  public RlsrTrainer(GrpoConfig config, PrintWriter log) {
+    this.cfg = config.validate();
+    this.log = log;
+  }
+
+  /** --resume-override: resume even when options that change the run differ from the checkpoint's run config. */
+  public RlsrTrainer resumeOverride(boolean override) {
+    this.resumeOverride = override;
+    return this;
+  }
+
+  /**
+   * The run config this trainer records in its checkpoints (the options plus the data file's size and hash), to
+   * compare with a checkpoint before anything runs.
+   */
+  public ObjectNode runConfig() {
+    ObjectNode rc = cfg.toJson();
+    Checkpoints.recordData(rc, cfg.data());
+    return rc;
+  }
+
+  /** The outcome of one iteration's update passes (the last pass's values). */
+  private record Update(Map<String, Double> sums, double loss, double gradNorm, double lr) {}
+
+  /**
+   * Runs the loop on examples already read (the CLI reads the JSONL file), with the given reward.
+   */
+  public Summary run(List<Example> examples, RewardFunction reward) {
+    if (examples.isEmpty()) {
+      throw new RlsrException(cfg.data() + ": the dataset is empty");
+    }
+    Checkpoints ckpts = new Checkpoints(cfg.out());
+    var latest = ckpts.forRun(cfg.resume());
+    ObjectNode runConfig = runConfig();
+    try (HfModel base = HfModel.load(cfg.model())) {
+      TrainingPrompts data = TrainingPrompts.prepare(cfg, base, examples, log);
+      if (latest.isPresent()) {
+        Checkpoints.verifyRunConfig(latest.get(), runConfig, resumeOverride, log);
+      }
+      ckpts.cleanTemporary(log);
+      ResumePoint resume = ResumePoint.load(cfg, base, latest, data.size(), log);
+      if (resume.complete(cfg)) {
+        log.println("--resume: " + latest.get().getFileName() + " is already at iteration " + resume.start() + " of "
+            + cfg.iterations() + "; nothing to train, the final model is (re)published in " + cfg.out());
+        ckpts.publish(latest.get());
+        return new Summary(cfg.iterations(), Double.NaN, Double.NaN, resume.skipped(), cfg.out(), 0);
+      }
+      Files.createDirectories(cfg.out());
+      return new Loop(base, data, resume, ckpts, runConfig, reward).iterate();
+    } catch (java.io.IOException e) {
+      throw new RlsrException(cfg.out() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The iterate phase: what this invocation's iterations share, and the counters carried from one to the next. */
+  private final class Loop {
+    private final HfModel base;
+    private final Tokenizer tok;
+    private final TrainingPrompts data;
+    private final ResumePoint resume;
+    private final Checkpoints ckpts;
+    private final ObjectNode runConfig;
+    private final RewardFunction reward;
+    private final LrSchedule schedule;
+    private final PromptOrder order;
+    private final SamplingOptions baseSampling;
+    // opened and closed by iterate()
+    private PolicyGraph policy;
+    private PolicyGraph ref;
+    private RolloutEngine engine;
+    private MetricsLog metrics;
+    private MetricsLog completions;
+    private Progress bar;
+    // carried across iterations
+    private long skipped;
+    private Path lastCkpt;
+    private double firstReward = Double.NaN;
+    private double lastReward = Double.NaN;
+    private double runningReward = Double.NaN;
+
+    Loop(HfModel base, TrainingPrompts data, ResumePoint resume, Checkpoints ckpts, ObjectNode runConfig,
+        RewardFunction reward) {
+      this.base = base;
+      this.tok = base.tokenizer();
+      this.data = data;
+      this.resume = resume;
+      this.ckpts = ckpts;
+      this.runConfig = runConfig;
+      this.reward = reward;
+      long totalSteps = (long) cfg.iterations() * cfg.numIterations();
+      this.schedule = new LrSchedule(cfg.learningRate(), cfg.schedule(), cfg.warmupSteps(), totalSteps);
+      this.order = new PromptOrder(data.size(), cfg.seed(), resume.order());
+      this.baseSampling = new SamplingOptions(cfg.maxCompletionLength(), cfg.temperature(), cfg.topK(),
+          cfg.topP(), false, cfg.seed(), Arrays.stream(tok.eosIds()).boxed().toList(), tok.padId());
+      this.skipped = resume.skipped();
+      this.lastCkpt = resume.checkpoint() == null ? null : resume.checkpoint().dir();
+    }
+
+    /** Opens the graphs, the rollout engine and the logs, runs the remaining iterations, publishes the last checkpoint. */
+    Summary iterate() {
+      // Rollouts need only the next-token logits: the LAST graph skips the [batch, prompt, vocab] prefill logits
+      // (rlsr bench generate: 430 vs 370 tokens/s on the 5M model; far more memory saved at a 150k vocabulary).
+      EngineOptions rolloutOptions = EngineOptions.of(cfg.threads(), cfg.device())
+          .withMetadata(Map.of("rlsr.run_config", runConfig.toString()));
+      ref = cfg.beta() > 0
+          ? PolicyGraph.create(base.weights(), PolicyGraph.Options.inference(cfg.threads()), List.of()) : null;
+      long keep = cfg.resume() ? resume.start() : -1;
+      try (PolicyGraph policy = PolicyGraph.create(resume.weights(), PolicyGraph.Options.training(cfg.threads()),
+              List.of(new GrpoLoss()));
+          MetricsLog metrics = new MetricsLog(cfg.out().resolve("metrics.jsonl"), "iteration", keep);
+          MetricsLog completions = new MetricsLog(cfg.out().resolve("completions.jsonl"), "iteration", keep);
+          Progress bar = new Progress("rlsr", cfg.iterations(), resume.start())) {
+        this.policy = policy;
+        this.metrics = metrics;
+        this.completions = completions;
+        this.bar = bar;
+        var optState = resume.checkpoint() == null ? null : resume.checkpoint().optimizer();
+        if (optState != null) {
+          policy.training().setOptimizerState(optState);
+        }
+        policy.setTemperature((float) cfg.temperature());
+        if (ref != null) {
+          ref.setTemperature((float) cfg.temperature());
+        }
+        engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, resume.weights(), rolloutOptions);
+        for (int it = resume.start(); it < cfg.iterations(); it++) {
+          iteration(it);
+        }
+        if (lastCkpt != null) {
+          ckpts.publish(lastCkpt);
+        }
+        Plots.write(cfg.out().resolve("metrics.jsonl"), cfg.out().resolve("plots"));
+        return new Summary(cfg.iterations(), firstReward, lastReward, skipped, cfg.out(),
+            cfg.iterations() - resume.start());
+      } finally {
+        if (engine != null) {
+          engine.close();
+        }
+        if (ref != null) {
+          ref.close();
+        }
+      }
+    }
+
+    /** One iteration: rollout -> reward -> log-probs -> update -> sync, its metrics and, when due, a checkpoint. */
+    private void iteration(int it) {
+      long tIter = System.nanoTime();
+      int[] chosen = order.next(cfg.promptsPerIteration());
+      int g = cfg.numGenerations();
+      List<int[]> rowPrompts = new ArrayList<>();
+      List<String> refs = new ArrayList<>();
+      for (int p : chosen) {
+        for (int k = 0; k < g; k++) {
+          rowPrompts.add(data.ids().get(p));
+          refs.add(data.usable().get(p).response());
+        }
+      }
+
+      // 1. rollouts in ONNX Runtime on the current weights
+      long t = System.nanoTime();
+      List<Rollout> rollouts = rollout(it, rowPrompts);
+      double sRollout = (System.nanoTime() - t) / 1e9;
+
+      // 2. rewards: cosine of completion and reference embeddings
+      t = System.nanoTime();
+      List<String> texts = new ArrayList<>();
+      for (Rollout r : rollouts) {
+        texts.add(tok.decode(r.tokens()));
+      }
+      float[] rewards = reward.score(texts, refs);
+      double sReward = (System.nanoTime() - t) / 1e9;
+      float[] adv = Advantages.compute(rewards, g, cfg.scaleRewards());
+
+      // 3. log-probs of the sampled tokens: ℓ_old (policy before the update) and ℓ_ref, in TensorFlow
+      t = System.nanoTime();
+      RolloutBatch rb = RolloutBatch.layout(rowPrompts, rollouts);
+      float[][] oldLogp = logprobs(policy, rb);
+      float[][] refLogp = ref != null ? logprobs(ref, rb) : oldLogp;
+      SamplerGap isw = importanceWeights(rb, oldLogp);
+      double sLogprobs = (System.nanoTime() - t) / 1e9;
+
+      // 4. GRPO update: num_iterations passes over this batch of rollouts
+      t = System.nanoTime();
+      Update u = update(it, rb, rollouts, oldLogp, refLogp, adv, isw);
+      double sUpdate = (System.nanoTime() - t) / 1e9;
+
+      // 5. weight sync: the updated TensorFlow weights go to the rollout engine (a new ONNX Runtime session)
+      t = System.nanoTime();
+      ModelWeights updated = policy.getWeights();
+      engine.sync(updated);
+      double sSync = (System.nanoTime() - t) / 1e9;
+
+      // metrics
+      double rewardMean = IterationMetrics.mean(rewards);
+      if (Double.isNaN(firstReward)) {
+        firstReward = rewardMean;
+      }
+      lastReward = rewardMean;
+      runningReward = Double.isNaN(runningReward) ? rewardMean : 0.9 * runningReward + 0.1 * rewardMean;
+      double iterSeconds = (System.nanoTime() - tIter) / 1e9;
+      metrics.write(IterationMetrics.row(it + 1, rewards, rollouts, u.sums(), isw, u.loss(), u.lr(), u.gradNorm(),
+          skipped, g, new IterationMetrics.Seconds(sRollout, sReward, sLogprobs, sUpdate, sSync, iterSeconds)));
+      CompletionLog.write(completions, cfg.logCompletions(), it + 1,
+          r -> data.usable().get(chosen[r / g]).promptText(), texts, refs, rewards, adv);
+      bar.step(it + 1, String.format("reward %.3f (avg %.3f)", rewardMean, runningReward));
+
+      boolean last = it + 1 == cfg.iterations();
+      if (last || (cfg.saveEvery() > 0 && (it + 1) % cfg.saveEvery() == 0)) {
+        lastCkpt = checkpoint(it + 1, updated);
+      }
+    }
+
+    /** Rollouts of every row, --generation-batch-size rows per engine call, each call seeded from (seed, it, row). */
+    private List<Rollout> rollout(int it, List<int[]> rowPrompts) {
+      List<Rollout> rollouts = new ArrayList<>();
+      int chunk = cfg.rolloutRows();
+      for (int from = 0; from < rowPrompts.size(); from += chunk) {
+        long seed = mix(cfg.seed(), it, from);
+        rollouts.addAll(engine.sample(rowPrompts.subList(from, Math.min(rowPrompts.size(), from + chunk)),
+            baseSampling.withSeed(seed)));
+      }
+      return rollouts;
+    }
+
+    /** num_iterations optimizer passes over the batch; a non-finite loss or gradient skips its step. */
+    private Update update(int it, RolloutBatch rb, List<Rollout> rollouts, float[][] oldLogp, float[][] refLogp,
+        float[] adv, SamplerGap isw) {
+      float[][] lossMask = cfg.maskTruncatedCompletions() ? withoutTruncated(rb, rollouts) : rb.mask();
+      Map<String, Double> sums = new HashMap<>();
+      double loss = 0;
+      double gradNorm = Double.NaN;
+      double lr = Double.NaN;
+      for (int mu = 0; mu < cfg.numIterations(); mu++) {
+        sums.clear();
+        loss = updatePass(policy, rb, lossMask, oldLogp, refLogp, adv, isw.weight(), sums);
+        lr = schedule.at(policy.training().step() + skipped);
+        if (!Double.isFinite(loss)) {
+          policy.training().discardGradients();
+          skipped++;
+          log.println("iteration " + (it + 1) + ": non-finite loss (" + loss + "); step skipped, not applied"
+              + " (skipped so far: " + skipped + ")");
+          continue;
+        }
+        AdamW.StepResult step = policy.training().applyGradients(lr, cfg.weightDecay(), cfg.maxGradNorm());
+        gradNorm = step.gradNorm();
+        if (!step.applied()) {
+          skipped++;
+          log.println("iteration " + (it + 1) + ": non-finite gradient; step skipped, not applied (skipped so far: "
+              + skipped + ")");
+        }
+      }
+      return new Update(sums, loss, gradNorm, lr);
+    }
+
+    /** The checkpoint phase: weights, optimizer state, prompt order and counters after {@code iteration} iterations. */
+    private Path checkpoint(int iteration, ModelWeights updated) {
+      ObjectNode state = Json.MAPPER.createObjectNode();
+      state.put("iteration", iteration);
+      state.put("prompt_epoch", order.state().epoch());
+      state.put("prompt_position", order.state().position());
+      state.put("optimizer_step", policy.training().step());
+      state.put("skipped_steps", skipped);
+      state.put("seed", cfg.seed());
+      return ckpts.save(iteration, updated, tok, policy.training().optimizerState(), state, runConfig, cfg.saveTotalLimit());
+    }
+  }
+
+  /**
+   * w = min(exp(ℓ_old − ℓ_sampler), cap) per completion token (1 without --is-correction), where ℓ_old is the
+   * TensorFlow recomputation and ℓ_sampler ONNX Runtime's log-softmax at the same temperature: TRL's truncated
+   * importance-sampling correction for an inference engine that differs numerically from the trainer.
+   */
+  private SamplerGap importanceWeights(RolloutBatch rb, float[][] oldLogp) {
+    double gapSum = 0;
+    double gapMax = 0;
+    double wSum = 0;
+    long tokens = 0;
+    float[][] w = new float[rb.ids().length][rb.ids()[0].length];
+    for (int r = 0; r < w.length; r++) {
+      for (int j = 0; j < w[r].length; j++) {
+        if (rb.mask()[r][j] == 0) {
+          continue;
+        }
+        double gap = oldLogp[r][j] - rb.samplerLogp()[r][j];
+        gapSum += Math.abs(gap);
+        gapMax = Math.max(gapMax, Math.abs(gap));
+        w[r][j] = cfg.isCorrection() ? (float) Math.min(Math.exp(gap), cfg.isCap()) : 1f;
+        wSum += w[r][j];
+        tokens++;
+      }
+    }
+    return new SamplerGap(w, tokens == 0 ? 0 : gapSum / tokens, gapMax, tokens == 0 ? 1 : wSum / tokens);
+  }
+
+  /** The completion mask with rows that hit the length limit zeroed (--mask-truncated-completions). */
+  private static float[][] withoutTruncated(RolloutBatch rb, List<Rollout> rollouts) {
+    float[][] m = new float[rb.mask().length][];
+    for (int r = 0; r < m.length; r++) {
+      m[r] = rollouts.get(r).finishedByEos() ? rb.mask()[r] : new float[rb.mask()[r].length];
+    }
+    return m;
+  }
+
+  /** Seed of one sampling call, from the run seed, the iteration and the chunk. */
+  static long mix(long seed, long iteration, long chunk) {
+    long h = seed * 0x9E3779B97F4A7C15L + iteration * 0xBF58476D1CE4E5B9L + chunk * 0x94D049BB133111EBL;
+    h ^= h >>> 31;
+    return h;
+  }
+
+  private float[][] logprobs(PolicyGraph g, RolloutBatch rb) {
+    int rows = rb.ids().length;
+    float[][] out = new float[rows][];
+    for (int from = 0; from < rows; from += cfg.microBatchSize()) {
+      int to = Math.min(rows, from + cfg.microBatchSize());
+      float[][] lp = g.forward(slice(rb.ids(), from, to), slice(rb.targets(), from, to), slice(rb.attention(), from, to),
+          slice(rb.positions(), from, to), false).logprobs();
+      System.arraycopy(lp, 0, out, from, to - from);
+    }
+    return out;
+  }
+
+  /** One pass of micro-batches accumulating the GRPO loss; returns the summed loss (the batch's loss value). */
+  private double updatePass(PolicyGraph policy, RolloutBatch rb, float[][] mask, float[][] oldLogp, float[][] refLogp,
+      float[] adv, float[][] isWeight, Map<String, Double> sums) {
+    int rows = rb.ids().length;
+    int len = rb.ids()[0].length;
+    int[] rowTokens = new int[rows];
+    long batchTokens = 0;
+    for (int r = 0; r < rows; r++) {
+      for (float m : mask[r]) {
+        rowTokens[r] += (int) m;
+      }
+      batchTokens += rowTokens[r];
+    }
+    int micro = (rows + cfg.microBatchSize() - 1) / cfg.microBatchSize();
+    double loss = 0;
+    for (int from = 0; from < rows; from += cfg.microBatchSize()) {
+      int to = Math.min(rows, from + cfg.microBatchSize());
+      double[] w = cfg.lossType().rowWeights(Arrays.copyOfRange(rowTokens, from, to), rows, batchTokens, micro,
+          cfg.maxCompletionLength());
+      float[][] advRows = new float[to - from][len];
+      float[][] tokenWeight = new float[to - from][len];
+      for (int r = from; r < to; r++) {
+        Arrays.fill(advRows[r - from], adv[r]);
+        for (int j = 0; j < len; j++) {
+          tokenWeight[r - from][j] = (float) (mask[r][j] * w[r - from]);
+        }
+      }
+      TokenBatch tokens = new TokenBatch(rb.ids(), rb.targets(), rb.attention(), rb.positions()).slice(from, to);
+      Map<String, Float> out = policy.training().accumulate(new GrpoLoss(), new GrpoLoss.Inputs(tokens,
+          slice(oldLogp, from, to), slice(refLogp, from, to), advRows, slice(mask, from, to), tokenWeight,
+          slice(isWeight, from, to), (float) cfg.beta(), (float) cfg.epsilon(), (float) cfg.epsilonHigh()));
+      for (var e : out.entrySet()) {
+        if (!e.getKey().equals("loss")) {
+          sums.merge(e.getKey(), (double) e.getValue(), Double::sum);
+        }
+      }
+      loss += out.get("loss");
+    }
+    return loss;
+  }
+
+  private static int[][] slice(int[][] a, int from, int to) {
+    return Arrays.copyOfRange(a, from, to);
+  }
+
+  private static float[][] slice(float[][] a, int from, int to) {
+    return Arrays.copyOfRange(a, from, to);
+  }
+}
