@@ -89,13 +89,14 @@ final class RenderGuard {
    * containers into strings whole (Java's toString) in many places, so [s] * 100000 with a 1 MB s would be a 100 GB
    * string.
    */
-  static void checkHeld(Object container) {
+  static <T> T checkHeld(T container) {
     RenderGuard g = CURRENT.get();
     long max = g == null ? TemplateLimits.MAX_OUTPUT_CHARS : g.maxChars;
     long held = held(container, 0, max);
     if (held > max) {
       stop("it built a list or dict holding more than " + max + " characters (string and output size limit)");
     }
+    return container;
   }
 
   /** Characters held by a value (strings by length, other scalars as 1), stopping early once past {@code max}. */

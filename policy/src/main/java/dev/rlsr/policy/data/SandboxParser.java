@@ -221,9 +221,7 @@ final class SandboxParser extends ExtendedParser {
     return new AstList(parameters) {
       @Override
       public Object eval(Bindings bindings, ELContext context) {
-        Object v = super.eval(bindings, context);
-        RenderGuard.checkHeld(v);
-        return v;
+        return RenderGuard.checkHeld(super.eval(bindings, context));
       }
     };
   }
@@ -233,9 +231,7 @@ final class SandboxParser extends ExtendedParser {
     return new AstTuple(parameters) {
       @Override
       public Object eval(Bindings bindings, ELContext context) {
-        Object v = super.eval(bindings, context);
-        RenderGuard.checkHeld(v);
-        return v;
+        return RenderGuard.checkHeld(super.eval(bindings, context));
       }
     };
   }
@@ -245,9 +241,7 @@ final class SandboxParser extends ExtendedParser {
     return new AstDict(dict) {
       @Override
       public Object eval(Bindings bindings, ELContext context) {
-        Object v = super.eval(bindings, context);
-        RenderGuard.checkHeld(v);
-        return v;
+        return RenderGuard.checkHeld(super.eval(bindings, context));
       }
     };
   }

@@ -3,6 +3,7 @@
 package dev.rlsr.cli;
 
 import dev.rlsr.export.OnnxPolicyExporter;
+import dev.rlsr.export.runtime.RolloutEngines.Backend;
 import dev.rlsr.policy.util.FlagChoices;
 import picocli.CommandLine.ITypeConverter;
 
@@ -22,6 +23,22 @@ final class FlagConverters {
     @Override
     public ExportCommand.Format convert(String value) {
       return FlagChoices.parse("--format", value, ExportCommand.Format.values());
+    }
+  }
+
+  /** {@code --backend onnx|tf} of generate (ONNX Runtime with the KV cache, or the TensorFlow graph). */
+  static final class GenerateBackend implements ITypeConverter<Backend> {
+    @Override
+    public Backend convert(String value) {
+      return FlagChoices.parse("--backend", value, Backend.ONNX, Backend.TF);
+    }
+  }
+
+  /** {@code --backend tf|onnx} of logprobs. */
+  static final class LogprobsBackend implements ITypeConverter<Backend> {
+    @Override
+    public Backend convert(String value) {
+      return FlagChoices.parse("--backend", value, Backend.TF, Backend.ONNX);
     }
   }
 }

@@ -54,8 +54,8 @@ public final class GenerateCommand implements Callable<Integer> {
     Path data;
   }
 
-  @Option(names = "--backend", defaultValue = "onnx", description = "onnx (ONNX Runtime, KV cache) or tf (TensorFlow graph, recomputes the sequence each step) (default: ${DEFAULT-VALUE}).")
-  String backend;
+  @Option(names = "--backend", defaultValue = "onnx", converter = FlagConverters.GenerateBackend.class, description = "onnx (ONNX Runtime, KV cache) or tf (TensorFlow graph, recomputes the sequence each step) (default: ${DEFAULT-VALUE}).")
+  RolloutEngines.Backend backend;
 
   @Option(names = "--greedy", description = "Argmax decoding (ignores --temperature, --top-p, --top-k).")
   boolean greedy;
@@ -79,16 +79,13 @@ public final class GenerateCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Device device = deviceOption.device;
-    if (!backend.equals("onnx") && !backend.equals("tf")) {
-      throw new RlsrException("--backend \"" + backend + "\" is not known: use onnx or tf");
-    }
     if (batchSize < 1) {
       throw new RlsrException("--batch-size must be at least 1, got " + batchSize);
     }
     if (maxPromptLength < 1) {
       throw new RlsrException("--max-prompt-length must be at least 1, got " + maxPromptLength);
     }
-    if (backend.equals("tf") && device != Device.CPU) {
+    if (backend == RolloutEngines.Backend.TF && device != Device.CPU) {
       throw new RlsrException("--device " + device + " applies to --backend onnx only (TensorFlow places ops itself: "
           + "the -Pgpu build uses the GPU when there is one)");
     }
@@ -112,8 +109,7 @@ public final class GenerateCommand implements Callable<Integer> {
           maxNewTokens, "--max-new-tokens");
       SamplingOptions o = new SamplingOptions(maxNewTokens, sampling.temperature, sampling.topK, sampling.topP, greedy, seed,
           Arrays.stream(m.tokenizer().eosIds()).boxed().toList(), m.tokenizer().padId());
-      RolloutEngines.Backend b = backend.equals("onnx") ? RolloutEngines.Backend.ONNX : RolloutEngines.Backend.TF;
-      try (RolloutEngine engine = RolloutEngines.open(b, m.weights(), EngineOptions.of(threads.threads, device))) {
+      try (RolloutEngine engine = RolloutEngines.open(backend, m.weights(), EngineOptions.of(threads.threads, device))) {
         emit(out, m, examples, prompts, o, engine);
       }
     }

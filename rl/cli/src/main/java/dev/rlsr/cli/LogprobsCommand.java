@@ -34,18 +34,15 @@ public final class LogprobsCommand implements Callable<Integer> {
   @Option(names = "--text", required = true, description = "The text to score.")
   String text;
 
-  @Option(names = "--backend", defaultValue = "tf", description = "tf (TensorFlow graph) or onnx (ONNX Runtime session of the exported graph) (default: ${DEFAULT-VALUE}).")
-  String backend;
+  @Option(names = "--backend", defaultValue = "tf", converter = FlagConverters.LogprobsBackend.class, description = "tf (TensorFlow graph) or onnx (ONNX Runtime session of the exported graph) (default: ${DEFAULT-VALUE}).")
+  RolloutEngines.Backend backend;
 
   @Mixin DeviceMixin deviceOption;
 
   @Override
   public Integer call() throws Exception {
     Device device = deviceOption.device;
-    if (!backend.equals("tf") && !backend.equals("onnx")) {
-      throw new RlsrException("--backend \"" + backend + "\" is not known: use tf or onnx");
-    }
-    if (backend.equals("tf") && device != Device.CPU) {
+    if (backend == RolloutEngines.Backend.TF && device != Device.CPU) {
       throw new RlsrException("--device " + device + " applies to --backend onnx only");
     }
     try (HfModel m = HfModel.load(model)) {
@@ -61,7 +58,7 @@ public final class LogprobsCommand implements Callable<Integer> {
         int[][] mask = new int[1][ids.length];
         java.util.Arrays.fill(mask[0], 1);
         int[][] pos = SftTrainer.positions(1, ids.length);
-        if (backend.equals("tf")) {
+        if (backend == RolloutEngines.Backend.TF) {
           try (PolicyGraph g = PolicyGraph.create(m.weights(), PolicyGraph.Options.inference(threads.threads), List.of())) {
             float[] row = g.forward(in, tg, mask, pos, false).logprobs()[0];
             System.arraycopy(row, 0, lps, 0, lps.length);

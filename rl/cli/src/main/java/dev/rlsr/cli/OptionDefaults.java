@@ -10,9 +10,14 @@ import picocli.CommandLine.Model.OptionSpec;
 class OptionDefaults implements IDefaultValueProvider {
   private final Map<String, String> byName;
 
-  /** @param byName default values by the option's longest name (e.g. "--learning-rate") */
-  OptionDefaults(Map<String, String> byName) {
-    this.byName = Map.copyOf(byName);
+  /** @param byName default values by the option's longest name (e.g. "--learning-rate"), one map per mixin */
+  @SafeVarargs
+  OptionDefaults(Map<String, String>... byName) {
+    Map<String, String> all = new java.util.HashMap<>();
+    for (Map<String, String> m : byName) {
+      all.putAll(m);
+    }
+    this.byName = Map.copyOf(all);
   }
 
   @Override

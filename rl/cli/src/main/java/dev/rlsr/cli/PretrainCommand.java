@@ -68,45 +68,17 @@ public final class PretrainCommand implements Callable<Integer> {
   @Option(names = "--init-seed", defaultValue = "0", description = "From scratch: seed of the random weights (default: ${DEFAULT-VALUE}).")
   long initSeed;
 
-  @Option(names = "--epochs", defaultValue = SftOptions.DEFAULT_EPOCHS, description = "Passes over the corpus (default: ${DEFAULT-VALUE}); ignored with --max-steps.")
-  int epochs;
-
-  @Option(names = "--max-steps", defaultValue = SftOptions.DEFAULT_MAX_STEPS, description = "Optimizer steps; 0 derives them from --epochs (default: ${DEFAULT-VALUE}).")
-  long maxSteps;
-
-  @Option(names = "--batch-size", defaultValue = SftOptions.PRETRAIN_BATCH_SIZE, description = "Documents per micro-batch (default: ${DEFAULT-VALUE}).")
-  int batchSize;
-
-  @Option(names = "--grad-accum", defaultValue = SftOptions.DEFAULT_GRAD_ACCUM, description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
-  int gradAccum;
+  @Mixin SftLoopMixin loop;
 
   @Mixin OptimizerMixin optimizer;
 
   @Option(names = "--max-seq-len", description = "Longest document in tokens, at most the model's max_position_embeddings; longer ones are cut (default: " + SftOptions.PRETRAIN_MAX_SEQ_LEN + ", or that limit when smaller).")
   Integer maxSeqLen;
 
-  @Option(names = "--seed", defaultValue = SftOptions.DEFAULT_SEED, description = "Seed of the document order (default: ${DEFAULT-VALUE}).")
-  long seed;
-
-  @Option(names = "--save-every", defaultValue = SftOptions.DEFAULT_SAVE_EVERY, description = "Checkpoint every N steps; 0 only at the end (default: ${DEFAULT-VALUE}).")
-  long saveEvery;
-
-  @Option(names = "--save-total-limit", defaultValue = SftOptions.DEFAULT_SAVE_TOTAL_LIMIT, description = "Checkpoints kept in OUT/checkpoints; 0 keeps all (default: ${DEFAULT-VALUE}).")
-  int saveTotalLimit;
-
-  @Option(names = "--resume", description = "Continue from OUT/checkpoints/LATEST (a from-scratch run reuses OUT/init); options that change the run must match its run_config.json.")
-  boolean resume;
-
-  @Option(names = "--resume-override", description = "With --resume: continue even when such options differ from the checkpoint's run config (the differences are printed).")
-  boolean resumeOverride;
-
-  @Option(names = "--stop-after", defaultValue = SftOptions.DEFAULT_STOP_AFTER, description = "Stop with a checkpoint after this step, keeping the schedule of the whole run; 0 runs to the end (default: ${DEFAULT-VALUE}).")
-  long stopAfter;
-
   /** The optimizer defaults of a pretraining run. */
   static final class Defaults extends OptionDefaults {
     Defaults() {
-      super(OptimizerMixin.PRETRAIN);
+      super(OptimizerMixin.PRETRAIN, SftLoopMixin.PRETRAIN);
     }
   }
 
@@ -117,8 +89,8 @@ public final class PretrainCommand implements Callable<Integer> {
       throw new RlsrException("--model continues an existing model; --tokenizer and --init-config are for starting"
           + " from scratch: give one or the other");
     }
-    RunGuard.checkResumeOverride(resume, resumeOverride);
-    if (model == null && tokenizer == null) {
+    RunGuard.checkResumeOverride(loop.resume, loop.resumeOverride);
+        if (model == null && tokenizer == null) {
       throw new RlsrException("pretrain needs --model DIR (continue a model) or --tokenizer DIR (start from scratch)");
     }
     List<String> docs = TextCorpus.read(corpus);
@@ -129,7 +101,7 @@ public final class PretrainCommand implements Callable<Integer> {
     if (model != null) {
       seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.PRETRAIN_MAX_SEQ_LEN, RunGuard.modelConfig(model), model.resolve("config.json"),
           "--max-seq-len");
-    } else if (resume && Files.isRegularFile(init.resolve("model.safetensors"))) {
+    } else if (loop.resume && Files.isRegularFile(init.resolve("model.safetensors"))) {
       seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.PRETRAIN_MAX_SEQ_LEN, RunGuard.modelConfig(init), init.resolve("config.json"),
           "--max-seq-len");
     } else if (initConfig != null) {
@@ -141,16 +113,14 @@ public final class PretrainCommand implements Callable<Integer> {
       }
       seqLen = maxSeqLen != null ? maxSeqLen : Math.min(SftOptions.PRETRAIN_MAX_SEQ_LEN, maxPositions);
     }
-    SftOptions o = optimizer.applyTo(SftOptions.pretrainBuilder()).model(model != null ? model : init).data(corpus)
-        .out(out).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum).maxSeqLen(seqLen)
-        .seed(seed).saveEvery(saveEvery).saveTotalLimit(saveTotalLimit).threads(threads.threads).resume(resume)
-        .stopAfter(stopAfter).build().validate();
+    SftOptions o = loop.applyTo(optimizer.applyTo(SftOptions.pretrainBuilder())).model(model != null ? model : init)
+        .data(corpus).out(out).maxSeqLen(seqLen).threads(threads.threads).build().validate();
     SftTrainer.Summary s;
     try (var lock = RunGuard.lock(out, spec, log)) {
       if (model == null) {
         initModel(log);
       }
-      s = new SftTrainer(o, log).resumeOverride(resumeOverride).runTexts(docs);
+      s = new SftTrainer(o, log).resumeOverride(loop.resumeOverride).runTexts(docs);
     }
     if (s.stepsRun() == 0) {
       spec.commandLine().getOut().printf("pretrain: already complete at step %d; model in %s%n", s.steps(), s.finalModel());
@@ -168,10 +138,10 @@ public final class PretrainCommand implements Callable<Integer> {
       throw new RlsrException("pretrain needs --model DIR (continue a model) or --tokenizer DIR (start from scratch)");
     }
     Path init = out.resolve(INIT_DIR);
-    if (resume && Files.isRegularFile(init.resolve("model.safetensors"))) {
+    if (loop.resume && Files.isRegularFile(init.resolve("model.safetensors"))) {
       return init;
     }
-    new Checkpoints(out).forRun(resume); // refuse before replacing the init of an earlier run
+    new Checkpoints(out).forRun(loop.resume); // refuse before replacing the init of an earlier run
     ModelConfig config;
     if (initConfig != null) {
       config = ModelConfig.read(initConfig);

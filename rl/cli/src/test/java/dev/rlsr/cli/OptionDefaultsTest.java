@@ -29,8 +29,9 @@ class OptionDefaultsTest {
   void sftFlagsDefaultToSftOptions() {
     SftCommand c = parse(new SftCommand(), "--model", "m", "--data", "d.jsonl", "--out", "o");
     SftOptions built = c.optimizer.applyTo(SftOptions.builder()).model(c.paths.model).data(c.paths.data)
-        .out(c.paths.out).epochs(c.epochs).maxSteps(c.maxSteps).batchSize(c.batchSize).gradAccum(c.gradAccum)
-        .seed(c.seed).saveEvery(c.saveEvery).saveTotalLimit(c.saveTotalLimit).stopAfter(c.stopAfter).build();
+        .out(c.paths.out).epochs(c.loop.epochs).maxSteps(c.loop.maxSteps).batchSize(c.loop.batchSize)
+        .gradAccum(c.loop.gradAccum).seed(c.loop.seed).saveEvery(c.loop.saveEvery).saveTotalLimit(c.loop.saveTotalLimit)
+        .stopAfter(c.loop.stopAfter).build();
     assertThat(built).isEqualTo(SftOptions.builder().model(Path.of("m")).data(Path.of("d.jsonl")).out(Path.of("o"))
         .build());
   }
@@ -44,7 +45,7 @@ class OptionDefaultsTest {
     assertThat(c.optimizer.warmupSteps).isEqualTo(defaults.warmupSteps());
     assertThat(c.optimizer.weightDecay).isEqualTo(defaults.weightDecay());
     assertThat(c.optimizer.schedule).isEqualTo(defaults.schedule());
-    assertThat(c.batchSize).isEqualTo(defaults.batchSize());
+    assertThat(c.loop.batchSize).isEqualTo(defaults.batchSize());
     assertThat(defaults.promptLoss()).isTrue();
   }
 
