@@ -21,7 +21,8 @@ public final class OnnxPolicyBench {
   public static void main(String[] args) throws Exception {
     int reps = args.length > 0 ? Integer.parseInt(args[0]) : 10;
     int threads = args.length > 1 ? Integer.parseInt(args[1]) : 2;
-    ModelConfig c = ModelConfig.create("llama", 2048, 256, 688, 6, 8, 4, null, false, 10000, 2048, 1, 2);
+    ModelConfig c = ModelConfig.builder("llama").vocabSize(2048).hiddenSize(256).intermediateSize(688).layers(6)
+        .heads(8).kvHeads(4).tied(false).ropeTheta(10000).maxPositions(2048).bosId(1).eosId(2).build();
     ModelWeights w = ModelWeights.random(c, 1);
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     System.out.printf("model: %,d parameters, %d threads%n", w.parameterCount(), threads);

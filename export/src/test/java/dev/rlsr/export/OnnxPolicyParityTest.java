@@ -28,10 +28,18 @@ class OnnxPolicyParityTest {
   /** type, vocab, hidden, intermediate, layers, heads, kv heads, explicit head_dim, tied. */
   static Stream<Arguments> configs() {
     return Stream.of(
-        Arguments.of("llama untied GQA 4/2", ModelConfig.create("llama", 64, 32, 48, 2, 4, 2, null, false, 10000, 128, 1, 2)),
-        Arguments.of("llama tied MHA head_dim 12", ModelConfig.create("llama", 64, 32, 48, 2, 4, 4, 12, true, 10000, 128, 1, 2)),
-        Arguments.of("qwen2 tied GQA 4/1 head_dim 12", ModelConfig.create("qwen2", 64, 32, 48, 2, 4, 1, 12, true, 1000000, 128, 1, 2)),
-        Arguments.of("qwen2 untied GQA 4/2", ModelConfig.create("qwen2", 64, 32, 48, 2, 4, 2, null, false, 10000, 128, 1, 2)));
+        Arguments.of("llama untied GQA 4/2", ModelConfig.builder("llama").vocabSize(64).hiddenSize(32)
+            .intermediateSize(48).layers(2).heads(4).kvHeads(2).tied(false).ropeTheta(10000).maxPositions(128).bosId(1)
+            .eosId(2).build()),
+        Arguments.of("llama tied MHA head_dim 12", ModelConfig.builder("llama").vocabSize(64).hiddenSize(32)
+            .intermediateSize(48).layers(2).heads(4).kvHeads(4).headDim(12).tied(true).ropeTheta(10000)
+            .maxPositions(128).bosId(1).eosId(2).build()),
+        Arguments.of("qwen2 tied GQA 4/1 head_dim 12", ModelConfig.builder("qwen2").vocabSize(64).hiddenSize(32)
+            .intermediateSize(48).layers(2).heads(4).kvHeads(1).headDim(12).tied(true).ropeTheta(1000000)
+            .maxPositions(128).bosId(1).eosId(2).build()),
+        Arguments.of("qwen2 untied GQA 4/2", ModelConfig.builder("qwen2").vocabSize(64).hiddenSize(32)
+            .intermediateSize(48).layers(2).heads(4).kvHeads(2).tied(false).ropeTheta(10000).maxPositions(128).bosId(1)
+            .eosId(2).build()));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -35,7 +35,9 @@ class PlainOrtLoadTest {
 
   @BeforeAll
   static void writeModels() {
-    ModelConfig c = ModelConfig.create("qwen2", 64, 32, 48, LAYERS, 4, KV_HEADS, HEAD_DIM, false, 10000, 128, 1, 2);
+    ModelConfig c = ModelConfig.builder("qwen2").vocabSize(64).hiddenSize(32).intermediateSize(48).layers(LAYERS)
+        .heads(4).kvHeads(KV_HEADS).headDim(HEAD_DIM).tied(false).ropeTheta(10000).maxPositions(128).bosId(1).eosId(2)
+        .build();
     ModelWeights w = ModelWeights.random(c, 21);
     embedded = dir.resolve("embedded/model.onnx");
     external = dir.resolve("external/model.onnx");

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 class OnnxPolicySessionsTest {
   static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
-  static final ModelConfig CONFIG = ModelConfig.create("llama", 64, 32, 48, 2, 4, 2, null, true, 10000, 128, 1, 2);
+  static final ModelConfig CONFIG = ModelConfig.builder("llama").vocabSize(64).hiddenSize(32).intermediateSize(48)
+      .layers(2).heads(4).kvHeads(2).tied(true).ropeTheta(10000).maxPositions(128).bosId(1).eosId(2).build();
   static final int[][] IDS = {{0, 4, 9, 13}, {6, 1, 22, 50}};
   static final int[][] MASK = {{0, 1, 1, 1}, {1, 1, 1, 1}};
   static final int[][] POS = NaiveLlama.positionsFromMask(MASK);
@@ -70,7 +71,8 @@ class OnnxPolicySessionsTest {
 
   @Test
   void weightsOfAnotherShapeAreRefusedByName() {
-    ModelConfig wider = ModelConfig.create("llama", 64, 40, 48, 2, 4, 2, 8, true, 10000, 128, 1, 2);
+    ModelConfig wider = ModelConfig.builder("llama").vocabSize(64).hiddenSize(40).intermediateSize(48).layers(2)
+        .heads(4).kvHeads(2).headDim(8).tied(true).ropeTheta(10000).maxPositions(128).bosId(1).eosId(2).build();
     ModelWeights w = ModelWeights.random(wider, 1);
     ModelWeights mislabelled = new ModelWeights(CONFIG, w.tensors());
     byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(CONFIG, Map.of());

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 
 class OrtSamplerTest {
   static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
-  static final ModelConfig CONFIG = ModelConfig.create("qwen2", 64, 32, 48, 2, 4, 2, null, false, 10000, 128, 1, 2);
+  static final ModelConfig CONFIG = ModelConfig.builder("qwen2").vocabSize(64).hiddenSize(32).intermediateSize(48)
+      .layers(2).heads(4).kvHeads(2).tied(false).ropeTheta(10000).maxPositions(128).bosId(1).eosId(2).build();
   static final List<int[]> PROMPTS = List.of(new int[] {5, 17, 3, 40, 9}, new int[] {8}, new int[] {33, 12, 7});
   static final int PAD = 0;
   static ModelWeights weights;

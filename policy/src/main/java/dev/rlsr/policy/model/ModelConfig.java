@@ -125,31 +125,148 @@ public record ModelConfig(
     return out;
   }
 
-  /** A new config.json for a model rlsr creates (tests, the demo's base model). */
-  public static ModelConfig create(String type, int vocab, int hidden, int inter, int layers, int heads,
-      int kvHeads, Integer headDim, boolean tied, double ropeTheta, int maxPositions, int bos, int eos) {
-    ModelFamily family = ModelFamilies.forType(type, "<created config>");
-    ObjectNode c = Json.MAPPER.createObjectNode();
-    c.put("model_type", type);
-    c.putArray("architectures").add(family.architectureClass());
-    c.put("vocab_size", vocab);
-    c.put("hidden_size", hidden);
-    c.put("intermediate_size", inter);
-    c.put("num_hidden_layers", layers);
-    c.put("num_attention_heads", heads);
-    c.put("num_key_value_heads", kvHeads);
-    if (headDim != null) {
-      c.put("head_dim", headDim);
+  /**
+   * A builder of a new config.json for a model rlsr creates (tests, the demo's base model). The sizes (vocab, hidden,
+   * intermediate, layers, heads) must be set ({@link #fromJson} refuses values that are not positive); the rest default as Hugging Face does: kvHeads = heads, head_dim =
+   * hidden / heads (key not written), untied, rope_theta 10000, max_position_embeddings 2048, and no
+   * bos_token_id / eos_token_id keys.
+   */
+  public static Builder builder(String modelType) {
+    return new Builder(modelType);
+  }
+
+  /** Named settings of a created config; {@link #build()} writes the config.json and reads it with {@link #fromJson}. */
+  public static final class Builder {
+    private static final String SOURCE = "<created config>";
+    private final String modelType;
+    private Integer vocabSize;
+    private Integer hiddenSize;
+    private Integer intermediateSize;
+    private Integer layers;
+    private Integer heads;
+    private Integer kvHeads;
+    private Integer headDim;
+    private boolean tied = false;
+    private double ropeTheta = 10000.0;
+    private int maxPositions = 2048;
+    private Integer bosId;
+    private Integer eosId;
+
+    private Builder(String modelType) {
+      this.modelType = modelType;
     }
-    c.put("hidden_act", "silu");
-    c.put("rope_theta", ropeTheta);
-    c.put("rms_norm_eps", 1e-6);
-    c.put("tie_word_embeddings", tied);
-    c.put("max_position_embeddings", maxPositions);
-    c.put("bos_token_id", bos);
-    c.put("eos_token_id", eos);
-    c.put("torch_dtype", "float32");
-    family.addCreatedKeys(c);
-    return fromJson(c, "<created config>");
+
+    /** {@code vocab_size} (required). */
+    public Builder vocabSize(int vocabSize) {
+      this.vocabSize = vocabSize;
+      return this;
+    }
+
+    /** {@code hidden_size} (required). */
+    public Builder hiddenSize(int hiddenSize) {
+      this.hiddenSize = hiddenSize;
+      return this;
+    }
+
+    /** {@code intermediate_size} (required). */
+    public Builder intermediateSize(int intermediateSize) {
+      this.intermediateSize = intermediateSize;
+      return this;
+    }
+
+    /** {@code num_hidden_layers} (required). */
+    public Builder layers(int layers) {
+      this.layers = layers;
+      return this;
+    }
+
+    /** {@code num_attention_heads} (required). */
+    public Builder heads(int heads) {
+      this.heads = heads;
+      return this;
+    }
+
+    /** {@code num_key_value_heads}; default: {@link #heads}. */
+    public Builder kvHeads(int kvHeads) {
+      this.kvHeads = kvHeads;
+      return this;
+    }
+
+    /** {@code head_dim}; null (the default) writes no key, so it is hidden / heads. */
+    public Builder headDim(Integer headDim) {
+      this.headDim = headDim;
+      return this;
+    }
+
+    /** {@code tie_word_embeddings}; default false. */
+    public Builder tied(boolean tied) {
+      this.tied = tied;
+      return this;
+    }
+
+    /** {@code rope_theta}; default 10000. */
+    public Builder ropeTheta(double ropeTheta) {
+      this.ropeTheta = ropeTheta;
+      return this;
+    }
+
+    /** {@code max_position_embeddings}; default 2048. */
+    public Builder maxPositions(int maxPositions) {
+      this.maxPositions = maxPositions;
+      return this;
+    }
+
+    /** {@code bos_token_id}; default: no key (bosTokenId -1). */
+    public Builder bosId(int bosId) {
+      this.bosId = bosId;
+      return this;
+    }
+
+    /** {@code eos_token_id}; default: no key (no EOS ids). */
+    public Builder eosId(int eosId) {
+      this.eosId = eosId;
+      return this;
+    }
+
+    public ModelConfig build() {
+      ModelFamily family = ModelFamilies.forType(modelType, SOURCE);
+      requireSet(vocabSize, "vocabSize");
+      requireSet(hiddenSize, "hiddenSize");
+      requireSet(intermediateSize, "intermediateSize");
+      requireSet(layers, "layers");
+      requireSet(heads, "heads");
+      ObjectNode c = Json.MAPPER.createObjectNode();
+      c.put("model_type", modelType);
+      c.putArray("architectures").add(family.architectureClass());
+      c.put("vocab_size", vocabSize);
+      c.put("hidden_size", hiddenSize);
+      c.put("intermediate_size", intermediateSize);
+      c.put("num_hidden_layers", layers);
+      c.put("num_attention_heads", heads);
+      c.put("num_key_value_heads", kvHeads != null ? kvHeads : heads);
+      if (headDim != null) {
+        c.put("head_dim", headDim);
+      }
+      c.put("hidden_act", "silu");
+      c.put("rope_theta", ropeTheta);
+      c.put("rms_norm_eps", 1e-6);
+      c.put("tie_word_embeddings", tied);
+      c.put("max_position_embeddings", maxPositions);
+      if (bosId != null) {
+        c.put("bos_token_id", bosId);
+      }
+      if (eosId != null) {
+        c.put("eos_token_id", eosId);
+      }
+      c.put("torch_dtype", "float32");
+      family.addCreatedKeys(c);
+      return fromJson(c, SOURCE);
+    }
+
+    private static void requireSet(Integer value, String name) {
+      if (value == null) {
+        throw new IllegalStateException(SOURCE + ": " + name + " is not set");
+      }
+    }
   }
 }

@@ -26,8 +26,10 @@ class GraphParityTest {
         Arguments.of("llama tied BF16", TinyCheckpoints.llama(true), Safetensors.DType.BF16),
         Arguments.of("qwen2 tied F32", TinyCheckpoints.qwen2(true), Safetensors.DType.F32),
         Arguments.of("qwen2 untied BF16", TinyCheckpoints.qwen2(false), Safetensors.DType.BF16),
-        Arguments.of("llama head_dim=16 MHA", ModelConfig.create("llama", TinyCheckpoints.VOCAB, 32, 64, 2, 4, 4, 16,
-            false, 500000.0, 128, TinyCheckpoints.BOS, TinyCheckpoints.EOS), Safetensors.DType.F32));
+        Arguments.of("llama head_dim=16 MHA", ModelConfig.builder("llama").vocabSize(TinyCheckpoints.VOCAB)
+            .hiddenSize(32).intermediateSize(64).layers(2).heads(4).kvHeads(4).headDim(16).tied(false)
+            .ropeTheta(500000.0).maxPositions(128).bosId(TinyCheckpoints.BOS).eosId(TinyCheckpoints.EOS)
+            .build(), Safetensors.DType.F32));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 
 class PolicyGraphTest {
   static ModelConfig tiny(String type, boolean tied) {
-    return ModelConfig.create(type, 64, 32, 48, 2, 4, 2, null, tied, 10000.0, 128, 1, 2);
+    return ModelConfig.builder(type).vocabSize(64).hiddenSize(32).intermediateSize(48).layers(2).heads(4).kvHeads(2)
+        .tied(tied).ropeTheta(10000.0).maxPositions(128).bosId(1).eosId(2).build();
   }
 
   static final int[][] IDS = {{5, 9, 12, 40, 3, 7}, {8, 8, 21, 30, 0, 0}, {11, 13, 17, 19, 23, 29}, {4, 6, 0, 0, 0, 0}};

@@ -11,7 +11,8 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class NaiveLlamaTest {
-  private static final ModelConfig QWEN = ModelConfig.create("qwen2", 40, 16, 24, 2, 4, 2, 6, false, 10000, 64, 1, 2);
+  private static final ModelConfig QWEN = ModelConfig.builder("qwen2").vocabSize(40).hiddenSize(16).intermediateSize(24)
+      .layers(2).heads(4).kvHeads(2).headDim(6).tied(false).ropeTheta(10000).maxPositions(64).bosId(1).eosId(2).build();
 
   @Test
   void zeroedLayersLeaveNormalizedEmbeddingTimesLmHead() {

@@ -52,7 +52,8 @@ public final class TinyCheckpoints {
   }
 
   public static ModelConfig llama(boolean tied) {
-    return ModelConfig.create("llama", VOCAB, 32, 64, 2, 4, 2, null, tied, 10000.0, 128, BOS, EOS);
+    return ModelConfig.builder("llama").vocabSize(VOCAB).hiddenSize(32).intermediateSize(64).layers(2).heads(4)
+        .kvHeads(2).tied(tied).ropeTheta(10000.0).maxPositions(128).bosId(BOS).eosId(EOS).build();
   }
 
   /** Tiny Qwen2 (q/k/v biases): hidden 32, 2 layers, 4 heads, 2 kv heads, intermediate 64, tied, EOS 258. */
@@ -61,7 +62,8 @@ public final class TinyCheckpoints {
   }
 
   public static ModelConfig qwen2(boolean tied) {
-    return ModelConfig.create("qwen2", VOCAB, 32, 64, 2, 4, 2, null, tied, 1000000.0, 128, ENDOFTEXT, IM_END);
+    return ModelConfig.builder("qwen2").vocabSize(VOCAB).hiddenSize(32).intermediateSize(64).layers(2).heads(4)
+        .kvHeads(2).tied(tied).ropeTheta(1000000.0).maxPositions(128).bosId(ENDOFTEXT).eosId(IM_END).build();
   }
 
   public static String torchDtype(Safetensors.DType dtype) {

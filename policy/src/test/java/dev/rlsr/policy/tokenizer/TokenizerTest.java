@@ -148,7 +148,8 @@ class TokenizerTest {
     Path dir = TinyCheckpoints.write(tmp.resolve("m"), TinyCheckpoints.qwen2(), Safetensors.DType.F32, 1);
     try (Tokenizer t = Tokenizer.load(dir)) {
       t.validateAgainst(ModelConfig.read(dir.resolve("config.json")), dir); // 261 ids into 272 rows: fine
-      ModelConfig small = ModelConfig.create("qwen2", 260, 32, 64, 2, 4, 2, null, true, 1e6, 128, 256, 258);
+      ModelConfig small = ModelConfig.builder("qwen2").vocabSize(260).hiddenSize(32).intermediateSize(64).layers(2)
+          .heads(4).kvHeads(2).tied(true).ropeTheta(1e6).maxPositions(128).bosId(256).eosId(258).build();
       assertThatThrownBy(() -> t.validateAgainst(small, dir)).isInstanceOf(RlsrException.class)
           .hasMessageContaining("tokenizer.json").hasMessageContaining("vocab_size 260")
           .hasMessageContaining(dir.resolve("config.json").toString());

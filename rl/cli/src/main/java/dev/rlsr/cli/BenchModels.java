@@ -9,7 +9,8 @@ final class BenchModels {
 
   /** Llama, hidden 256, 6 layers, 8 heads, 4 kv heads, intermediate 688, vocab 2048: ~5.4M parameters. */
   static ModelConfig small() {
-    return ModelConfig.create("llama", 2048, 256, 688, 6, 8, 4, null, false, 10000.0, 2048, 1, 2);
+    return ModelConfig.builder("llama").vocabSize(2048).hiddenSize(256).intermediateSize(688).layers(6).heads(8)
+        .kvHeads(4).tied(false).ropeTheta(10000.0).maxPositions(2048).bosId(1).eosId(2).build();
   }
 
   static double median(double[] xs) {

@@ -53,8 +53,9 @@ public final class ScratchModel {
     }
     int vocab = (tok.vocabSize() + 63) / 64 * 64;
     int bos = tok.bosId() >= 0 ? tok.bosId() : eos[0];
-    return ModelConfig.create("llama", vocab, s.hiddenSize(), s.intermediateSize(), s.layers(), s.heads(),
-        s.kvHeads(), null, true, 10000.0, s.maxPositions(), bos, eos[0]);
+    return ModelConfig.builder("llama").vocabSize(vocab).hiddenSize(s.hiddenSize())
+        .intermediateSize(s.intermediateSize()).layers(s.layers()).heads(s.heads()).kvHeads(s.kvHeads()).tied(true)
+        .ropeTheta(10000.0).maxPositions(s.maxPositions()).bosId(bos).eosId(eos[0]).build();
   }
 
   /**

@@ -47,14 +47,14 @@ import java.util.LinkedHashMap;
  *   <li>Tests: its configs in the parity tests, TF vs reference ({@code GraphParityTest}, policy), ORT vs reference
  *       ({@code OnnxPolicyParityTest}, export) and TF vs ORT ({@code TfOrtParityTest}, export), plus its refusals
  *       (as {@code SafetensorsRoundTripTest.unsupportedConfigKeysAreNamed}) and, if the reference changed, a check of
- *       the reference itself ({@code NaiveLlamaTest}). {@code ModelConfig.create} makes tiny configs of any family.</li>
+ *       the reference itself ({@code NaiveLlamaTest}). {@code ModelConfig.builder} makes tiny configs of any family.</li>
  * </ol>
  */
 public interface ModelFamily {
   /** The {@code model_type} of config.json. */
   String modelType();
 
-  /** The {@code architectures} entry of a config.json that rlsr creates ({@link ModelConfig#create}). */
+  /** The {@code architectures} entry of a config.json that rlsr creates ({@link ModelConfig#builder}). */
   String architectureClass();
 
   /**

@@ -34,7 +34,8 @@ class ModelFamiliesTest {
     assertThatThrownBy(() -> edited(TinyCheckpoints.llama(), c -> c.remove("model_type")))
         .isInstanceOf(RlsrException.class)
         .hasMessage("dir/config.json: model_type \"\" is not supported (supported: llama, qwen2)");
-    assertThatThrownBy(() -> ModelConfig.create("mistral", 64, 32, 48, 2, 4, 2, null, false, 10000, 128, 1, 2))
+    assertThatThrownBy(() -> ModelConfig.builder("mistral").vocabSize(64).hiddenSize(32).intermediateSize(48).layers(2)
+        .heads(4).kvHeads(2).tied(false).ropeTheta(10000).maxPositions(128).bosId(1).eosId(2).build())
         .isInstanceOf(RlsrException.class)
         .hasMessage("<created config>: model_type \"mistral\" is not supported (supported: llama, qwen2)");
   }
@@ -106,7 +107,8 @@ class ModelFamiliesTest {
 
   @Test
   void rotaryInverseFrequenciesAreTheHuggingFaceOnesInFloat32() {
-    ModelConfig c = ModelConfig.create("llama", 64, 32, 48, 2, 4, 2, 12, false, 500000.0, 128, 1, 2);
+    ModelConfig c = ModelConfig.builder("llama").vocabSize(64).hiddenSize(32).intermediateSize(48).layers(2).heads(4)
+        .kvHeads(2).headDim(12).tied(false).ropeTheta(500000.0).maxPositions(128).bosId(1).eosId(2).build();
     float[] f = Rope.inverseFrequencies(c);
     assertThat(f).hasSize(6);
     for (int i = 0; i < f.length; i++) {
