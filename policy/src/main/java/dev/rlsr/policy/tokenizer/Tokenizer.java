@@ -43,19 +43,32 @@ public final class Tokenizer implements AutoCloseable {
   private final String chatTemplate;
   private final boolean addBosToPrompt;
 
-  private Tokenizer(Path modelDir, HuggingFaceTokenizer hf, Map<String, Integer> ids, int vocabSize, int[] eosIds,
-      int bosId, int padId, String bosToken, String eosToken, String chatTemplate, boolean addBosToPrompt) {
+  /**
+   * The special tokens {@link #load} resolved (see there for the rules).
+   *
+   * @param eosIds         ids that end a generation, the first the one SFT appends
+   * @param bosId          BOS id or -1
+   * @param padId          pad id
+   * @param bosToken       BOS token text or null
+   * @param eosToken       EOS token text or null
+   * @param addBosToPrompt whether prompts start with BOS
+   */
+  private record SpecialTokens(int[] eosIds, int bosId, int padId, String bosToken, String eosToken,
+      boolean addBosToPrompt) {}
+
+  private Tokenizer(Path modelDir, HuggingFaceTokenizer hf, Map<String, Integer> ids, int vocabSize,
+      SpecialTokens special, String chatTemplate) {
     this.modelDir = modelDir;
     this.hf = hf;
     this.ids = ids;
     this.vocabSize = vocabSize;
-    this.eosIds = eosIds;
-    this.bosId = bosId;
-    this.padId = padId;
-    this.bosToken = bosToken;
-    this.eosToken = eosToken;
+    this.eosIds = special.eosIds();
+    this.bosId = special.bosId();
+    this.padId = special.padId();
+    this.bosToken = special.bosToken();
+    this.eosToken = special.eosToken();
     this.chatTemplate = chatTemplate;
-    this.addBosToPrompt = addBosToPrompt;
+    this.addBosToPrompt = special.addBosToPrompt();
   }
 
   /**
@@ -149,8 +162,8 @@ public final class Tokenizer implements AutoCloseable {
       throw new RlsrException(tokJson + ": cannot be loaded by the Hugging Face tokenizers library: "
           + e.getMessage(), e);
     }
-    return new Tokenizer(modelDir, hf, Map.copyOf(ids), vocabSize, eosIds, bosId, padId, bosToken, eosToken,
-        template, addBos);
+    return new Tokenizer(modelDir, hf, Map.copyOf(ids), vocabSize,
+        new SpecialTokens(eosIds, bosId, padId, bosToken, eosToken, addBos), template);
   }
 
   private static String chatTemplate(JsonNode tc, Path modelDir) {
