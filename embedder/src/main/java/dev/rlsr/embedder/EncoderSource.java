@@ -16,11 +16,8 @@ import java.util.List;
  * names and where their files lie in the langchain4j jars; the embedder refers to it, never the other way round.
  *
  * @param name the built-in name or the directory path as given
- * @param modelBytes the ONNX model (built-ins) or null when {@code modelFile} is used
- * @param modelFile the ONNX model file (directories) or null
- * @param modelOrigin where the model came from, for error messages
- * @param tokenizerJson the bytes of the Hugging Face {@code tokenizer.json}
- * @param tokenizerOrigin where the tokenizer came from, for error messages
+ * @param model the ONNX model: its bytes (built-ins) or its file (directories), and where it came from
+ * @param tokenizer the Hugging Face {@code tokenizer.json}: its bytes, and where it came from
  * @param pooling how token vectors are pooled
  * @param normalize whether sentence vectors are L2-normalised
  * @param prefix text put before every input (e5's {@code "query: "}), empty for none
@@ -28,15 +25,21 @@ import java.util.List;
  */
 record EncoderSource(
     String name,
-    byte[] modelBytes,
-    Path modelFile,
-    String modelOrigin,
-    byte[] tokenizerJson,
-    String tokenizerOrigin,
+    Source model,
+    Source tokenizer,
     Pooling pooling,
     boolean normalize,
     String prefix,
     int maxSequenceLength) {
+
+  /**
+   * One file an encoder is built from.
+   *
+   * @param bytes its contents, or null when {@code path} is read instead
+   * @param path the file, or null when {@code bytes} are given
+   * @param description where it came from, for error messages
+   */
+  record Source(byte[] bytes, Path path, String description) {}
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
   /** BERT-style encoders have 512 positions: 510 text tokens plus [CLS] and [SEP]. */
@@ -73,8 +76,9 @@ record EncoderSource(
   private static EncoderSource builtIn(String name, String model, String tokenizer, String prefix, String artifact) {
     byte[] modelBytes = resource(model, artifact);
     byte[] tokenizerBytes = resource(tokenizer, artifact);
-    return new EncoderSource(name, modelBytes, null, "classpath resource " + model, tokenizerBytes,
-        "classpath resource " + tokenizer, Pooling.MEAN, true, prefix, BERT_MAX_SEQUENCE_LENGTH);
+    return new EncoderSource(name, new Source(modelBytes, null, "classpath resource " + model),
+        new Source(tokenizerBytes, null, "classpath resource " + tokenizer), Pooling.MEAN, true, prefix,
+        BERT_MAX_SEQUENCE_LENGTH);
   }
 
   private static byte[] resource(String resource, String artifact) {
@@ -119,8 +123,34 @@ record EncoderSource(
       throw new EmbedderException("cannot read " + tokenizer + ": " + e.getMessage(), e);
     }
     JsonNode modules = readJsonIfPresent(dir.resolve("modules.json"));
-    return new EncoderSource(given, null, model, model.toString(), tokenizerBytes, tokenizer.toString(),
-        pooling(dir, modules), normalizes(dir, modules), "", maxSequenceLength(dir));
+    return new EncoderSource(given, new Source(null, model, model.toString()),
+        new Source(tokenizerBytes, null, tokenizer.toString()), pooling(dir, modules), normalizes(dir, modules), "",
+        maxSequenceLength(dir));
+  }
+
+  /** The ONNX model's bytes (built-ins) or null when {@link #modelFile} is used. */
+  byte[] modelBytes() {
+    return model.bytes();
+  }
+
+  /** The ONNX model file (directories) or null. */
+  Path modelFile() {
+    return model.path();
+  }
+
+  /** Where the model came from, for error messages. */
+  String modelOrigin() {
+    return model.description();
+  }
+
+  /** The bytes of the Hugging Face {@code tokenizer.json}. */
+  byte[] tokenizerJson() {
+    return tokenizer.bytes();
+  }
+
+  /** Where the tokenizer came from, for error messages. */
+  String tokenizerOrigin() {
+    return tokenizer.description();
   }
 
   /** The Pooling module's mode; without any Pooling module, mean pooling (what sentence-transformers assumes too). */
