@@ -25,13 +25,35 @@ public final class GrpoLoss implements LossSpec<GrpoLoss.Inputs> {
    * @param mask         1 on completion tokens that count, else 0
    * @param tokenWeights mask * the row's aggregation weight (LossType.rowWeights)
    * @param isWeights    truncated importance-sampling weight min(exp(ℓ_old - ℓ_sampler), cap); 1 without correction
-   * @param beta         weight of the k3 KL to the reference
-   * @param epsilonLow   lower clip of the ratio, 1 - epsilonLow
-   * @param epsilonHigh  upper clip of the ratio, 1 + epsilonHigh
+   * @param coefficients the KL weight and the ratio's clip range
    */
   public record Inputs(TokenBatch tokens, float[][] oldLogprobs, float[][] refLogprobs, float[][] advantages,
-      float[][] mask, float[][] tokenWeights, float[][] isWeights, float beta, float epsilonLow, float epsilonHigh)
-      implements LossSpec.Inputs {}
+      float[][] mask, float[][] tokenWeights, float[][] isWeights, Coefficients coefficients)
+      implements LossSpec.Inputs {
+    /** Weight of the k3 KL to the reference. */
+    public float beta() {
+      return coefficients.beta();
+    }
+
+    /** Lower clip of the ratio, 1 - epsilonLow. */
+    public float epsilonLow() {
+      return coefficients.epsilonLow();
+    }
+
+    /** Upper clip of the ratio, 1 + epsilonHigh. */
+    public float epsilonHigh() {
+      return coefficients.epsilonHigh();
+    }
+  }
+
+  /**
+   * The scalar settings of the objective.
+   *
+   * @param beta        weight of the k3 KL to the reference
+   * @param epsilonLow  lower clip of the ratio, 1 - epsilonLow
+   * @param epsilonHigh upper clip of the ratio, 1 + epsilonHigh
+   */
+  public record Coefficients(float beta, float epsilonLow, float epsilonHigh) {}
 
   /** Per-token terms of the objective, [B, T]. */
   public record Terms(Operand<TFloat32> ratio, Operand<TFloat32> policyLoss, Operand<TFloat32> kl,

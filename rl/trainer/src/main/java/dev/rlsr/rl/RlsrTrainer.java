@@ -401,7 +401,8 @@ public final class RlsrTrainer {
       TokenBatch tokens = new TokenBatch(rb.ids(), rb.targets(), rb.attention(), rb.positions()).slice(from, to);
       Map<String, Float> out = policy.training().accumulate(new GrpoLoss(), new GrpoLoss.Inputs(tokens,
           slice(oldLogp, from, to), slice(refLogp, from, to), advRows, slice(mask, from, to), tokenWeight,
-          slice(isWeight, from, to), (float) cfg.beta(), (float) cfg.epsilon(), (float) cfg.epsilonHigh()));
+          slice(isWeight, from, to),
+          new GrpoLoss.Coefficients((float) cfg.beta(), (float) cfg.epsilon(), (float) cfg.epsilonHigh())));
       for (var e : out.entrySet()) {
         if (!e.getKey().equals("loss")) {
           sums.merge(e.getKey(), (double) e.getValue(), Double::sum);
