@@ -16,43 +16,105 @@ import java.util.Objects;
 
 /**
  * @param modelType           {@code model_type}: one of {@link ModelFamilies#supportedTypes()} (llama, qwen2)
- * @param vocabSize           {@code vocab_size}: rows of the embedding matrix
- * @param hiddenSize          {@code hidden_size}: model width d
- * @param intermediateSize    {@code intermediate_size}: SwiGLU inner width
- * @param numLayers           {@code num_hidden_layers}
- * @param numHeads            {@code num_attention_heads}: query heads
- * @param numKvHeads          {@code num_key_value_heads}: key/value heads (GQA); defaults to numHeads
- * @param headDim             {@code head_dim}: defaults to hiddenSize / numHeads
- * @param ropeTheta           {@code rope_theta}: rotary base, default 10000
+ * @param sizes               vocabulary, width, SwiGLU width and depth
+ * @param attention           heads, head width and rotary settings
  * @param rmsNormEps          {@code rms_norm_eps}: default 1e-6
  * @param tieWordEmbeddings   {@code tie_word_embeddings}: lm_head shares embed_tokens
  * @param architecture        how the family's blocks differ from plain Llama (q/k/v biases for qwen2), from {@link #family()}
- * @param maxPositions        {@code max_position_embeddings}
- * @param bosTokenId          {@code bos_token_id} or -1
- * @param eosTokenIds         {@code eos_token_id} (int or list), may be empty
+ * @param tokenIds            the BOS and EOS ids
  * @param raw                 the original config.json, kept so a saved checkpoint loses no key
  */
 public record ModelConfig(
     String modelType,
-    int vocabSize,
-    int hiddenSize,
-    int intermediateSize,
-    int numLayers,
-    int numHeads,
-    int numKvHeads,
-    int headDim,
-    double ropeTheta,
+    Sizes sizes,
+    Attention attention,
     double rmsNormEps,
     boolean tieWordEmbeddings,
     Architecture architecture,
-    int maxPositions,
-    int bosTokenId,
-    List<Integer> eosTokenIds,
+    TokenIds tokenIds,
     ObjectNode raw) {
+
+  /**
+   * @param vocabSize        {@code vocab_size}: rows of the embedding matrix
+   * @param hiddenSize       {@code hidden_size}: model width d
+   * @param intermediateSize {@code intermediate_size}: SwiGLU inner width
+   * @param numLayers        {@code num_hidden_layers}
+   */
+  public record Sizes(int vocabSize, int hiddenSize, int intermediateSize, int numLayers) {}
+
+  /**
+   * @param numHeads     {@code num_attention_heads}: query heads
+   * @param numKvHeads   {@code num_key_value_heads}: key/value heads (GQA); defaults to numHeads
+   * @param headDim      {@code head_dim}: defaults to hiddenSize / numHeads
+   * @param ropeTheta    {@code rope_theta}: rotary base, default 10000
+   * @param maxPositions {@code max_position_embeddings}
+   */
+  public record Attention(int numHeads, int numKvHeads, int headDim, double ropeTheta, int maxPositions) {}
+
+  /**
+   * @param bosTokenId  {@code bos_token_id} or -1
+   * @param eosTokenIds {@code eos_token_id} (int or list), may be empty
+   */
+  public record TokenIds(int bosTokenId, List<Integer> eosTokenIds) {}
 
   public ModelConfig {
     ModelFamilies.forType(modelType, "model config");
     Objects.requireNonNull(architecture, "architecture");
+  }
+
+  /** {@code vocab_size}: rows of the embedding matrix. */
+  public int vocabSize() {
+    return sizes.vocabSize();
+  }
+
+  /** {@code hidden_size}: model width d. */
+  public int hiddenSize() {
+    return sizes.hiddenSize();
+  }
+
+  /** {@code intermediate_size}: SwiGLU inner width. */
+  public int intermediateSize() {
+    return sizes.intermediateSize();
+  }
+
+  /** {@code num_hidden_layers}. */
+  public int numLayers() {
+    return sizes.numLayers();
+  }
+
+  /** {@code num_attention_heads}: query heads. */
+  public int numHeads() {
+    return attention.numHeads();
+  }
+
+  /** {@code num_key_value_heads}: key/value heads (GQA); defaults to numHeads. */
+  public int numKvHeads() {
+    return attention.numKvHeads();
+  }
+
+  /** {@code head_dim}: defaults to hiddenSize / numHeads. */
+  public int headDim() {
+    return attention.headDim();
+  }
+
+  /** {@code rope_theta}: rotary base, default 10000. */
+  public double ropeTheta() {
+    return attention.ropeTheta();
+  }
+
+  /** {@code max_position_embeddings}. */
+  public int maxPositions() {
+    return attention.maxPositions();
+  }
+
+  /** {@code bos_token_id} or -1. */
+  public int bosTokenId() {
+    return tokenIds.bosTokenId();
+  }
+
+  /** {@code eos_token_id} (int or list), may be empty. */
+  public List<Integer> eosTokenIds() {
+    return tokenIds.eosTokenIds();
   }
 
   /** The family of {@link #modelType()}: its keys, weight layout and architecture. */
@@ -94,28 +156,30 @@ public record ModelConfig(
     if (headDim % 2 != 0) {
       throw new RlsrException(source + ": head_dim (" + headDim + ") must be even for rotary embeddings");
     }
+    // read in this order, so a config with several bad keys is refused for the same one as always
+    int vocab = j.requirePositiveInt("vocab_size");
+    int intermediate = j.requirePositiveInt("intermediate_size");
+    int layers = j.requirePositiveInt("num_hidden_layers");
+    double ropeTheta = j.optPositiveDouble("rope_theta", 10000.0);
+    double rmsNormEps = j.optPositiveDouble("rms_norm_eps", 1e-6);
+    boolean tied = j.optBool("tie_word_embeddings", false);
+    int maxPositions = j.optPositiveInt("max_position_embeddings", 2048);
+    int bos = j.optInt("bos_token_id", -1);
+    List<Integer> eos = List.copyOf(j.optIntOrList("eos_token_id"));
     return new ModelConfig(
         family.modelType(),
-        j.requirePositiveInt("vocab_size"),
-        hidden,
-        j.requirePositiveInt("intermediate_size"),
-        j.requirePositiveInt("num_hidden_layers"),
-        heads,
-        kvHeads,
-        headDim,
-        j.optPositiveDouble("rope_theta", 10000.0),
-        j.optPositiveDouble("rms_norm_eps", 1e-6),
-        j.optBool("tie_word_embeddings", false),
+        new Sizes(vocab, hidden, intermediate, layers),
+        new Attention(heads, kvHeads, headDim, ropeTheta, maxPositions),
+        rmsNormEps,
+        tied,
         architecture,
-        j.optPositiveInt("max_position_embeddings", 2048),
-        j.optInt("bos_token_id", -1),
-        List.copyOf(j.optIntOrList("eos_token_id")),
+        new TokenIds(bos, eos),
         c.deepCopy());
   }
 
   /** Number of query heads sharing one key/value head. */
   public int groupSize() {
-    return numHeads / numKvHeads;
+    return numHeads() / numKvHeads();
   }
 
   /** The config as it is written into a saved checkpoint: the original keys, dtype set to float32. */
