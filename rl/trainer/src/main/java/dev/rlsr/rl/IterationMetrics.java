@@ -12,16 +12,23 @@ import java.util.Map;
 final class IterationMetrics {
   private IterationMetrics() {}
 
+  /** The outcome of one iteration's update passes (the last pass's values). */
+  record Update(Map<String, Double> sums, double loss, double gradNorm, double lr) {}
+
   /** Wall seconds of the phases of one iteration ({@code iteration}: the whole of it). */
   record Seconds(double rollout, double reward, double logprobs, double update, double sync, double iteration) {}
 
   /**
-   * The row (in this key order). KL, clipping and entropy are means over tokens of the loss sums in {@code sums}.
+   * The row (in this key order). KL, clipping and entropy are means over tokens of the loss sums in {@code u.sums()}.
    *
    * @param numGenerations G, the group size of {@code rewards}
    */
-  static ObjectNode row(int iteration, float[] rewards, List<Rollout> rollouts, Map<String, Double> sums,
-      SamplerGap isw, double loss, double lr, double gradNorm, long skipped, int numGenerations, Seconds s) {
+  static ObjectNode row(int iteration, float[] rewards, List<Rollout> rollouts, Update u, SamplerGap isw,
+      long skipped, int numGenerations, Seconds s) {
+    Map<String, Double> sums = u.sums();
+    double loss = u.loss();
+    double lr = u.lr();
+    double gradNorm = u.gradNorm();
     int[] lens = rollouts.stream().mapToInt(r -> r.tokens().length).toArray();
     long generated = Arrays.stream(lens).sum();
     long truncated = rollouts.stream().filter(r -> !r.finishedByEos()).count();

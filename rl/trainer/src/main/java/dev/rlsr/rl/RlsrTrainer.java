@@ -70,9 +70,6 @@ public final class RlsrTrainer {
     return rc;
   }
 
-  /** The outcome of one iteration's update passes (the last pass's values). */
-  private record Update(Map<String, Double> sums, double loss, double gradNorm, double lr) {}
-
   /**
    * Runs the loop on examples already read (the CLI reads the JSONL file), with the given reward.
    */
@@ -232,7 +229,7 @@ public final class RlsrTrainer {
 
       // 4. GRPO update: num_iterations passes over this batch of rollouts
       t = System.nanoTime();
-      Update u = update(it, rb, rollouts, oldLogp, refLogp, adv, isw);
+      IterationMetrics.Update u = update(it, rb, rollouts, oldLogp, refLogp, adv, isw);
       double sUpdate = (System.nanoTime() - t) / 1e9;
 
       // 5. weight sync: the updated TensorFlow weights go to the rollout engine (a new ONNX Runtime session)
@@ -249,8 +246,8 @@ public final class RlsrTrainer {
       lastReward = rewardMean;
       runningReward = Double.isNaN(runningReward) ? rewardMean : 0.9 * runningReward + 0.1 * rewardMean;
       double iterSeconds = (System.nanoTime() - tIter) / 1e9;
-      metrics.write(IterationMetrics.row(it + 1, rewards, rollouts, u.sums(), isw, u.loss(), u.lr(), u.gradNorm(),
-          skipped, g, new IterationMetrics.Seconds(sRollout, sReward, sLogprobs, sUpdate, sSync, iterSeconds)));
+      metrics.write(IterationMetrics.row(it + 1, rewards, rollouts, u, isw, skipped, g,
+          new IterationMetrics.Seconds(sRollout, sReward, sLogprobs, sUpdate, sSync, iterSeconds)));
       CompletionLog.write(completions, cfg.logCompletions(), it + 1,
           r -> data.usable().get(chosen[r / g]).promptText(), texts, refs, rewards, adv);
       bar.step(it + 1, String.format("reward %.3f (avg %.3f)", rewardMean, runningReward));
@@ -274,7 +271,7 @@ public final class RlsrTrainer {
     }
 
     /** num_iterations optimizer passes over the batch; a non-finite loss or gradient skips its step. */
-    private Update update(int it, RolloutBatch rb, List<Rollout> rollouts, float[][] oldLogp, float[][] refLogp,
+    private IterationMetrics.Update update(int it, RolloutBatch rb, List<Rollout> rollouts, float[][] oldLogp, float[][] refLogp,
         float[] adv, SamplerGap isw) {
       float[][] lossMask = cfg.maskTruncatedCompletions() ? withoutTruncated(rb, rollouts) : rb.mask();
       Map<String, Double> sums = new HashMap<>();
@@ -300,7 +297,7 @@ public final class RlsrTrainer {
               + skipped + ")");
         }
       }
-      return new Update(sums, loss, gradNorm, lr);
+      return new IterationMetrics.Update(sums, loss, gradNorm, lr);
     }
 
     /** The checkpoint phase: weights, optimizer state, prompt order and counters after {@code iteration} iterations. */
