@@ -84,7 +84,7 @@ public final class RunLock implements AutoCloseable {
           lock = null;
           Map<String, String> holder = parse(read(ch));
           if (!alive(holder)) {
-            return take(out, file, key, ch, null, created, holder, command, log);
+            return new RunLock(out, file, key, ch, null, created).take(holder, command, log);
           }
         }
         if (lock == null) {
@@ -99,7 +99,7 @@ public final class RunLock implements AutoCloseable {
           continue;
         }
         Map<String, String> stale = parse(read(ch));
-        return take(out, file, key, ch, lock, created, stale, command, log);
+        return new RunLock(out, file, key, ch, lock, created).take(stale, command, log);
       }
       throw new RlsrException(file + ": cannot take the lock (the file keeps changing)");
     } catch (IOException e) {
@@ -107,19 +107,19 @@ public final class RunLock implements AutoCloseable {
     }
   }
 
-  private static RunLock take(Path out, Path file, Path key, FileChannel ch, FileLock lock, Path created,
-      Map<String, String> stale, String command, PrintWriter log) throws IOException {
+  /** Writes this process into the lock file (taking over from {@code stale}, a dead holder, when not empty). */
+  private RunLock take(Map<String, String> stale, String command, PrintWriter log) throws IOException {
     if (!stale.isEmpty() && log != null) {
       log.println(file + ": taking over the lock of rlsr pid " + stale.getOrDefault("pid", "?") + " (started "
           + stale.getOrDefault("started", "?") + "), which no longer runs");
     }
     String content = "pid=" + ProcessHandle.current().pid() + "\nhost=" + host() + "\nstarted="
         + Instant.now().truncatedTo(ChronoUnit.SECONDS) + "\ncommand=" + command.replace('\n', ' ') + "\n";
-    ch.truncate(0);
-    ch.write(ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8)), 0);
-    ch.force(true);
+    channel.truncate(0);
+    channel.write(ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8)), 0);
+    channel.force(true);
     HELD.put(key, content);
-    return new RunLock(out, file, key, ch, lock, created);
+    return this;
   }
 
   private static RlsrException inUse(Path out, Map<String, String> holder) {
