@@ -176,4 +176,80 @@ final class PyJson {
     String mantissa = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
     return sign + mantissa + "e" + (exp < 0 ? "-" : "+") + (Math.abs(exp) < 10 ? "0" : "") + Math.abs(exp);
   }
+
+  /**
+   * A value as Jinja2 prints it in {{ ... }}: True/False, lists and dicts as Python's repr ({@code ['a', None]}),
+   * other values as jinjava does ({@code null} when not one of these). None prints as "", like an undefined value:
+   * jinjava holds both as null (Jinja2 prints None as "None"; chat templates print undefined values, not none).
+   */
+  static String printed(Object o) {
+    if (o instanceof Boolean b) {
+      return b ? "True" : "False";
+    } else if (o instanceof Map<?, ?> || o instanceof Collection<?>) {
+      StringBuilder sb = new StringBuilder();
+      repr(o, sb, 0);
+      return sb.toString();
+    }
+    return null;
+  }
+
+  private static void repr(Object o, StringBuilder sb, int depth) {
+    if (depth > TemplateLimits.MAX_NESTING) {
+      sb.append("...");
+    } else if (o == null) {
+      sb.append("None");
+    } else if (o instanceof Boolean b) {
+      sb.append(b ? "True" : "False");
+    } else if (o instanceof CharSequence cs) {
+      reprString(cs.toString(), sb);
+    } else if (o instanceof Double || o instanceof Float) {
+      double d = ((Number) o).doubleValue();
+      sb.append(Double.isNaN(d) ? "nan" : Double.isInfinite(d) ? (d > 0 ? "inf" : "-inf") : pyFloat(d));
+    } else if (o instanceof Map<?, ?> m) {
+      sb.append('{');
+      boolean first = true;
+      for (Map.Entry<?, ?> e : m.entrySet()) {
+        sb.append(first ? "" : ", ");
+        first = false;
+        repr(e.getKey(), sb, depth + 1);
+        sb.append(": ");
+        repr(e.getValue(), sb, depth + 1);
+      }
+      sb.append('}');
+    } else if (o instanceof Collection<?> c) {
+      sb.append('[');
+      boolean first = true;
+      for (Object e : c) {
+        sb.append(first ? "" : ", ");
+        first = false;
+        repr(e, sb, depth + 1);
+      }
+      sb.append(']');
+    } else {
+      sb.append(o);
+    }
+  }
+
+  /** Python's repr of a str: single quotes unless it holds ' and no ", escapes for \\, the quote and controls. */
+  static void reprString(String s, StringBuilder sb) {
+    char q = s.indexOf('\'') >= 0 && s.indexOf('"') < 0 ? '"' : '\'';
+    sb.append(q);
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == q || c == '\\') {
+        sb.append('\\').append(c);
+      } else if (c == '\n') {
+        sb.append("\\n");
+      } else if (c == '\r') {
+        sb.append("\\r");
+      } else if (c == '\t') {
+        sb.append("\\t");
+      } else if (c < 0x20 || c == 0x7f) {
+        sb.append(String.format("\\x%02x", (int) c));
+      } else {
+        sb.append(c);
+      }
+    }
+    sb.append(q);
+  }
 }

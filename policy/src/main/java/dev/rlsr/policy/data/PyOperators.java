@@ -2,6 +2,7 @@
 // list concatenation within the size limits, and slices with a step (messages[::-1]); SandboxParser builds them.
 package dev.rlsr.policy.data;
 
+import com.hubspot.jinjava.util.ObjectTruthValue;
 import com.hubspot.jinjava.el.ext.AdditionOperator;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -188,6 +189,38 @@ final class PyOperators {
         case 3 -> step;
         default -> null;
       };
+    }
+  }
+
+  /** Python's {@code and}: the left operand when it is falsy, else the right one ('' and 'x' is ''). */
+  static final class PyAnd implements AstBinary.Operator {
+    static final PyAnd OP = new PyAnd();
+
+    @Override
+    public Object eval(Bindings bindings, ELContext context, AstNode left, AstNode right) {
+      Object l = left.eval(bindings, context);
+      return ObjectTruthValue.evaluate(l) ? right.eval(bindings, context) : l;
+    }
+
+    @Override
+    public String toString() {
+      return "&&";
+    }
+  }
+
+  /** Python's {@code or}: the left operand when it is truthy, else the right one (none or 'x' is 'x'). */
+  static final class PyOr implements AstBinary.Operator {
+    static final PyOr OP = new PyOr();
+
+    @Override
+    public Object eval(Bindings bindings, ELContext context, AstNode left, AstNode right) {
+      Object l = left.eval(bindings, context);
+      return ObjectTruthValue.evaluate(l) ? l : right.eval(bindings, context);
+    }
+
+    @Override
+    public String toString() {
+      return "||";
     }
   }
 }

@@ -145,8 +145,11 @@ final class SandboxLibrary {
 
   /** {@code strftime_now(format)}: the local time, as transformers provides it (Llama 3.1's template uses it). */
   public static String strftimeNow(String format) {
-    return StrftimeFormatter.format(ZonedDateTime.now(), format);
+    return StrftimeFormatter.format(ZonedDateTime.now(clock), format);
   }
+
+  /** The clock of strftime_now; tests pin it to compare against fixtures rendered at a fixed date. */
+  static volatile java.time.Clock clock = java.time.Clock.systemDefaultZone();
 
   /** Thrown by raise_exception; turned into an RlsrException naming the template's source. */
   static final class TemplateRaised extends RuntimeException {

@@ -26,6 +26,7 @@ import jinjava.de.odysseus.el.tree.impl.ast.AstDot;
 import jinjava.de.odysseus.el.tree.impl.ast.AstNode;
 import jinjava.de.odysseus.el.tree.impl.ast.AstParameters;
 import jinjava.de.odysseus.el.tree.impl.ast.AstProperty;
+import jinjava.de.odysseus.el.tree.impl.ast.AstUnary;
 import jinjava.javax.el.ELContext;
 
 final class SandboxParser extends ExtendedParser {
@@ -129,6 +130,11 @@ final class SandboxParser extends ExtendedParser {
   /** Refuses an unknown test ({@code x is nosuchtest}) here: jinjava would evaluate it to nothing, silently. */
   @Override
   protected AstNode unary(boolean required) throws ScanException, ParseException {
+    if (getToken().getSymbol() == Symbol.NOT) {
+      // Jinja2's "not" takes a whole comparison: not x is defined = not (x is defined), not a == b = not (a == b)
+      consumeToken();
+      return createAstUnary(eq(true), AstUnary.NOT);
+    }
     AstNode v = super.unary(required);
     if (v != null && "is".equals(getToken().getImage())) {
       Scanner.Token name = "not".equals(lookahead(0).getImage()) ? lookahead(1) : lookahead(0);
@@ -252,6 +258,10 @@ final class SandboxParser extends ExtendedParser {
       return super.createAstBinary(left, right, PyOperators.PyMul.OP);
     } else if (operator == AdditionOperator.OP) {
       return super.createAstBinary(left, right, PyOperators.PyAdd.OP);
+    } else if (operator == AstBinary.AND) {
+      return super.createAstBinary(left, right, PyOperators.PyAnd.OP);
+    } else if (operator == AstBinary.OR) {
+      return super.createAstBinary(left, right, PyOperators.PyOr.OP);
     }
     return super.createAstBinary(left, right, operator);
   }

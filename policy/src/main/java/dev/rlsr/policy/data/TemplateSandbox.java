@@ -13,6 +13,8 @@ import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaProcessors;
 import com.hubspot.jinjava.el.TruthyTypeConverter;
 import com.hubspot.jinjava.interpret.CollectionTooBigException;
+import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.InterpreterFactory;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.OutputTooBigException;
 import com.hubspot.jinjava.interpret.RenderResult;
@@ -57,6 +59,35 @@ final class TemplateSandbox {
       .withUseNaturalOperatorPrecedence(true)
       .withUsePyishObjectMapper(true)
       .build();
+
+  /** Interpreters that print {{ values }} as Jinja2 does: True/False, and lists and dicts as Python's repr. */
+  private static final InterpreterFactory PRINTING_AS_PYTHON = new InterpreterFactory() {
+    @Override
+    public JinjavaInterpreter newInstance(JinjavaInterpreter orig) {
+      return new PyInterpreter(orig);
+    }
+
+    @Override
+    public JinjavaInterpreter newInstance(Jinjava application, Context context, JinjavaConfig renderConfig) {
+      return new PyInterpreter(application, context, renderConfig);
+    }
+  };
+
+  private static final class PyInterpreter extends JinjavaInterpreter {
+    PyInterpreter(JinjavaInterpreter orig) {
+      super(orig);
+    }
+
+    PyInterpreter(Jinjava application, Context context, JinjavaConfig renderConfig) {
+      super(application, context, renderConfig);
+    }
+
+    @Override
+    public String getAsString(Object object) {
+      String py = PyJson.printed(object);
+      return py != null ? py : super.getAsString(object);
+    }
+  }
 
   /** The name in jinjava's "':name' is disabled in this context". */
   private static final Pattern DISABLED_NAME = Pattern.compile("'(?:[^':]*:)?([^']+)' is disabled");
@@ -190,6 +221,7 @@ final class TemplateSandbox {
   private static JinjavaConfig config(long maxChars) {
     return JinjavaConfig.newBuilder()
         .withTrimBlocks(true)
+        .withInterperterFactory(PRINTING_AS_PYTHON)
         .withLstripBlocks(true)
         .withLegacyOverrides(JINJA2)
         .withElResolver(new SandboxResolver())
