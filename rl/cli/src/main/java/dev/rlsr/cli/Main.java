@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
       EvalCommand.class,
       DemoCommand.class,
       GenerateCommand.class,
+      ChatTemplateCommand.class,
       ExportCommand.class,
       EmbedCommand.class,
       RewardCommand.class,
