@@ -92,6 +92,7 @@ final class SandboxLibrary {
     }
     global.registerFilter(new GuardedFilter(new PyJson.ToJsonFilter()));
     global.registerFilter(new GuardedFilter(new ItemsFilter()));
+    global.registerTag(new GenerationTag());
     global.registerFunction(new ELFunctionDefinition("", "raise_exception", SandboxLibrary.class, "raiseException",
         String.class));
     global.registerFunction(new ELFunctionDefinition("", "strftime_now", SandboxLibrary.class, "strftimeNow",
@@ -155,6 +156,33 @@ final class SandboxLibrary {
   static final class TemplateRaised extends RuntimeException {
     TemplateRaised(String message) {
       super(message);
+    }
+  }
+
+  /**
+   * transformers' {@code {% generation %}...{% endgeneration %}} (it marks the assistant tokens for
+   * return_assistant_tokens_mask): renders its body unchanged, as apply_chat_template does.
+   */
+  static final class GenerationTag implements Tag {
+    private static final long serialVersionUID = 1L;
+
+    @Override
+    public String getName() {
+      return "generation";
+    }
+
+    @Override
+    public String getEndTagName() {
+      return "endgeneration";
+    }
+
+    @Override
+    public String interpret(com.hubspot.jinjava.tree.TagNode tagNode, JinjavaInterpreter interpreter) {
+      StringBuilder sb = new StringBuilder();
+      for (com.hubspot.jinjava.tree.Node child : tagNode.getChildren()) {
+        sb.append(child.render(interpreter).getValue());
+      }
+      return sb.toString();
     }
   }
 

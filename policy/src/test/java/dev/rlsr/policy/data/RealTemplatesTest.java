@@ -72,4 +72,16 @@ class RealTemplatesTest {
     }
     return tests.stream();
   }
+
+  /** Jinja2 constructs of real templates beyond the fixtures: printing as Python, and/or operands, generation. */
+  @org.junit.jupiter.api.Test
+  void jinja2SemanticsTheFamiliesUse() {
+    String t = "{{ true }}|{{ [1, none, 'a', true, \"it's\"] }}|{{ {'k': 'v', 'n': none} }}|{{ '' and 'x' }}|"
+        + "{{ 'a' or 'b' }}|{{ none or 'z' }}|{% set d = {'a': {'b': 1}} %}{{ d }}|"
+        + "{% if not add_generation_prompt is defined %}undefined{% else %}defined{% endif %}|"
+        + "{% for m in messages %}{{ loop.first }}{{ loop.last }}{{ loop.length }}{{ loop.revindex0 }}{% endfor %}|"
+        + "{% generation %}{{ messages[0].content }}{% endgeneration %}|{{ tools is none }}{{ tools }}";
+    assertEquals("True|[1, None, 'a', True, \"it's\"]|{'k': 'v', 'n': None}||a|z|{'a': {'b': 1}}|defined|"
+        + "TrueTrue10|hi|True", new PromptRenderer(t, "", "", "t").render(List.of(Message.user("hi"))));
+  }
 }
