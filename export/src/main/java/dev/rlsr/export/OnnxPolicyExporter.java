@@ -228,6 +228,10 @@ public final class OnnxPolicyExporter {
       q = splitHeads(g, s + "/self_attn/q", q, qHeadsShape);                                            // [B, nh, S, hd]
       k = splitHeads(g, s + "/self_attn/k", k, kvHeadsShape);                                           // [B, nkv, S, hd]
       v = splitHeads(g, s + "/self_attn/v", v, kvHeadsShape);                                           // [B, nkv, S, hd]
+      if (arch.qkNorm()) { // Qwen3: RMSNorm of every query and key head over head_dim, before rotary
+        q = rmsNorm(g, s + "/self_attn/q_norm", q, p + "self_attn.q_norm.weight");                      // [B, nh, S, hd]
+        k = rmsNorm(g, s + "/self_attn/k_norm", k, p + "self_attn.k_norm.weight");                      // [B, nkv, S, hd]
+      }
       q = rotary(g, s + "/self_attn/q_rotary", q, cosSin);
       k = rotary(g, s + "/self_attn/k_rotary", k, cosSin);
       // KV cache: past ++ new on the sequence axis                                                      [B, nkv, T, hd]

@@ -1,7 +1,7 @@
 // The Llama-family forward pass as TensorFlow ops, in forward-pass order: token ids [B, T] -> logits [B, T, V].
 // Numerically the Hugging Face definition: RMSNorm, half-rotation rotary embeddings, GQA causal attention
 // with a padding mask (masked scores get Attention.MASKED_SCORE, as in every rlsr backend), SwiGLU MLP.
-// How a family differs from plain Llama comes from config.architecture() (q/k/v biases for qwen2).
+// How a family differs from plain Llama comes from config.architecture() (q/k/v biases for qwen2, q/k norm for qwen3).
 package dev.rlsr.policy.graph;
 
 import dev.rlsr.policy.model.Attention;
@@ -74,6 +74,10 @@ final class LlamaGraph {
       Operand<TFloat32> q = heads(linear(x, p + "self_attn.q_proj", qkvBias), b, t, c.numHeads()); // [B, H, T, hd]
       Operand<TFloat32> k = heads(linear(x, p + "self_attn.k_proj", qkvBias), b, t, c.numKvHeads()); // [B, KV, T, hd]
       Operand<TFloat32> v = heads(linear(x, p + "self_attn.v_proj", qkvBias), b, t, c.numKvHeads()); // [B, KV, T, hd]
+      if (arch.qkNorm()) { // Qwen3: RMSNorm of every query and key head over head_dim, before rotary
+        q = rmsNorm(q, p + "self_attn.q_norm.weight");
+        k = rmsNorm(k, p + "self_attn.k_norm.weight");
+      }
       q = rotary(q, cos, sin);
       k = rotary(k, cos, sin);
       k = repeatKv(k, b, t); // [B, H, T, hd]

@@ -15,12 +15,12 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * @param modelType           {@code model_type}: one of {@link ModelFamilies#supportedTypes()} (llama, qwen2)
+ * @param modelType           {@code model_type}: one of {@link ModelFamilies#supportedTypes()} (llama, qwen2, qwen3, mistral)
  * @param sizes               vocabulary, width, SwiGLU width and depth
  * @param attention           heads, head width and rotary settings
  * @param rmsNormEps          {@code rms_norm_eps}: default 1e-6
  * @param tieWordEmbeddings   {@code tie_word_embeddings}: lm_head shares embed_tokens
- * @param architecture        how the family's blocks differ from plain Llama (q/k/v biases for qwen2), from {@link #family()}
+ * @param architecture        how the family's blocks differ from plain Llama (q/k/v biases for qwen2, q/k norm for qwen3, rope scaling), from {@link #family()}
  * @param tokenIds            the BOS and EOS ids
  * @param raw                 the original config.json, kept so a saved checkpoint loses no key
  */
@@ -56,6 +56,9 @@ public record ModelConfig(
    * @param eosTokenIds {@code eos_token_id} (int or list), may be empty
    */
   public record TokenIds(int bosTokenId, List<Integer> eosTokenIds) {}
+
+  /** {@code max_position_embeddings} of a config.json without the key. */
+  public static final int DEFAULT_MAX_POSITIONS = 2048;
 
   public ModelConfig {
     ModelFamilies.forType(modelType, "model config");
@@ -163,7 +166,7 @@ public record ModelConfig(
     double ropeTheta = j.optPositiveDouble("rope_theta", 10000.0);
     double rmsNormEps = j.optPositiveDouble("rms_norm_eps", 1e-6);
     boolean tied = j.optBool("tie_word_embeddings", false);
-    int maxPositions = j.optPositiveInt("max_position_embeddings", 2048);
+    int maxPositions = j.optPositiveInt("max_position_embeddings", DEFAULT_MAX_POSITIONS);
     int bos = j.optInt("bos_token_id", -1);
     List<Integer> eos = List.copyOf(j.optIntOrList("eos_token_id"));
     return new ModelConfig(
@@ -215,6 +218,7 @@ public record ModelConfig(
     private int maxPositions = 2048;
     private Integer bosId;
     private Integer eosId;
+    private final ObjectNode extra = Json.MAPPER.createObjectNode();
 
     private Builder(String modelType) {
       this.modelType = modelType;
@@ -292,6 +296,15 @@ public record ModelConfig(
       return this;
     }
 
+    /**
+     * Any further config.json key ({@code rope_scaling}, {@code sliding_window}, ...), written last, so it replaces
+     * a key the builder or the family writes.
+     */
+    public Builder key(String key, com.fasterxml.jackson.databind.JsonNode value) {
+      extra.set(key, value.deepCopy());
+      return this;
+    }
+
     public ModelConfig build() {
       ModelFamily family = ModelFamilies.forType(modelType, SOURCE);
       requireSet(vocabSize, "vocabSize");
@@ -324,6 +337,7 @@ public record ModelConfig(
       }
       c.put("torch_dtype", "float32");
       family.addCreatedKeys(c);
+      c.setAll(extra);
       return fromJson(c, SOURCE);
     }
 

@@ -9,26 +9,27 @@ public final class Rope {
   private Rope() {}
 
   /**
-   * The inverse frequencies, float32 as Hugging Face keeps its {@code inv_freq} buffer:
-   * {@code 1 / rope_theta^(2i / head_dim)} for i in [0, head_dim/2), then the family's
-   * {@link dev.rlsr.policy.model.family.RopeScaling} (none for llama and qwen2 today).
+   * The inverse frequencies exactly as Hugging Face transformers computes its float32 {@code inv_freq} buffer
+   * ({@code _compute_default_rope_parameters}): {@code 1.0 / (base ** (arange(0, dim, 2, int64).float() / dim))}, i.e.
+   * the exponent {@code 2i / head_dim} as a float32 division, the power in float32 (here the correctly rounded
+   * float of the exact power, which is what a float32 pow returns to within its last bit) and the reciprocal in
+   * float32; then the family's {@link dev.rlsr.policy.model.family.RopeScaling} in float32 as well.
    *
    * @return float[headDim / 2]
    */
   public static float[] inverseFrequencies(ModelConfig c) {
     int hd = c.headDim();
-    double[] f = new double[hd / 2];
+    float base = (float) c.ropeTheta();
+    float[] f = new float[hd / 2];
     for (int i = 0; i < f.length; i++) {
-      f[i] = 1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / hd);
+      float exponent = (float) (2 * i) / (float) hd;
+      float power = (float) Math.pow(base, exponent);
+      f[i] = 1f / power;
     }
     f = c.architecture().ropeScaling().apply(f);
     if (f.length != hd / 2) {
       throw new IllegalStateException("rope scaling returned " + f.length + " frequencies, head_dim/2 is " + hd / 2);
     }
-    float[] out = new float[f.length];
-    for (int i = 0; i < f.length; i++) {
-      out[i] = (float) f[i];
-    }
-    return out;
+    return f;
   }
 }

@@ -1,4 +1,4 @@
-// Plain-Java, loop-by-loop reference of the Hugging Face Llama/Qwen2 forward pass (no cache), computed in double.
+// Plain-Java, loop-by-loop reference of the Hugging Face Llama/Qwen2/Qwen3/Mistral forward pass (no cache), computed in double.
 // Every backend of rlsr (TensorFlow graph, ONNX graph, ORT sampler) is checked against it in tests. Like them it
 // reads the family description (config.architecture()), Rope.inverseFrequencies and Attention.MASKED_SCORE.
 package dev.rlsr.policy.testing;
@@ -10,7 +10,7 @@ import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.model.Rope;
 
 /**
- * Reference logits for {@code LlamaForCausalLM} / {@code Qwen2ForCausalLM} with the rlsr masking rule: key j is
+ * Reference logits for {@code LlamaForCausalLM} / {@code Qwen2ForCausalLM} / {@code Qwen3ForCausalLM} / {@code MistralForCausalLM} with the rlsr masking rule: key j is
  * visible to query i iff {@code j <= i} and {@code attentionMask[j] == 1}; a hidden key gets the additive
  * {@link Attention#MASKED_SCORE} (-1e9, not -inf), so a fully masked (pad) query row stays finite. Deliberately
  * slow and obvious.
@@ -72,6 +72,10 @@ public final class NaiveLlama {
       double[][] q = linear(x, w.get(p + "self_attn.q_proj.weight"), bias(w, qkvBias, p + "self_attn.q_proj.bias"));  // [seq, nh*hd]
       double[][] k = linear(x, w.get(p + "self_attn.k_proj.weight"), bias(w, qkvBias, p + "self_attn.k_proj.bias"));  // [seq, nkv*hd]
       double[][] v = linear(x, w.get(p + "self_attn.v_proj.weight"), bias(w, qkvBias, p + "self_attn.v_proj.bias"));  // [seq, nkv*hd]
+      if (c.architecture().qkNorm()) {                                  // Qwen3: RMSNorm per head over hd, before rotary
+        headNorm(q, nh, hd, w.get(p + "self_attn.q_norm.weight"), c.rmsNormEps());
+        headNorm(k, nkv, hd, w.get(p + "self_attn.k_norm.weight"), c.rmsNormEps());
+      }
       rope(q, nh, hd, cos, sin);
       rope(k, nkv, hd, cos, sin);
 
@@ -155,6 +159,22 @@ public final class NaiveLlama {
       }
     }
     return y;
+  }
+
+  /** In place, per head: x[head] * 1/sqrt(mean(x[head]^2) + eps) * weight, weight [hd]. */
+  static void headNorm(double[][] x, int heads, int hd, FloatTensor weight, double eps) {
+    for (int t = 0; t < x.length; t++) {
+      for (int head = 0; head < heads; head++) {
+        double ss = 0;
+        for (int e = 0; e < hd; e++) {
+          ss += x[t][head * hd + e] * x[t][head * hd + e];
+        }
+        double inv = 1.0 / Math.sqrt(ss / hd + eps);
+        for (int e = 0; e < hd; e++) {
+          x[t][head * hd + e] = x[t][head * hd + e] * inv * weight.data()[e];
+        }
+      }
+    }
   }
 
   /** y = x W^T (+ b) with the HF weight layout W [out, in]. */

@@ -71,4 +71,39 @@ class NaiveLlamaTest {
     }
     assertThat(NaiveLlama.positionsFromMask(mask)[0]).containsExactly(0, 0, 0, 1, 2);
   }
+
+  /**
+   * The Qwen3 q/k norm of the reference, checked by a property of it: an RMSNorm of each query and key head makes
+   * the logits invariant to scaling q_proj and k_proj (up to eps), which plain Llama attention is not; and the
+   * q_norm weights enter (changing one changes the logits).
+   */
+  @Test
+  void qkNormMakesLogitsInvariantToTheScaleOfQueriesAndKeys() {
+    int[][] ids = {{3, 9, 27, 4, 50, 12, 7, 33}};
+    int[][] mask = {{1, 1, 1, 1, 1, 1, 1, 1}};
+    int[][] pos = {{0, 1, 2, 3, 4, 5, 6, 7}};
+    for (ModelConfig c : new ModelConfig[] {FamilyConfigs.qwen3(), FamilyConfigs.mistral()}) {
+      ModelWeights w = FamilyConfigs.weights(c, 5);
+      float[][][] before = NaiveLlama.logits(w, ids, mask, pos);
+      ModelWeights scaled = w.copy();
+      for (var e : scaled.tensors().entrySet()) {
+        if (e.getKey().endsWith("q_proj.weight") || e.getKey().endsWith("k_proj.weight")) {
+          float[] d = e.getValue().data();
+          for (int i = 0; i < d.length; i++) {
+            d[i] *= 3;
+          }
+        }
+      }
+      double diff = FamilyConfigs.maxAbsDiff(before, NaiveLlama.logits(scaled, ids, mask, pos), mask);
+      if (c.architecture().qkNorm()) {
+        assertThat(diff).as("qwen3: scale-invariant").isLessThan(1e-4);
+        ModelWeights other = w.copy();
+        other.get("model.layers.0.self_attn.q_norm.weight").data()[0] += 1;
+        assertThat(FamilyConfigs.maxAbsDiff(before, NaiveLlama.logits(other, ids, mask, pos), mask))
+            .as("q_norm weights enter").isGreaterThan(1e-3);
+      } else {
+        assertThat(diff).as("without q/k norm the scale matters").isGreaterThan(1e-2);
+      }
+    }
+  }
 }

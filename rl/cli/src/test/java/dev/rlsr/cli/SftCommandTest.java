@@ -145,11 +145,11 @@ class SftCommandTest {
 
     // unsupported model_type
     Path other = TinyCheckpoints.write(tmp.resolve("other"), TinyCheckpoints.llama(), Safetensors.DType.F32, 3);
-    String cfg = Files.readString(other.resolve("config.json")).replace("\"llama\"", "\"mistral\"");
+    String cfg = Files.readString(other.resolve("config.json")).replace("\"llama\"", "\"gemma\"");
     Files.writeString(other.resolve("config.json"), cfg);
     r = Cli.run("sft", "--model", other.toString(), "--data", good.toString(), "--out", out.toString(), "--resume");
     assertThat(r.code()).isNotZero();
-    assertThat(r.err()).contains("config.json").contains("model_type").contains("mistral");
+    assertThat(r.err()).contains("config.json").contains("model_type").contains("gemma");
 
     // nothing written earlier was lost
     assertThat(new Checkpoints(out).latest()).contains(ckpt);

@@ -11,7 +11,8 @@ public final class DecoderLayout {
   /**
    * Every tensor name, in forward-pass order, with its shape: embed_tokens [V, d]; per layer input_layernorm [d],
    * q_proj [H*hd, d], k_proj and v_proj [KV*hd, d] (each followed by its bias [out] when
-   * {@link Architecture#qkvBias()}), o_proj [d, H*hd], post_attention_layernorm [d], gate_proj and up_proj [I, d],
+   * {@link Architecture#qkvBias()}; q_proj and k_proj each followed by q_norm / k_norm [hd]
+   * when {@link Architecture#qkNorm()}), o_proj [d, H*hd], post_attention_layernorm [d], gate_proj and up_proj [I, d],
    * down_proj [d, I]; model.norm [d]; lm_head [V, d] unless tied.
    */
   public static LinkedHashMap<String, long[]> of(ModelConfig c) {
@@ -29,9 +30,15 @@ public final class DecoderLayout {
       if (a.qkvBias()) {
         m.put(p + "self_attn.q_proj.bias", new long[] {q});
       }
+      if (a.qkNorm()) {
+        m.put(p + "self_attn.q_norm.weight", new long[] {c.headDim()});
+      }
       m.put(p + "self_attn.k_proj.weight", new long[] {kv, d});
       if (a.qkvBias()) {
         m.put(p + "self_attn.k_proj.bias", new long[] {kv});
+      }
+      if (a.qkNorm()) {
+        m.put(p + "self_attn.k_norm.weight", new long[] {c.headDim()});
       }
       m.put(p + "self_attn.v_proj.weight", new long[] {kv, d});
       if (a.qkvBias()) {

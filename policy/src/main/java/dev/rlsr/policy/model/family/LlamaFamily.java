@@ -1,4 +1,4 @@
-// model_type "llama": LlamaForCausalLM as Hugging Face defines it, without rope_scaling or biases.
+// model_type "llama": LlamaForCausalLM as Hugging Face defines it (rope_scaling default/linear/llama3), without biases.
 package dev.rlsr.policy.model.family;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -8,8 +8,9 @@ import dev.rlsr.policy.util.StrictJson;
 import java.util.LinkedHashMap;
 
 /**
- * Plain Llama ({@link Architecture#LLAMA}). Keys read beyond the shared ones of
- * {@link dev.rlsr.policy.model.ModelConfig}: {@code hidden_act} (silu only), {@code rope_scaling} (refused),
+ * Plain Llama ({@link Architecture#LLAMA}) with the rotary scaling of {@code rope_scaling}. Keys read beyond the
+ * shared ones of {@link dev.rlsr.policy.model.ModelConfig}: {@code hidden_act} (silu only), {@code rope_scaling}
+ * (rope_type or legacy type default, linear or llama3: {@link RopeScaling}; any other refused),
  * {@code use_sliding_window} (true refused), {@code attention_bias} (true refused: Llama's o_proj bias is not
  * implemented), {@code mlp_bias} (true refused). Layout: {@link DecoderLayout#of} without biases.
  */
@@ -27,13 +28,13 @@ public final class LlamaFamily implements ModelFamily {
   @Override
   public Architecture readArchitecture(StrictJson j) {
     CommonKeys.requireSilu(j);
-    CommonKeys.refuseRopeScaling(j);
+    RopeScaling scaling = CommonKeys.readRopeScaling(j);
     CommonKeys.refuseSlidingWindow(j);
     if (j.optBool("attention_bias", false)) {
       throw new RlsrException(j.source() + ": attention_bias=true is not supported for llama (its o_proj bias is not implemented)");
     }
     CommonKeys.refuseMlpBias(j);
-    return Architecture.LLAMA;
+    return Architecture.LLAMA.withRopeScaling(scaling);
   }
 
   @Override

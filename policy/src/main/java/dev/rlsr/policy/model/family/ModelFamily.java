@@ -17,7 +17,7 @@ import java.util.LinkedHashMap;
  * read {@link ModelConfig#architecture()}, {@link dev.rlsr.policy.model.Rope#inverseFrequencies} and
  * {@link dev.rlsr.policy.model.Attention#MASKED_SCORE}.
  *
- * <h2>Adding a family (Qwen3, Mistral, ...) or a variant (Llama 3 rope_scaling)</h2>
+ * <h2>Adding a family or a variant (as llama rope_scaling, qwen3 and mistral were added)</h2>
  * <ol>
  *   <li>A class {@code XFamily implements ModelFamily} in this package, written from {@link LlamaFamily}:
  *       {@link #modelType()}, {@link #architectureClass()}, {@link #readArchitecture} reading and refusing its
@@ -27,20 +27,16 @@ import java.util.LinkedHashMap;
  *   <li>Where it differs from plain Llama, the {@link Architecture} it returns:
  *     <ul>
  *       <li>q/k/v biases: {@code qkvBias} (done: layout and all builders follow it).</li>
- *       <li>rotary scaling (Llama 3 {@code rope_scaling} "llama3" / "linear"): a record implementing
- *           {@link RopeScaling} parsed from {@code rope_scaling} in {@code readArchitecture} (instead of
- *           {@code CommonKeys.refuseRopeScaling}); {@link dev.rlsr.policy.model.Rope#inverseFrequencies} applies it
- *           and every builder uses that, so no builder changes.</li>
+ *       <li>rotary scaling: a record implementing {@link RopeScaling} (done: {@code Linear}, {@code Llama3}), read
+ *           from {@code rope_scaling} in {@code readArchitecture} ({@code CommonKeys.readRopeScaling}, as
+ *           {@link LlamaFamily} does, instead of {@code CommonKeys.refuseRopeScaling});
+ *           {@link dev.rlsr.policy.model.Rope#inverseFrequencies} applies it and every builder uses that, so no
+ *           builder changes.</li>
  *       <li>head_dim different from hidden_size / heads (Qwen3): nothing to do, {@link ModelConfig#headDim()} is the
  *           explicit value and the only one layout and builders use.</li>
- *       <li>per-head q/k RMSNorm (Qwen3 {@code q_norm}/{@code k_norm}): {@code qkNorm}, still to implement: the
- *           tensors {@code self_attn.q_norm.weight}, {@code self_attn.k_norm.weight} [head_dim] after q_proj/k_proj
- *           in {@link DecoderLayout#of}, an RMSNorm over head_dim (eps rms_norm_eps) of each query and key head
- *           before rotary in {@code LlamaGraph.logits} (policy graph), in the layer loop of
- *           {@code OnnxPolicyExporter.build} with {@code OnnxBlocks.rmsNorm} (export) and in
- *           {@code NaiveLlama.sequence} (policy test-jar); then drop its check in
- *           {@link Architecture#requireImplemented}.</li>
- *       <li>any other difference (sliding window for Mistral, ...): a new {@link Architecture} component whose
+ *       <li>per-head q/k RMSNorm (Qwen3 {@code q_norm}/{@code k_norm}): {@code qkNorm} (done: the tensors in
+ *           {@link DecoderLayout#of}, and all three builders, as {@link Qwen3Family} uses it).</li>
+ *       <li>any other difference (a sliding window that binds, ...): a new {@link Architecture} component whose
  *           default in {@link Architecture#LLAMA} is plain Llama, read in the same three builders, and refused
  *           by {@link Architecture#requireImplemented} until all three implement it.</li>
  *     </ul></li>

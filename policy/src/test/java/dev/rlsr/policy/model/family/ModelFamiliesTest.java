@@ -27,24 +27,24 @@ class ModelFamiliesTest {
 
   @Test
   void unknownModelTypeIsRefusedListingTheSupportedOnes() {
-    assertThat(ModelFamilies.supportedTypes()).containsExactly("llama", "qwen2");
-    assertThatThrownBy(() -> edited(TinyCheckpoints.llama(), c -> c.put("model_type", "mistral")))
+    assertThat(ModelFamilies.supportedTypes()).containsExactly("llama", "qwen2", "qwen3", "mistral");
+    assertThatThrownBy(() -> edited(TinyCheckpoints.llama(), c -> c.put("model_type", "gemma")))
         .isInstanceOf(RlsrException.class)
-        .hasMessage("dir/config.json: model_type \"mistral\" is not supported (supported: llama, qwen2)");
+        .hasMessage("dir/config.json: model_type \"gemma\" is not supported (supported: llama, qwen2, qwen3, mistral)");
     assertThatThrownBy(() -> edited(TinyCheckpoints.llama(), c -> c.remove("model_type")))
         .isInstanceOf(RlsrException.class)
-        .hasMessage("dir/config.json: model_type \"\" is not supported (supported: llama, qwen2)");
-    assertThatThrownBy(() -> ModelConfig.builder("mistral").vocabSize(64).hiddenSize(32).intermediateSize(48).layers(2)
+        .hasMessage("dir/config.json: model_type \"\" is not supported (supported: llama, qwen2, qwen3, mistral)");
+    assertThatThrownBy(() -> ModelConfig.builder("gemma").vocabSize(64).hiddenSize(32).intermediateSize(48).layers(2)
         .heads(4).kvHeads(2).tied(false).ropeTheta(10000).maxPositions(128).bosId(1).eosId(2).build())
         .isInstanceOf(RlsrException.class)
-        .hasMessage("<created config>: model_type \"mistral\" is not supported (supported: llama, qwen2)");
+        .hasMessage("<created config>: model_type \"gemma\" is not supported (supported: llama, qwen2, qwen3, mistral)");
   }
 
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
       "llama|hidden_act|\"gelu\"|hidden_act \"gelu\" is not supported (only silu)",
       "qwen2|hidden_act|\"gelu\"|hidden_act \"gelu\" is not supported (only silu)",
-      "llama|rope_scaling|{\"rope_type\": \"llama3\"}|rope_scaling is not supported (remove it or use a model without rotary scaling)",
+      "llama|rope_scaling|{\"rope_type\": \"yarn\", \"factor\": 4.0}|rope_scaling.rope_type \"yarn\" is not supported (supported: default, linear, llama3)",
       "qwen2|rope_scaling|{\"type\": \"linear\"}|rope_scaling is not supported (remove it or use a model without rotary scaling)",
       "llama|use_sliding_window|true|use_sliding_window=true (sliding-window attention) is not supported",
       "qwen2|use_sliding_window|true|use_sliding_window=true (sliding-window attention) is not supported",
@@ -97,12 +97,20 @@ class ModelFamiliesTest {
   }
 
   @Test
-  void qkNormIsAHookThatTheBuildersRefuseUntilImplemented() {
-    Architecture a = new Architecture(false, true, RopeScaling.NONE);
-    assertThatThrownBy(() -> a.requireImplemented("TensorFlow graph"))
-        .isInstanceOf(UnsupportedOperationException.class)
-        .hasMessageContaining("TensorFlow graph").hasMessageContaining("qkNorm");
-    Architecture.LLAMA.requireImplemented("anything");
+  void qwen3HasQkNormTensorsOfHeadDimAndNoBiases() {
+    ModelConfig q = ModelConfig.builder("qwen3").vocabSize(64).hiddenSize(32).intermediateSize(48).layers(2).heads(4)
+        .kvHeads(2).headDim(12).tied(true).build();
+    assertThat(q.family()).isInstanceOf(Qwen3Family.class);
+    assertThat(q.architecture()).isEqualTo(new Architecture(false, true, RopeScaling.NONE));
+    assertThat(q.headDim()).isEqualTo(12);
+    var layout = ModelWeights.layout(q);
+    assertThat(layout.get("model.layers.1.self_attn.q_norm.weight")).containsExactly(12L);
+    assertThat(layout.get("model.layers.1.self_attn.k_norm.weight")).containsExactly(12L);
+    assertThat(layout.get("model.layers.0.self_attn.q_proj.weight")).containsExactly(48L, 32L);
+    assertThat(layout.keySet()).noneMatch(n -> n.endsWith(".bias"));
+    assertThat(q.raw().get("architectures").get(0).asText()).isEqualTo("Qwen3ForCausalLM");
+    // every component is implemented by every builder now
+    q.architecture().requireImplemented("anything");
   }
 
   @Test
@@ -112,7 +120,10 @@ class ModelFamiliesTest {
     float[] f = Rope.inverseFrequencies(c);
     assertThat(f).hasSize(6);
     for (int i = 0; i < f.length; i++) {
-      assertThat(f[i]).isEqualTo((float) (1.0 / Math.pow(500000.0, (2.0 * i) / 12)));
+      // torch: 1.0 / (base ** (arange(0, dim, 2).float() / dim)), every op in float32
+      float exponent = (float) (2 * i) / 12f;
+      assertThat(f[i]).isEqualTo(1f / (float) Math.pow(500000f, exponent));
+      assertThat((double) f[i]).isCloseTo(1.0 / Math.pow(500000.0, (2.0 * i) / 12), org.assertj.core.data.Percentage.withPercentage(1e-4));
     }
     assertThat((double) Attention.MASKED_SCORE).isEqualTo(-1e9);
   }
