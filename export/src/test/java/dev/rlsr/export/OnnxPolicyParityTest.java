@@ -5,15 +5,13 @@ package dev.rlsr.export;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import dev.rlsr.export.runtime.OnnxPolicySession;
 import dev.rlsr.export.runtime.OnnxPolicySessions;
+import dev.rlsr.policy.testing.Logits;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.testing.NaiveLlama;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -54,7 +52,7 @@ class OnnxPolicyParityTest {
     byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(c, Map.of());
     try (OnnxPolicySession s = OnnxPolicySessions.create(ENV, proto, w, 1, "cpu")) {
       float[][][] actual = OrtTestIo.forward(ENV, s.session(), c, ids, mask, pos);
-      assertThat(OrtTestIo.maxAbsDiff(actual, expected, mask)).isLessThan(TOL);
+      assertThat(Logits.maxAbsDiff(actual, expected, mask)).isLessThan(TOL);
       // Not vacuous: the logits vary across the vocabulary.
       assertThat(Math.abs(expected[0][6][0] - expected[0][6][1])).isGreaterThan(1e-4f);
     }
@@ -69,7 +67,7 @@ class OnnxPolicyParityTest {
         ones[b][0] = 1;
       }
       assertThat(actual[0]).hasNumberOfRows(1);
-      assertThat(OrtTestIo.maxAbsDiff(actual, expectedLast, ones)).isLessThan(TOL);
+      assertThat(Logits.maxAbsDiff(actual, expectedLast, ones)).isLessThan(TOL);
     }
   }
 
@@ -99,67 +97,18 @@ class OnnxPolicyParityTest {
 
     byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(c, Map.of());
     try (OnnxPolicySession s = OnnxPolicySessions.create(ENV, proto, w, 1, "cpu")) {
-      OrtSession.Result previous = null;
-      try {
-        int done = 0;
-        while (done < total) {
-          int len = done == 0 ? prefill : 1;
-          int[][] stepIds = slice(ids, done, len);
-          int[][] stepPos = slice(pos, done, len);
-          int[][] seenMask = slice(mask, 0, done + len);
-          Map<String, OnnxTensor> in = new LinkedHashMap<>();
-          Map<String, OnnxTensor> owned = new LinkedHashMap<>();
-          owned.put("input_ids", OrtTestIo.longs(ENV, stepIds));
-          owned.put("attention_mask", OrtTestIo.longs(ENV, seenMask));
-          owned.put("position_ids", OrtTestIo.longs(ENV, stepPos));
-          in.putAll(owned);
-          for (int i = 0; i < c.numLayers(); i++) {
-            for (String kv : new String[] {"key", "value"}) {
-              if (previous == null) {
-                OnnxTensor empty = OnnxTensor.createTensor(ENV, java.nio.FloatBuffer.allocate(0),
-                    new long[] {batch, c.numKvHeads(), 0, c.headDim()});
-                owned.put("past_key_values." + i + "." + kv, empty);
-                in.put("past_key_values." + i + "." + kv, empty);
-              } else {
-                OnnxValue present = previous.get("present." + i + "." + kv).orElseThrow();
-                in.put("past_key_values." + i + "." + kv, (OnnxTensor) present);
-              }
-            }
-          }
-          OrtSession.Result r;
-          try {
-            r = s.session().run(in);
-          } finally {
-            owned.values().forEach(OnnxTensor::close);
-          }
-          if (previous != null) {
-            previous.close();
-          }
-          previous = r;
-          float[][][] logits = (float[][][]) r.get("logits").orElseThrow().getValue();
-          float[][][] expectedStep = new float[batch][][];
-          for (int b = 0; b < batch; b++) {
-            expectedStep[b] = java.util.Arrays.copyOfRange(expected[b], done, done + len);
-          }
-          assertThat(OrtTestIo.maxAbsDiff(logits, expectedStep, slice(mask, done, len)))
-              .as("step starting at %d", done).isLessThan(TOL);
-          long[] keyShape = ((OnnxTensor) r.get("present.0.key").orElseThrow()).getInfo().getShape();
-          assertThat(keyShape).containsExactly(batch, c.numKvHeads(), done + len, c.headDim());
-          done += len;
+      OrtTestIo.decodeWithCache(ENV, s.session(), c, ids, mask, pos, prefill, (done, len, r) -> {
+        float[][][] logits = (float[][][]) r.get("logits").orElseThrow().getValue();
+        float[][][] expectedStep = new float[batch][][];
+        for (int b = 0; b < batch; b++) {
+          expectedStep[b] = java.util.Arrays.copyOfRange(expected[b], done, done + len);
         }
-      } finally {
-        if (previous != null) {
-          previous.close();
-        }
-      }
+        assertThat(Logits.maxAbsDiff(logits, expectedStep, OrtTestIo.slice(mask, done, len)))
+            .as("step starting at %d", done).isLessThan(TOL);
+        long[] keyShape = ((OnnxTensor) r.get("present.0.key").orElseThrow()).getInfo().getShape();
+        assertThat(keyShape).containsExactly(batch, c.numKvHeads(), done + len, c.headDim());
+      });
     }
   }
 
-  private static int[][] slice(int[][] a, int from, int len) {
-    int[][] out = new int[a.length][];
-    for (int b = 0; b < a.length; b++) {
-      out[b] = java.util.Arrays.copyOfRange(a[b], from, from + len);
-    }
-    return out;
-  }
 }

@@ -46,22 +46,72 @@ public final class OrtTestIo {
     }
   }
 
-  /** Largest |a - b| over positions where mask == 1. */
-  public static double maxAbsDiff(float[][][] a, float[][][] b, int[][] mask) {
-    double max = 0;
-    for (int i = 0; i < a.length; i++) {
-      for (int t = 0; t < a[i].length; t++) {
-        if (mask[i][t] == 0) {
-          continue;
-        }
-        for (int v = 0; v < a[i][t].length; v++) {
-          max = Math.max(max, Math.abs(a[i][t][v] - b[i][t][v]));
-        }
-      }
-    }
-    return max;
+  /** What a test checks after each run of {@link #decodeWithCache}: the run covered tokens [from, from + len). */
+  public interface CacheStep {
+    void check(int from, int len, OrtSession.Result result) throws OrtException;
   }
 
+  /**
+   * Feeds rows [B][T] through {@code session} with the KV cache, as the sampler does: the first {@code prefill}
+   * tokens with an empty past, then one token per run with the previous run's {@code present.*} as the past and the
+   * mask of every token seen so far; {@code step} checks each run's result before the next one replaces it.
+   */
+  public static void decodeWithCache(OrtEnvironment env, OrtSession session, ModelConfig c, int[][] ids,
+      int[][] mask, int[][] pos, int prefill, CacheStep step) throws OrtException {
+    int total = ids[0].length;
+    OrtSession.Result previous = null;
+    try {
+      int done = 0;
+      while (done < total) {
+        int len = done == 0 ? prefill : 1;
+        Map<String, OnnxTensor> owned = new LinkedHashMap<>();
+        owned.put("input_ids", longs(env, slice(ids, done, len)));
+        owned.put("attention_mask", longs(env, slice(mask, 0, done + len)));
+        owned.put("position_ids", longs(env, slice(pos, done, len)));
+        Map<String, OnnxTensor> in = new LinkedHashMap<>(owned);
+        for (int i = 0; i < c.numLayers(); i++) {
+          for (String kv : new String[] {"key", "value"}) {
+            String name = "past_key_values." + i + "." + kv;
+            if (previous == null) {
+              OnnxTensor empty = OnnxTensor.createTensor(env, FloatBuffer.allocate(0),
+                  new long[] {ids.length, c.numKvHeads(), 0, c.headDim()});
+              owned.put(name, empty);
+              in.put(name, empty);
+            } else {
+              in.put(name, (OnnxTensor) previous.get("present." + i + "." + kv).orElseThrow());
+            }
+          }
+        }
+        OrtSession.Result r;
+        try {
+          r = session.run(in);
+        } finally {
+          owned.values().forEach(OnnxTensor::close);
+        }
+        if (previous != null) {
+          previous.close();
+        }
+        previous = r;
+        step.check(done, len, r);
+        done += len;
+      }
+    } finally {
+      if (previous != null) {
+        previous.close();
+      }
+    }
+  }
+
+  /** Columns [from, from + len) of every row. */
+  public static int[][] slice(int[][] a, int from, int len) {
+    int[][] out = new int[a.length][];
+    for (int b = 0; b < a.length; b++) {
+      out[b] = java.util.Arrays.copyOfRange(a[b], from, from + len);
+    }
+    return out;
+  }
+
+  /** Largest |a - b| over positions where mask == 1. */
   /** Left-pads prompts of different lengths with {@code pad}; returns {ids, mask}. */
   public static int[][][] leftPad(int[][] prompts, int pad) {
     int len = 0;

@@ -5,6 +5,7 @@ package dev.rlsr.policy.graph;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rlsr.policy.testing.Logits;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.testing.FamilyConfigs;
@@ -18,20 +19,6 @@ class FamilyGraphParityTest {
     return FamilyConfigs.labels();
   }
 
-  static float[][][] tfLogits(ModelWeights w, int[][] ids, int[][] mask, int[][] pos) {
-    try (PolicyGraph g = PolicyGraph.create(w, PolicyGraph.Options.inference(1), List.of())) {
-      float[] flat = g.logits(ids, mask, pos);
-      int v = w.config().vocabSize();
-      float[][][] out = new float[ids.length][ids[0].length][v];
-      for (int b = 0; b < ids.length; b++) {
-        for (int t = 0; t < ids[0].length; t++) {
-          System.arraycopy(flat, (b * ids[0].length + t) * v, out[b][t], 0, v);
-        }
-      }
-      return out;
-    }
-  }
-
   @ParameterizedTest(name = "{0}")
   @MethodSource("labels")
   void longSequenceLogitsMatchNaive(String label) {
@@ -39,10 +26,10 @@ class FamilyGraphParityTest {
     ModelWeights w = FamilyConfigs.weights(c, 21);
     int[][][] batch = FamilyConfigs.longBatch(c.vocabSize());
     float[][][] ref = NaiveLlama.logits(w, batch[0], batch[1], batch[2]);
-    float[][][] tf = tfLogits(w, batch[0], batch[1], batch[2]);
-    double diff = FamilyConfigs.maxAbsDiff(tf, ref, batch[1]);
+    float[][][] tf = Logits.tf(w, batch[0], batch[1], batch[2]);
+    double diff = Logits.maxAbsDiff(tf, ref, batch[1]);
     System.out.printf("TF vs naive, %s, %d tokens: max |logit diff| %.3g (max |logit| %.3g)%n", label,
-        FamilyConfigs.LONG, diff, FamilyConfigs.maxAbs(ref, batch[1]));
+        FamilyConfigs.LONG, diff, Logits.maxAbs(ref, batch[1]));
     assertThat(diff).as(label).isLessThanOrEqualTo(1e-4);
 
     if (c.raw().has("rope_scaling")) {
@@ -51,7 +38,7 @@ class FamilyGraphParityTest {
       plain.remove("rope_scaling");
       ModelConfig unscaled = ModelConfig.fromJson(plain, "unscaled");
       float[][][] other = NaiveLlama.logits(new ModelWeights(unscaled, w.tensors()), batch[0], batch[1], batch[2]);
-      assertThat(FamilyConfigs.maxAbsDiff(other, ref, batch[1])).as(label + " scaling changes logits").isGreaterThan(1e-2);
+      assertThat(Logits.maxAbsDiff(other, ref, batch[1])).as(label + " scaling changes logits").isGreaterThan(1e-2);
     }
   }
 }

@@ -117,27 +117,6 @@ public final class FamilyConfigs {
     return new int[][][] {ids, mask, NaiveLlama.positionsFromMask(mask)};
   }
 
-  /** Largest |a - b| over positions where mask == 1. */
-  public static double maxAbsDiff(float[][][] a, float[][][] b, int[][] mask) {
-    double max = 0;
-    for (int i = 0; i < a.length; i++) {
-      for (int t = 0; t < a[i].length; t++) {
-        if (mask[i][t] == 0) {
-          continue;
-        }
-        for (int v = 0; v < a[i][t].length; v++) {
-          max = Math.max(max, Math.abs(a[i][t][v] - b[i][t][v]));
-        }
-      }
-    }
-    return max;
-  }
-
-  /** Largest |a| over positions where mask == 1 (the scale of a parity figure). */
-  public static double maxAbs(float[][][] a, int[][] mask) {
-    return maxAbsDiff(a, new float[a.length][a[0].length][a[0][0].length], mask);
-  }
-
   /** The labels, for parameterized tests. */
   public static List<String> labels() {
     return List.copyOf(all().keySet());

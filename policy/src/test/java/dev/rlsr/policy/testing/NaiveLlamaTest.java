@@ -94,12 +94,12 @@ class NaiveLlamaTest {
           }
         }
       }
-      double diff = FamilyConfigs.maxAbsDiff(before, NaiveLlama.logits(scaled, ids, mask, pos), mask);
+      double diff = Logits.maxAbsDiff(before, NaiveLlama.logits(scaled, ids, mask, pos), mask);
       if (c.architecture().qkNorm()) {
         assertThat(diff).as("qwen3: scale-invariant").isLessThan(1e-4);
         ModelWeights other = w.copy();
         other.get("model.layers.0.self_attn.q_norm.weight").data()[0] += 1;
-        assertThat(FamilyConfigs.maxAbsDiff(before, NaiveLlama.logits(other, ids, mask, pos), mask))
+        assertThat(Logits.maxAbsDiff(before, NaiveLlama.logits(other, ids, mask, pos), mask))
             .as("q_norm weights enter").isGreaterThan(1e-3);
       } else {
         assertThat(diff).as("without q/k norm the scale matters").isGreaterThan(1e-2);
