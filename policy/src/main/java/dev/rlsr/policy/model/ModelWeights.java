@@ -7,7 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 
-public final class ModelWeights {
+public final class ModelWeights implements TensorSource {
   private final ModelConfig config;
   private final LinkedHashMap<String, FloatTensor> tensors;
 
@@ -23,6 +23,20 @@ public final class ModelWeights {
   /** Tensors in {@link #layout} order, by HF name. */
   public LinkedHashMap<String, FloatTensor> tensors() {
     return tensors;
+  }
+
+  /** Names and shapes in layout order. */
+  @Override
+  public LinkedHashMap<String, long[]> shapes() {
+    LinkedHashMap<String, long[]> out = new LinkedHashMap<>();
+    tensors.forEach((k, v) -> out.put(k, v.shape()));
+    return out;
+  }
+
+  /** The stored tensor itself (not a copy). */
+  @Override
+  public FloatTensor read(String name) {
+    return get(name);
   }
 
   public FloatTensor get(String name) {

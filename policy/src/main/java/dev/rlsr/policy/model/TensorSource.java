@@ -1,0 +1,34 @@
+// Named float32 tensors handed over one at a time: a safetensors file on disk, a TensorFlow graph's variables, or
+// tensors already in memory. A model moves between file, TensorFlow and ONNX Runtime through this, so at real size
+// no step needs a whole-model copy on the Java heap (a 0.5B model is 2 GB of float32 per copy).
+package dev.rlsr.policy.model;
+
+import java.nio.FloatBuffer;
+import java.util.LinkedHashMap;
+
+public interface TensorSource {
+  /** Every tensor's name and shape, in the order a consumer should take them (the layout order for a model). */
+  LinkedHashMap<String, long[]> shapes();
+
+  /**
+   * One tensor's values. The caller must not modify the result (an in-memory source may return its own tensor);
+   * a streaming source returns a fresh copy the caller drops when done.
+   *
+   * @throws IllegalArgumentException when the source has no tensor of that name
+   */
+  FloatTensor read(String name);
+
+  /** Writes one tensor's values into {@code dst} (row-major, {@code numel} floats from its position). */
+  default void readInto(String name, FloatBuffer dst) {
+    dst.put(read(name).data());
+  }
+
+  /** Total number of values. */
+  default long numel() {
+    long n = 0;
+    for (long[] s : shapes().values()) {
+      n += FloatTensor.numel(s);
+    }
+    return n;
+  }
+}
