@@ -1,10 +1,12 @@
 // A Hugging Face model directory: config.json, model.safetensors (or shards), tokenizer files, generation_config.json.
-// Loading validates everything up front; saving writes files the way Hugging Face tools expect them.
+// Loading validates everything up front (the weights by their safetensors headers; their values are read on demand,
+// tensor by tensor); saving streams the weights and writes files the way Hugging Face tools expect them.
 package dev.rlsr.policy.checkpoint;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.TensorSource;
 import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
@@ -14,22 +16,83 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
-public record HfModel(Path dir, ModelConfig config, ModelWeights weights, Tokenizer tokenizer) implements AutoCloseable {
+/**
+ * A loaded model directory. Its weights stay in the files: {@link #tensors} reads them one tensor at a time (what
+ * every trainer, exporter and engine uses), {@link #weights} reads them all into memory on first use (small models
+ * and tests only: 2 GB of float32 at 0.5B parameters).
+ */
+public final class HfModel implements AutoCloseable {
   public static final String CONFIG = "config.json";
   public static final String GENERATION_CONFIG = "generation_config.json";
 
-  /** Loads and validates a model directory; every refusal names the file and key. */
+  private final Path dir;
+  private final ModelConfig config;
+  private final SafetensorsSource files;
+  private final TensorSource tensors;
+  private final Tokenizer tokenizer;
+  private ModelWeights weights;
+
+  private HfModel(Path dir, ModelConfig config, SafetensorsSource files, TensorSource tensors, Tokenizer tokenizer) {
+    this.dir = dir;
+    this.config = config;
+    this.files = files;
+    this.tensors = tensors;
+    this.tokenizer = tokenizer;
+  }
+
+  /**
+   * Loads and validates a model directory; every refusal names the file and key. The safetensors headers are
+   * checked against the layout config.json implies (every tensor present with its shape); no weight is read yet.
+   */
   public static HfModel load(Path dir) {
     if (!Files.isDirectory(dir)) {
       throw new RlsrException(dir + ": model directory not found");
     }
     ModelConfig config = ModelConfig.read(dir.resolve(CONFIG));
     Tokenizer tok = Tokenizer.load(dir);
-    tok.validateAgainst(config, dir);
-    String source = Files.isRegularFile(dir.resolve(Safetensors.SINGLE_FILE))
-        ? dir.resolve(Safetensors.SINGLE_FILE).toString() : dir.resolve(Safetensors.INDEX_FILE).toString();
-    ModelWeights weights = ModelWeights.fromLoaded(config, Safetensors.readModelDir(dir), source);
-    return new HfModel(dir, config, weights, tok);
+    try {
+      tok.validateAgainst(config, dir);
+      String source = Files.isRegularFile(dir.resolve(Safetensors.SINGLE_FILE))
+          ? dir.resolve(Safetensors.SINGLE_FILE).toString() : dir.resolve(Safetensors.INDEX_FILE).toString();
+      SafetensorsSource files = SafetensorsSource.openModelDir(dir);
+      try {
+        return new HfModel(dir, config, files, ModelWeights.checkedLayout(config, files, source), tok);
+      } catch (RuntimeException e) {
+        files.close();
+        throw e;
+      }
+    } catch (RuntimeException e) {
+      tok.close();
+      throw e;
+    }
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  public ModelConfig config() {
+    return config;
+  }
+
+  public Tokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  /** The weights in layout order, read from the files one tensor per read; valid until {@link #close}. */
+  public TensorSource tensors() {
+    return tensors;
+  }
+
+  /**
+   * Every weight in memory, read on the first call and kept: for tests and small models. Trainers, exporters and
+   * engines take {@link #tensors} instead, so a real model is never on the Java heap whole.
+   */
+  public synchronized ModelWeights weights() {
+    if (weights == null) {
+      weights = ModelWeights.read(config, tensors);
+    }
+    return weights;
   }
 
   /**
@@ -42,16 +105,26 @@ public record HfModel(Path dir, ModelConfig config, ModelWeights weights, Tokeni
    */
   public static void save(Path dir, ModelWeights weights, Tokenizer tokenizerFrom, Map<String, String> metadata)
       throws IOException {
+    save(dir, weights.config(), weights, tokenizerFrom, metadata);
+  }
+
+  /**
+   * {@link #save(Path, ModelWeights, Tokenizer, Map)} streaming the weights from {@code weights} (the tensors of
+   * {@code config}'s layout, in layout order) one tensor at a time.
+   */
+  public static void save(Path dir, ModelConfig config, TensorSource weights, Tokenizer tokenizerFrom,
+      Map<String, String> metadata) throws IOException {
     Files.createDirectories(dir);
     java.util.LinkedHashMap<String, String> md = new java.util.LinkedHashMap<>();
     md.put("format", "pt"); // what transformers expects in safetensors metadata
     if (metadata != null) {
       md.putAll(metadata);
     }
-    Safetensors.write(dir.resolve(Safetensors.SINGLE_FILE), weights.tensors(), Safetensors.DType.F32, md);
+    Safetensors.write(dir.resolve(Safetensors.SINGLE_FILE), ModelWeights.checkedLayout(config, weights, "weights to save"),
+        Safetensors.DType.F32, md);
     tokenizerFrom.copyFilesTo(dir);
-    Json.PRETTY.writeValue(dir.resolve(GENERATION_CONFIG).toFile(), generationConfig(weights.config(), tokenizerFrom));
-    Json.PRETTY.writeValue(dir.resolve(CONFIG).toFile(), weights.config().toJson());
+    Json.PRETTY.writeValue(dir.resolve(GENERATION_CONFIG).toFile(), generationConfig(config, tokenizerFrom));
+    Json.PRETTY.writeValue(dir.resolve(CONFIG).toFile(), config.toJson());
   }
 
   /** generation_config.json: the source's when it has one, else built from config and tokenizer ids. */
@@ -78,8 +151,13 @@ public record HfModel(Path dir, ModelConfig config, ModelWeights weights, Tokeni
     return g;
   }
 
+  /** Closes the tokenizer and the weight files. */
   @Override
   public void close() {
-    tokenizer.close();
+    try {
+      tokenizer.close();
+    } finally {
+      files.close();
+    }
   }
 }

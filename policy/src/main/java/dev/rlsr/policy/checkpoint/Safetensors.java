@@ -6,13 +6,15 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.model.FloatTensor;
+import dev.rlsr.policy.model.TensorSource;
 import dev.rlsr.policy.util.Json;
+import dev.rlsr.policy.util.NativeBuffers;
 import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.policy.util.StrictJson;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -49,10 +51,31 @@ public final class Safetensors {
    */
   public static LinkedHashMap<String, FloatTensor> readModelDir(Path dir) {
     Path single = dir.resolve(SINGLE_FILE);
-    Path index = dir.resolve(INDEX_FILE);
     if (Files.isRegularFile(single)) {
       return read(single);
     }
+    LinkedHashMap<String, FloatTensor> out = new LinkedHashMap<>();
+    for (var e : shardIndex(dir).entrySet()) {
+      Path shard = dir.resolve(e.getKey());
+      LinkedHashMap<String, FloatTensor> part = read(shard);
+      for (String name : e.getValue()) {
+        FloatTensor t = part.get(name);
+        if (t == null) {
+          throw notInShard(shard, name);
+        }
+        out.put(name, t);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The shards of a model directory without model.safetensors, from its index: shard file name to the tensors the
+   * index places there, in index order (shards in order of first mention). Each shard is checked to be a file inside
+   * the directory that exists.
+   */
+  static LinkedHashMap<String, List<String>> shardIndex(Path dir) {
+    Path index = dir.resolve(INDEX_FILE);
     if (!Files.isRegularFile(index)) {
       throw new RlsrException(dir + ": neither " + SINGLE_FILE + " nor " + INDEX_FILE + " found");
     }
@@ -77,30 +100,27 @@ public final class Safetensors {
       }
       byFile.computeIfAbsent(shard, k -> new ArrayList<>()).add(e.getKey());
     }
-    LinkedHashMap<String, FloatTensor> out = new LinkedHashMap<>();
     for (var e : byFile.entrySet()) {
-      Path shard = dir.resolve(e.getKey());
-      if (!Files.isRegularFile(shard)) {
+      if (!Files.isRegularFile(dir.resolve(e.getKey()))) {
         throw new RlsrException(index + ": shard \"" + e.getKey() + "\" named in weight_map (for tensor \""
             + e.getValue().get(0) + "\") is missing");
       }
-      LinkedHashMap<String, FloatTensor> part = read(shard);
-      for (String name : e.getValue()) {
-        FloatTensor t = part.get(name);
-        if (t == null) {
-          throw new RlsrException(shard + ": tensor \"" + name + "\" named in " + INDEX_FILE + " is not in the shard");
-        }
-        out.put(name, t);
-      }
     }
-    return out;
+    return byFile;
+  }
+
+  static RlsrException notInShard(Path shard, String name) {
+    return new RlsrException(shard + ": tensor \"" + name + "\" named in " + INDEX_FILE + " is not in the shard");
   }
 
   /** The safetensors format's limit on the JSON header (MAX_HEADER_SIZE of the reference implementation). */
   public static final long MAX_HEADER_SIZE = 100_000_000L;
 
-  /** One tensor's header entry. */
-  private record Entry(String name, DType dtype, long[] shape, long begin, long end) {}
+  /** One tensor's header entry: offsets relative to the start of the data section. */
+  record Entry(String name, DType dtype, long[] shape, long begin, long end) {}
+
+  /** A validated header: its tensors in header order, its metadata, and where the data section starts. */
+  record Header(List<Entry> entries, Map<String, String> metadata, long dataStart) {}
 
   /**
    * Reads every tensor of one safetensors file into fp32. The file is validated as strictly as the reference
@@ -109,40 +129,19 @@ public final class Safetensors {
    * {@code __metadata__} maps strings to strings; each tensor has a dtype, a shape of non-negative integers and
    * {@code data_offsets [begin, end]} spanning exactly numel(shape) * dtype-size bytes; sorted by offset the tensors
    * tile the data section from byte 0 to its end without gap or overlap, so no byte is shared or left over.
-   * Every refusal names the file and, where there is one, the tensor.
+   * Every refusal names the file and, where there is one, the tensor. {@link SafetensorsSource} validates the same
+   * way and decodes a tensor only when it is read.
    */
   public static LinkedHashMap<String, FloatTensor> read(Path file) {
     LinkedHashMap<String, FloatTensor> out = new LinkedHashMap<>();
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-      long size = ch.size();
-      if (size < 8) {
-        throw new RlsrException(file + ": truncated (" + size + " bytes; a safetensors file starts with an 8-byte"
-            + " header length)");
-      }
-      ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-      readFully(ch, lenBuf, 0);
-      long headerLen = lenBuf.flip().getLong(); // u64: negative here means >= 2^63
-      if (headerLen < 0 || headerLen > MAX_HEADER_SIZE) {
-        throw new RlsrException(file + ": safetensors header of " + Long.toUnsignedString(headerLen)
-            + " bytes exceeds the 100 MB limit (the file is corrupt or not a safetensors file)");
-      }
-      if (headerLen > size - 8) {
-        throw new RlsrException(file + ": truncated or corrupt: the header length says " + headerLen
-            + " bytes but the file has only " + (size - 8) + " bytes after the 8-byte length");
-      }
-      ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
-      readFully(ch, hb, 8);
-      long dataStart = 8 + headerLen;
-      List<Entry> entries = parseHeader(file, hb.array());
-      checkLayout(file, entries, size - dataStart);
-      for (Entry t : entries) {
+      Header h = header(file, ch);
+      for (Entry t : h.entries()) {
         long n = (t.end - t.begin) / t.dtype.bytes; // = numel(shape), checked in parseHeader
-        if (n > Integer.MAX_VALUE) {
-          throw new RlsrException(file + ": tensor \"" + t.name + "\" is too large for one array");
-        }
-        ByteBuffer raw = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin, t.end - t.begin)
+        ByteBuffer raw = ch.map(FileChannel.MapMode.READ_ONLY, h.dataStart() + t.begin, t.end - t.begin)
             .order(ByteOrder.LITTLE_ENDIAN);
         out.put(t.name, new FloatTensor(t.shape, decode(raw, t.dtype, (int) n)));
+        NativeBuffers.free(raw); // unmapped now, not at some later collection
       }
     } catch (IOException e) {
       throw new RlsrException(file + ": cannot read: " + e.getMessage(), e);
@@ -150,8 +149,40 @@ public final class Safetensors {
     return out;
   }
 
+  /** Reads and validates the header of an open file (see {@link #read}); no tensor data is touched. */
+  static Header header(Path file, FileChannel ch) throws IOException {
+    long size = ch.size();
+    if (size < 8) {
+      throw new RlsrException(file + ": truncated (" + size + " bytes; a safetensors file starts with an 8-byte"
+          + " header length)");
+    }
+    ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+    readFully(ch, lenBuf, 0);
+    long headerLen = lenBuf.flip().getLong(); // u64: negative here means >= 2^63
+    if (headerLen < 0 || headerLen > MAX_HEADER_SIZE) {
+      throw new RlsrException(file + ": safetensors header of " + Long.toUnsignedString(headerLen)
+          + " bytes exceeds the 100 MB limit (the file is corrupt or not a safetensors file)");
+    }
+    if (headerLen > size - 8) {
+      throw new RlsrException(file + ": truncated or corrupt: the header length says " + headerLen
+          + " bytes but the file has only " + (size - 8) + " bytes after the 8-byte length");
+    }
+    ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
+    readFully(ch, hb, 8);
+    long dataStart = 8 + headerLen;
+    LinkedHashMap<String, String> metadata = new LinkedHashMap<>();
+    List<Entry> entries = parseHeader(file, hb.array(), metadata);
+    checkLayout(file, entries, size - dataStart);
+    for (Entry t : entries) {
+      if ((t.end - t.begin) / t.dtype.bytes > Integer.MAX_VALUE) {
+        throw new RlsrException(file + ": tensor \"" + t.name + "\" is too large for one array");
+      }
+    }
+    return new Header(entries, metadata, dataStart);
+  }
+
   /** The header's tensors, in header order, each entry's own fields checked. */
-  private static List<Entry> parseHeader(Path file, byte[] headerBytes) {
+  private static List<Entry> parseHeader(Path file, byte[] headerBytes, Map<String, String> metadata) {
     String text;
     try {
       text = StandardCharsets.UTF_8.newDecoder()
@@ -193,6 +224,7 @@ public final class Safetensors {
             throw new RlsrException(file + ": __metadata__[\"" + m.getKey() + "\"] must be a string, got "
                 + StrictJson.kind(m.getValue()));
           }
+          metadata.put(m.getKey(), m.getValue().textValue());
         });
         continue;
       }
@@ -314,6 +346,38 @@ public final class Safetensors {
     return f;
   }
 
+  /**
+   * Converts {@code n} values of {@code dtype} from {@code raw} (little-endian, from its position) to float32 into
+   * {@code dst} at its position, advancing it by n; bf16 and f16 go through small chunks, never a tensor-sized array.
+   */
+  static void decodeInto(ByteBuffer raw, DType dtype, FloatBuffer dst, int n) {
+    ByteBuffer le = raw.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    if (dtype == DType.F32) {
+      FloatBuffer src = le.asFloatBuffer();
+      src.limit(n);
+      dst.put(src);
+      return;
+    }
+    java.nio.ShortBuffer src = le.asShortBuffer();
+    int chunk = Math.min(n, 1 << 16);
+    short[] bits = new short[chunk];
+    float[] vals = new float[chunk];
+    for (int at = 0; at < n; at += chunk) {
+      int k = Math.min(chunk, n - at);
+      src.get(bits, 0, k);
+      if (dtype == DType.BF16) {
+        for (int i = 0; i < k; i++) {
+          vals[i] = Float.intBitsToFloat((bits[i] & 0xffff) << 16);
+        }
+      } else {
+        for (int i = 0; i < k; i++) {
+          vals[i] = halfToFloat(bits[i]);
+        }
+      }
+      dst.put(vals, 0, k);
+    }
+  }
+
   /** IEEE half to float (Java 17 has no Float.float16ToFloat). */
   public static float halfToFloat(short h) {
     int bits = h & 0xffff;
@@ -371,53 +435,85 @@ public final class Safetensors {
 
   /**
    * Writes tensors to one safetensors file in the given dtype, with string metadata in the header.
-   * The caller makes it atomic (see {@link AtomicDir}).
+   * The caller makes it atomic (see {@link Checkpoints}).
    */
   public static void write(Path file, Map<String, FloatTensor> tensors, DType dtype, Map<String, String> metadata)
       throws IOException {
+    write(file, TensorSource.of(tensors), dtype, metadata);
+  }
+
+  /**
+   * Writes the tensors of {@code source} to one safetensors file, in the order of its {@link TensorSource#shapes}, in
+   * the given dtype, with string metadata in the header: the header first (it needs only the shapes), then one
+   * tensor at a time, each read into one reused off-heap buffer the size of the largest tensor and written out, so
+   * no more than one tensor is ever in memory here. The caller makes it atomic (see {@link Checkpoints}).
+   */
+  public static void write(Path file, TensorSource source, DType dtype, Map<String, String> metadata)
+      throws IOException {
+    LinkedHashMap<String, long[]> shapes = source.shapes();
     ObjectNode header = Json.MAPPER.createObjectNode();
     if (metadata != null && !metadata.isEmpty()) {
       ObjectNode md = header.putObject("__metadata__");
       metadata.forEach(md::put);
     }
     long offset = 0;
-    for (var e : tensors.entrySet()) {
+    long largest = 0;
+    for (var e : shapes.entrySet()) {
       ObjectNode info = header.putObject(e.getKey());
       info.put("dtype", dtype.name());
       var sh = info.putArray("shape");
-      for (long d : e.getValue().shape()) {
+      for (long d : e.getValue()) {
         sh.add(d);
       }
-      long len = (long) e.getValue().data().length * dtype.bytes;
+      long numel = FloatTensor.numel(e.getValue());
+      largest = Math.max(largest, numel);
+      long len = numel * dtype.bytes;
       info.putArray("data_offsets").add(offset).add(offset + len);
       offset += len;
     }
     byte[] hdr = Json.MAPPER.writeValueAsBytes(header);
     int pad = (8 - (hdr.length % 8)) % 8; // data section 8-byte aligned, padded with spaces as HF does
-    byte[] padded = new byte[hdr.length + pad];
-    System.arraycopy(hdr, 0, padded, 0, hdr.length);
-    for (int i = hdr.length; i < padded.length; i++) {
-      padded[i] = ' ';
+    ByteBuffer head = ByteBuffer.allocate(8 + hdr.length + pad).order(ByteOrder.LITTLE_ENDIAN);
+    head.putLong(hdr.length + pad).put(hdr);
+    while (head.hasRemaining()) {
+      head.put((byte) ' ');
     }
-    try (OutputStream os = new java.io.BufferedOutputStream(Files.newOutputStream(file), 1 << 20)) {
-      ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded.length);
-      os.write(len.array());
-      os.write(padded);
-      ByteBuffer chunk = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
-      for (FloatTensor t : tensors.values()) {
-        for (float v : t.data()) {
-          if (chunk.remaining() < 4) {
-            os.write(chunk.array(), 0, chunk.position());
-            chunk.clear();
+    ByteBuffer stage = NativeBuffers.allocate(largest * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer narrow = dtype == DType.F32 ? null : ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        StandardOpenOption.TRUNCATE_EXISTING)) {
+      writeFully(ch, head.flip());
+      for (var e : shapes.entrySet()) {
+        int n = (int) FloatTensor.numel(e.getValue());
+        stage.clear();
+        FloatBuffer values = stage.asFloatBuffer();
+        source.readInto(e.getKey(), values);
+        if (values.position() != n) {
+          throw new IllegalStateException("tensor " + e.getKey() + " gave " + values.position() + " values, its shape "
+              + java.util.Arrays.toString(e.getValue()) + " has " + n);
+        }
+        if (narrow == null) {
+          writeFully(ch, stage.limit(n * Float.BYTES));
+          continue;
+        }
+        values.flip();
+        while (values.hasRemaining()) {
+          narrow.clear();
+          while (values.hasRemaining() && narrow.remaining() >= 2) {
+            float v = values.get();
+            narrow.putShort(dtype == DType.BF16 ? toBf16(v) : floatToHalf(v));
           }
-          switch (dtype) {
-            case F32 -> chunk.putFloat(v);
-            case BF16 -> chunk.putShort(toBf16(v));
-            case F16 -> chunk.putShort(floatToHalf(v));
-          }
+          writeFully(ch, narrow.flip());
         }
       }
-      os.write(chunk.array(), 0, chunk.position());
+    } finally {
+      NativeBuffers.free(stage);
+    }
+  }
+
+  private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+    while (b.hasRemaining()) {
+      ch.write(b);
     }
   }
 }

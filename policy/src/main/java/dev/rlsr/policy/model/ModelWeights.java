@@ -5,7 +5,6 @@ import dev.rlsr.policy.util.RlsrException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.SplittableRandom;
 
 public final class ModelWeights implements TensorSource {
   private final ModelConfig config;
@@ -80,17 +79,74 @@ public final class ModelWeights implements TensorSource {
     LinkedHashMap<String, FloatTensor> out = new LinkedHashMap<>();
     for (var e : layout(c).entrySet()) {
       FloatTensor t = loaded.get(e.getKey());
-      if (t == null) {
-        throw new RlsrException(source + ": missing tensor \"" + e.getKey() + "\" (expected shape "
-            + Arrays.toString(e.getValue()) + ")");
-      }
-      if (!Arrays.equals(t.shape(), e.getValue())) {
-        throw new RlsrException(source + ": tensor \"" + e.getKey() + "\" has shape " + Arrays.toString(t.shape())
-            + ", config.json implies " + Arrays.toString(e.getValue()));
-      }
+      checkLoaded(source, e.getKey(), e.getValue(), t == null ? null : t.shape());
       out.put(e.getKey(), t);
     }
     return new ModelWeights(c, out);
+  }
+
+  /**
+   * The streaming counterpart of {@link #fromLoaded}: a view of {@code loaded} that holds the layout's tensors in
+   * layout order, each checked present with its shape now (same refusals), and reads them only when asked. Extra
+   * tensors of {@code loaded} are not part of the view.
+   */
+  public static TensorSource checkedLayout(ModelConfig c, TensorSource loaded, String source) {
+    LinkedHashMap<String, long[]> have = loaded.shapes();
+    LinkedHashMap<String, long[]> want = layout(c);
+    for (var e : want.entrySet()) {
+      checkLoaded(source, e.getKey(), e.getValue(), have.get(e.getKey()));
+    }
+    return new TensorSource() {
+      @Override
+      public LinkedHashMap<String, long[]> shapes() {
+        LinkedHashMap<String, long[]> out = new LinkedHashMap<>();
+        want.forEach((k, v) -> out.put(k, v.clone()));
+        return out;
+      }
+
+      @Override
+      public FloatTensor read(String name) {
+        return loaded.read(known(name));
+      }
+
+      @Override
+      public void readInto(String name, java.nio.FloatBuffer dst) {
+        loaded.readInto(known(name), dst);
+      }
+
+      private String known(String name) {
+        if (!want.containsKey(name)) {
+          throw new IllegalArgumentException("no tensor " + name + " in the " + c.modelType() + " layout");
+        }
+        return name;
+      }
+    };
+  }
+
+  /**
+   * Every layout tensor of {@code source} read into memory: for tests and small models only (a 0.5B model is 2 GB
+   * here); the trainers and exporters stream from the source instead.
+   */
+  public static ModelWeights read(ModelConfig c, TensorSource source) {
+    LinkedHashMap<String, FloatTensor> out = new LinkedHashMap<>();
+    LinkedHashMap<String, long[]> have = source.shapes();
+    for (var e : layout(c).entrySet()) {
+      checkLoaded("tensor source", e.getKey(), e.getValue(), have.get(e.getKey()));
+      FloatTensor t = source.read(e.getKey());
+      out.put(e.getKey(), new FloatTensor(e.getValue().clone(), t.data()));
+    }
+    return new ModelWeights(c, out);
+  }
+
+  private static void checkLoaded(String source, String name, long[] expected, long[] shape) {
+    if (shape == null) {
+      throw new RlsrException(source + ": missing tensor \"" + name + "\" (expected shape "
+          + Arrays.toString(expected) + ")");
+    }
+    if (!Arrays.equals(shape, expected)) {
+      throw new RlsrException(source + ": tensor \"" + name + "\" has shape " + Arrays.toString(shape)
+          + ", config.json implies " + Arrays.toString(expected));
+    }
   }
 
   /**
@@ -98,26 +154,6 @@ public final class ModelWeights implements TensorSource {
    * ones make the q/k/v bias path visible in parity tests.)
    */
   public static ModelWeights random(ModelConfig c, long seed) {
-    SplittableRandom rng = new SplittableRandom(seed);
-    LinkedHashMap<String, FloatTensor> m = new LinkedHashMap<>();
-    for (var e : layout(c).entrySet()) {
-      FloatTensor t = FloatTensor.zeros(e.getValue());
-      String n = e.getKey();
-      if (n.endsWith("norm.weight")) {
-        Arrays.fill(t.data(), 1f);
-      } else {
-        for (int i = 0; i < t.data().length; i++) {
-          t.data()[i] = (float) (gaussian(rng) * 0.02);
-        }
-      }
-      m.put(n, t);
-    }
-    return new ModelWeights(c, m);
-  }
-
-  private static double gaussian(SplittableRandom r) {
-    double u1 = r.nextDouble();
-    double u2 = r.nextDouble();
-    return Math.sqrt(-2 * Math.log(1 - u1)) * Math.cos(2 * Math.PI * u2);
+    return read(c, new RandomWeights(c, seed));
   }
 }

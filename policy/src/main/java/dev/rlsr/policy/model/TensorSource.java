@@ -5,6 +5,7 @@ package dev.rlsr.policy.model;
 
 import java.nio.FloatBuffer;
 import java.util.LinkedHashMap;
+import java.util.Map;
 
 public interface TensorSource {
   /** Every tensor's name and shape, in the order a consumer should take them (the layout order for a model). */
@@ -30,5 +31,27 @@ public interface TensorSource {
       n += FloatTensor.numel(s);
     }
     return n;
+  }
+
+  /** The tensors of a map, in its iteration order, as a source (the map's own tensors are handed out, not copies). */
+  static TensorSource of(Map<String, FloatTensor> tensors) {
+    LinkedHashMap<String, FloatTensor> copy = new LinkedHashMap<>(tensors);
+    return new TensorSource() {
+      @Override
+      public LinkedHashMap<String, long[]> shapes() {
+        LinkedHashMap<String, long[]> out = new LinkedHashMap<>();
+        copy.forEach((k, v) -> out.put(k, v.shape().clone()));
+        return out;
+      }
+
+      @Override
+      public FloatTensor read(String name) {
+        FloatTensor t = copy.get(name);
+        if (t == null) {
+          throw new IllegalArgumentException("no tensor " + name);
+        }
+        return t;
+      }
+    };
   }
 }

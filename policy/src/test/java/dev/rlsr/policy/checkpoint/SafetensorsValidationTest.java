@@ -1,10 +1,12 @@
 // Damaged safetensors files are refused as strictly as the reference implementation (the safetensors crate's
 // validate): overlapping, shifted or gapped data_offsets, trailing bytes, oversized or broken headers, wrong byte
-// sizes, duplicate names. Each refusal names the file (and the tensor) and comes quickly, without a huge allocation.
+// sizes, duplicate names. Each refusal names the file (and the tensor) and comes quickly, without a huge allocation;
+// the lazy reader (SafetensorsSource) refuses each with the same message.
 package dev.rlsr.policy.checkpoint;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.model.FloatTensor;
@@ -58,6 +60,10 @@ class SafetensorsValidationTest {
     var a = assertThatThrownBy(() -> Safetensors.read(f)).isInstanceOf(RlsrException.class)
         .hasMessageStartingWith(f + ": ").hasNoCause();
     assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(5));
+    // the lazy reader refuses the same file with the same message (SafetensorsStreamingTest has the directory cases)
+    Throwable eager = catchThrowable(() -> Safetensors.read(f));
+    assertThat(catchThrowable(() -> SafetensorsSource.open(f).close())).isInstanceOf(RlsrException.class)
+        .hasMessage(eager.getMessage());
     return a;
   }
 
