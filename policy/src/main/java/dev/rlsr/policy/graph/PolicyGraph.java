@@ -3,11 +3,12 @@
 // the losses given at build time, gradient accumulation and AdamW over the trainable parameters.
 package dev.rlsr.policy.graph;
 
-import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.TensorSource;
 import dev.rlsr.policy.optim.AdamW;
 import dev.rlsr.policy.optim.Parameter;
+import dev.rlsr.policy.optim.TfStreams;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -124,12 +125,26 @@ public final class PolicyGraph implements AutoCloseable {
 
   /** A graph with the given weights loaded and, when trainable, fresh optimizer state. */
   public static PolicyGraph create(ModelWeights weights, Options options, List<? extends LossSpec<?>> losses) {
-    PolicyGraph g = new PolicyGraph(weights.config(), options, losses);
-    g.setWeights(weights);
-    if (options.trainable()) {
-      g.training().resetOptimizer();
+    return create(weights.config(), weights, options, losses);
+  }
+
+  /**
+   * A graph of {@code config} with the weights of {@code weights} loaded tensor by tensor ({@link #setWeights}) and,
+   * when trainable, fresh optimizer state. The graph is closed again when loading fails.
+   */
+  public static PolicyGraph create(ModelConfig config, TensorSource weights, Options options,
+      List<? extends LossSpec<?>> losses) {
+    PolicyGraph g = new PolicyGraph(config, options, losses);
+    try {
+      g.setWeights(weights);
+      if (options.trainable()) {
+        g.training().resetOptimizer();
+      }
+      return g;
+    } catch (RuntimeException e) {
+      g.close();
+      throw e;
     }
-    return g;
   }
 
   /** The trainable parameters by name (null: all weights, in layout order). */
@@ -170,31 +185,31 @@ public final class PolicyGraph implements AutoCloseable {
 
   // ---------------------------------------------------------------- weights
 
-  /** Loads weights (by HF name) into the variables in one session call. */
-  public void setWeights(ModelWeights w) {
-    try (Feeds.Run run = new Feeds.Run(session)) {
-      for (var e : loadFeeds.entrySet()) {
-        run.floats(e.getValue(), w.get(e.getKey()));
-      }
-      loadOps.forEach(run::target);
-      run.run().close();
+  /**
+   * Loads weights (by HF name) into the variables, one tensor per session call: each is written from
+   * {@code w} straight into a TensorFlow tensor and assigned, so no more than one tensor is outside the graph.
+   * Every layout tensor must be in {@code w} with its shape (checked before anything is assigned).
+   */
+  public void setWeights(TensorSource w) {
+    LinkedHashMap<String, long[]> have = w.shapes();
+    vars.forEach((name, v) -> TfStreams.requireShape(have, name, v.shape().asArray()));
+    int i = 0;
+    for (String name : vars.keySet()) { // loadOps were added in this order
+      TfStreams.assign(session, w, name, vars.get(name).shape().asArray(), loadFeeds.get(name), loadOps.get(i++));
     }
   }
 
-  /** Reads all weights in one session call. */
+  /**
+   * The variables as a live source in layout order: each read fetches one variable, as it is at that moment
+   * (checkpoint saves and the rollout engine's weight sync stream the weights through this).
+   */
+  public TensorSource variables() {
+    return TfStreams.fetching(this::session, reads);
+  }
+
+  /** Reads all weights into memory: tests and small models (the trainers stream through {@link #variables}). */
   public ModelWeights getWeights() {
-    var runner = session.runner();
-    List<String> names = new ArrayList<>(reads.keySet());
-    names.forEach(n -> runner.fetch(reads.get(n)));
-    LinkedHashMap<String, FloatTensor> out = new LinkedHashMap<>();
-    try (Result r = runner.run()) {
-      for (int i = 0; i < names.size(); i++) {
-        var t = FloatTensor.zeros(vars.get(names.get(i)).shape().asArray());
-        r.get(i).asRawTensor().data().asFloats().read(t.data());
-        out.put(names.get(i), t);
-      }
-    }
-    return new ModelWeights(config, out);
+    return ModelWeights.read(config, variables());
   }
 
   // ---------------------------------------------------------------- forward

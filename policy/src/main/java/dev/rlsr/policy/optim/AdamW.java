@@ -4,6 +4,7 @@
 package dev.rlsr.policy.optim;
 
 import dev.rlsr.policy.model.FloatTensor;
+import dev.rlsr.policy.model.TensorSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -227,6 +228,54 @@ public final class AdamW {
 
   public OptimizerState state() {
     return new OptimizerState(step, TfIo.fetchAll(session.get(), moments1), TfIo.fetchAll(session.get(), moments2));
+  }
+
+  /** Name of a parameter's first moment in {@link #moments} and in optimizer.safetensors. */
+  public static String firstMoment(String param) {
+    return "m." + param;
+  }
+
+  /** Name of a parameter's second moment in {@link #moments} and in optimizer.safetensors. */
+  public static String secondMoment(String param) {
+    return "v." + param;
+  }
+
+  /**
+   * The moments as a live source: {@link #firstMoment m.NAME} of every trained parameter in order, then
+   * {@link #secondMoment v.NAME}; each read fetches one variable (a checkpoint streams them through this).
+   */
+  public TensorSource moments() {
+    LinkedHashMap<String, Operand<TFloat32>> all = new LinkedHashMap<>();
+    moments1.forEach((name, m) -> all.put(firstMoment(name), m));
+    moments2.forEach((name, v) -> all.put(secondMoment(name), v));
+    return TfStreams.fetching(session, all);
+  }
+
+  /**
+   * {@link #setState} streamed: assigns every trained parameter's moments from {@code moments} (named as in
+   * {@link #moments}; other tensors are ignored) one tensor per session call, sets the step count and clears
+   * accumulated gradients. Every moment must be there with its parameter's shape (checked before anything changes).
+   */
+  public void restore(TensorSource moments, long step) {
+    LinkedHashMap<String, long[]> have = moments.shapes();
+    for (String name : names) {
+      long[] shape = moments1.get(name).shape().asArray();
+      if (!have.containsKey(firstMoment(name)) || !have.containsKey(secondMoment(name))) {
+        throw new IllegalArgumentException("optimizer state has no moments for " + name);
+      }
+      TfStreams.requireShape(have, firstMoment(name), shape);
+      TfStreams.requireShape(have, secondMoment(name), shape);
+    }
+    // momentLoadOps holds, per trained parameter in order, the assign of m then the assign of v (see Builder)
+    for (int i = 0; i < names.size(); i++) {
+      String name = names.get(i);
+      long[] shape = moments1.get(name).shape().asArray();
+      TfStreams.assign(session.get(), moments, firstMoment(name), shape, m1Feeds.get(name), momentLoadOps.get(2 * i));
+      TfStreams.assign(session.get(), moments, secondMoment(name), shape, m2Feeds.get(name), momentLoadOps.get(2 * i + 1));
+    }
+    session.get().runner().addTarget(zeroAccumulators).run().close();
+    this.step = step;
+    pendingGradients = false;
   }
 
   /**
