@@ -84,6 +84,18 @@ final class OnnxGraph {
   }
 
   /**
+   * A float32 initializer with its name and dims but no data yet: for a writer that streams the raw_data of each
+   * such initializer after the graph (see {@code OnnxPolicyExporter.writeModel}); not loadable as it is.
+   */
+  String weightHeader(String name, long[] shape) {
+    claim(name);
+    graph.addInitializer(TensorProto.newBuilder().setName(name)
+        .setDataType(TensorProto.DataType.FLOAT.getNumber())
+        .addAllDims(longs(shape)));
+    return name;
+  }
+
+  /**
    * A float32 initializer declared EXTERNAL: its bytes are at {@code offset} in {@code location} (relative to
    * the model file). ONNX Runtime reads that file, or takes the values from
    * {@code SessionOptions.addExternalInitializers}, in which case the file need not exist.

@@ -15,11 +15,15 @@ import static dev.rlsr.export.OnnxGraph.in;
 import ai.onnx.proto.OnnxMl;
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.WireFormat;
 import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.TensorSource;
 import dev.rlsr.policy.model.family.Architecture;
 import dev.rlsr.policy.util.Json;
+import dev.rlsr.policy.util.NativeBuffers;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -30,8 +34,10 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -55,7 +61,7 @@ import java.util.Map;
  *
  * <p>Weights are initializers named exactly like the Hugging Face tensors ({@code model.layers.0.self_attn.q_proj.weight},
  * ...), stored in HF layout [out, in]; each linear layer is {@code Gemm(x, W, b, transB=1)} on the flattened
- * [batch*seq, d] residual stream. So weight sync needs nothing but the HF tensors (see {@link #initializerFeeds}),
+ * [batch*seq, d] residual stream. So weight sync needs nothing but the HF tensors (see {@link #checkWeights}),
  * and no transposed copy is made at session creation.
  */
 public final class OnnxPolicyExporter {
@@ -66,8 +72,11 @@ public final class OnnxPolicyExporter {
   public static final String CONFIG_METADATA_KEY = "rlsr.config";
   /** Data file named in the external-data declarations of {@link #buildWithExternalWeights}. */
   public static final String EXTERNAL_DATA_FILE = "model.onnx_data";
-  /** Protobuf messages cannot exceed 2 GiB: above this many weight bytes, {@link #writeModel} writes a data file. */
-  static final long EMBED_LIMIT_BYTES = 2_000_000_000L;
+  /**
+   * Above this many weight bytes {@link #writeModel} writes a data file: 1 GiB keeps clear of protobuf's 2 GiB cap on
+   * one message, which a 0.5B model (1.98 GB of float32) would otherwise all but fill.
+   */
+  static final long EMBED_LIMIT_BYTES = 1L << 30;
   /** Offsets of tensors in an external data file are multiples of this (page size, so ORT can mmap them). */
   static final long DATA_ALIGNMENT = 4096;
 
@@ -92,36 +101,52 @@ public final class OnnxPolicyExporter {
   // ==================================================================== public API
 
   /**
-   * Writes a self-contained serving model: weights inside {@code modelOnnx}, or, when they exceed what one protobuf
-   * message can hold (~2 GB), in {@code <modelOnnx file name>_data} (Optimum's model.onnx_data) beside it (ONNX external data, 4 KiB aligned).
+   * Writes a self-contained serving model: weights inside {@code modelOnnx}, or, above {@value #EMBED_LIMIT_BYTES}
+   * bytes of weights, in {@code <modelOnnx file name>_data} (Optimum's model.onnx_data) beside it (ONNX external data,
+   * 4 KiB aligned). Either way the weights are streamed to the file one tensor at a time.
    *
    * @param metadata extra metadata_props (e.g. the resolved run config); may not redefine {@value #CONFIG_METADATA_KEY}
    */
   public static void writeModel(ModelWeights w, Path modelOnnx, Map<String, String> metadata) {
-    writeModel(w, modelOnnx, metadata, EMBED_LIMIT_BYTES);
+    writeModel(w.config(), w, modelOnnx, metadata, EMBED_LIMIT_BYTES);
+  }
+
+  /** {@link #writeModel(ModelWeights, Path, Map)} from the weights of {@code c}'s layout in {@code w}. */
+  public static void writeModel(ModelConfig c, TensorSource w, Path modelOnnx, Map<String, String> metadata) {
+    writeModel(c, w, modelOnnx, metadata, EMBED_LIMIT_BYTES);
   }
 
   /** {@link #writeModel} with the embedding limit as a parameter (tests use a tiny one). */
   static void writeModel(ModelWeights w, Path modelOnnx, Map<String, String> metadata, long embedLimitBytes) {
-    ModelConfig c = w.config();
-    checkWeights(w);
-    boolean embed = w.parameterCount() * Float.BYTES <= embedLimitBytes;
+    writeModel(w.config(), w, modelOnnx, metadata, embedLimitBytes);
+  }
+
+  static void writeModel(ModelConfig c, TensorSource w, Path modelOnnx, Map<String, String> metadata,
+      long embedLimitBytes) {
+    checkWeights(c, w);
+    long bytes = 0;
+    for (long[] shape : ModelWeights.layout(c).values()) {
+      bytes += FloatTensor.numel(shape) * Float.BYTES;
+    }
+    boolean embed = bytes <= embedLimitBytes;
     String location = modelOnnx.getFileName() + "_data";
     Path dataFile = modelOnnx.resolveSibling(location);
     LinkedHashMap<String, Long> offsets = externalOffsets(c);
-    OnnxMl.ModelProto proto = embed
-        ? buildEmbedded(w, metadata)
-        : build(c, metadata, Logits.ALL, (g, name, shape) -> g.externalWeight(name, shape, location, offsets.get(name)));
     try {
       Path parent = modelOnnx.toAbsolutePath().getParent();
       if (parent != null) {
         Files.createDirectories(parent);
       }
       try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(modelOnnx), 1 << 20)) {
-        proto.writeTo(out);
+        if (embed) {
+          writeEmbedded(c, w, metadata, out);
+        } else {
+          build(c, metadata, Logits.ALL, (g, name, shape) -> g.externalWeight(name, shape, location, offsets.get(name)))
+              .writeTo(out);
+        }
       }
       if (!embed) {
-        writeExternalData(w, dataFile, offsets);
+        writeExternalData(c, w, dataFile, offsets);
       }
     } catch (IOException e) {
       throw new RlsrException(modelOnnx + ": cannot write the ONNX model: " + e.getMessage(), e);
@@ -149,23 +174,29 @@ public final class OnnxPolicyExporter {
         .toByteArray();
   }
 
-  /** The model proto with the weights inside (raw_data); must stay under protobuf's 2 GiB. */
+  /** The model proto with the weights inside (raw_data), built in memory: small models only (tests, benchmarks). */
   static OnnxMl.ModelProto buildEmbedded(ModelWeights w, Map<String, String> metadata) {
-    checkWeights(w);
+    checkWeights(w.config(), w);
     return build(w.config(), metadata, Logits.ALL, (g, name, shape) -> g.weight(name, w.get(name)));
   }
 
   /**
-   * The initializer values a session over {@link #buildWithExternalWeights} needs: the HF tensors themselves, by
-   * HF name, in layout order (a tied lm_head reuses {@code model.embed_tokens.weight}).
+   * Every layout tensor of {@code c} present in {@code w} with its shape, so the graph and the weights agree; refusals
+   * name the tensor. What a session over {@link #buildWithExternalWeights} takes as initializers: the HF tensors
+   * themselves, by HF name, in layout order (a tied lm_head reuses {@code model.embed_tokens.weight}).
    */
-  public static LinkedHashMap<String, FloatTensor> initializerFeeds(ModelWeights w) {
-    checkWeights(w);
-    LinkedHashMap<String, FloatTensor> feeds = new LinkedHashMap<>();
-    for (String name : ModelWeights.layout(w.config()).keySet()) {
-      feeds.put(name, w.get(name));
+  public static void checkWeights(ModelConfig c, TensorSource w) {
+    LinkedHashMap<String, long[]> have = w.shapes();
+    for (Map.Entry<String, long[]> e : ModelWeights.layout(c).entrySet()) {
+      long[] shape = have.get(e.getKey());
+      if (shape == null) {
+        throw new RlsrException("ONNX export: weights lack tensor \"" + e.getKey() + "\" that config.json implies");
+      }
+      if (!Arrays.equals(shape, e.getValue())) {
+        throw new RlsrException("ONNX export: tensor \"" + e.getKey() + "\" has shape " + Arrays.toString(shape)
+            + ", config.json implies " + Arrays.toString(e.getValue()));
+      }
     }
-    return feeds;
   }
 
   // ==================================================================== the graph, in forward-pass order
@@ -307,20 +338,6 @@ public final class OnnxPolicyExporter {
     return v != null ? v : "development";
   }
 
-  /** Every layout tensor present with its shape, so the graph and the weights agree. */
-  private static void checkWeights(ModelWeights w) {
-    for (Map.Entry<String, long[]> e : ModelWeights.layout(w.config()).entrySet()) {
-      FloatTensor t = w.tensors().get(e.getKey());
-      if (t == null) {
-        throw new RlsrException("ONNX export: weights lack tensor \"" + e.getKey() + "\" that config.json implies");
-      }
-      if (!Arrays.equals(t.shape(), e.getValue())) {
-        throw new RlsrException("ONNX export: tensor \"" + e.getKey() + "\" has shape " + Arrays.toString(t.shape())
-            + ", config.json implies " + Arrays.toString(e.getValue()));
-      }
-    }
-  }
-
   /** Byte offset of each weight in an external data file, layout order, {@value #DATA_ALIGNMENT}-aligned. */
   static LinkedHashMap<String, Long> externalOffsets(ModelConfig c) {
     LinkedHashMap<String, Long> offsets = new LinkedHashMap<>();
@@ -333,24 +350,95 @@ public final class OnnxPolicyExporter {
     return offsets;
   }
 
-  private static void writeExternalData(ModelWeights w, Path dataFile, LinkedHashMap<String, Long> offsets) throws IOException {
-    ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+  /** The weights at their offsets in the data file, one tensor at a time through one reused off-heap buffer. */
+  private static void writeExternalData(ModelConfig c, TensorSource w, Path dataFile, LinkedHashMap<String, Long> offsets)
+      throws IOException {
+    LinkedHashMap<String, long[]> layout = ModelWeights.layout(c);
+    ByteBuffer stage = stagingBuffer(layout);
     try (FileChannel ch = FileChannel.open(dataFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         StandardOpenOption.TRUNCATE_EXISTING)) {
       for (Map.Entry<String, Long> e : offsets.entrySet()) {
-        float[] data = w.get(e.getKey()).data();
-        ch.position(e.getValue());
-        for (int i = 0; i < data.length; ) {
-          buf.clear();
-          int n = Math.min(data.length - i, buf.capacity() / Float.BYTES);
-          buf.asFloatBuffer().put(data, i, n);
-          buf.limit(n * Float.BYTES);
-          while (buf.hasRemaining()) {
-            ch.write(buf);
-          }
-          i += n;
+        ByteBuffer bytes = readLittleEndian(w, e.getKey(), layout.get(e.getKey()), stage);
+        long at = e.getValue();
+        while (bytes.hasRemaining()) {
+          at += ch.write(bytes, at);
         }
       }
+    } finally {
+      NativeBuffers.free(stage);
     }
+  }
+
+  /**
+   * The model with the weights in raw_data, written as it is built instead of assembled in memory: the proto
+   * without the weight bytes, then per weight its TensorProto header and its raw_data streamed from {@code w}.
+   * Parsed back it equals {@link #buildEmbedded} (weights first among the initializers, as there).
+   */
+  private static void writeEmbedded(ModelConfig c, TensorSource w, Map<String, String> metadata, OutputStream os)
+      throws IOException {
+    LinkedHashMap<String, long[]> layout = ModelWeights.layout(c);
+    OnnxMl.ModelProto model = build(c, metadata, Logits.ALL, (g, name, shape) -> g.weightHeader(name, shape));
+    OnnxMl.GraphProto.Builder rest = model.getGraph().toBuilder().clearInitializer();
+    List<OnnxMl.TensorProto> headers = new ArrayList<>();
+    for (OnnxMl.TensorProto t : model.getGraph().getInitializerList()) {
+      if (layout.containsKey(t.getName())) {
+        headers.add(t);
+      } else {
+        rest.addInitializer(t);
+      }
+    }
+    OnnxMl.GraphProto others = rest.build();
+    long graphLen = others.getSerializedSize();
+    long[] tensorLen = new long[headers.size()];
+    for (int i = 0; i < headers.size(); i++) {
+      long data = FloatTensor.numel(layout.get(headers.get(i).getName())) * Float.BYTES;
+      tensorLen[i] = headers.get(i).getSerializedSize()
+          + CodedOutputStream.computeTagSize(OnnxMl.TensorProto.RAW_DATA_FIELD_NUMBER)
+          + CodedOutputStream.computeUInt64SizeNoTag(data) + data;
+      graphLen += CodedOutputStream.computeTagSize(OnnxMl.GraphProto.INITIALIZER_FIELD_NUMBER)
+          + CodedOutputStream.computeUInt64SizeNoTag(tensorLen[i]) + tensorLen[i];
+    }
+    ByteBuffer stage = stagingBuffer(layout);
+    try {
+      CodedOutputStream out = CodedOutputStream.newInstance(os, 1 << 16);
+      model.toBuilder().clearGraph().build().writeTo(out);
+      out.writeTag(OnnxMl.ModelProto.GRAPH_FIELD_NUMBER, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+      out.writeUInt64NoTag(graphLen);
+      for (int i = 0; i < headers.size(); i++) {
+        OnnxMl.TensorProto h = headers.get(i);
+        out.writeTag(OnnxMl.GraphProto.INITIALIZER_FIELD_NUMBER, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+        out.writeUInt64NoTag(tensorLen[i]);
+        h.writeTo(out);
+        ByteBuffer bytes = readLittleEndian(w, h.getName(), layout.get(h.getName()), stage);
+        out.writeTag(OnnxMl.TensorProto.RAW_DATA_FIELD_NUMBER, WireFormat.WIRETYPE_LENGTH_DELIMITED);
+        out.writeUInt64NoTag(bytes.remaining());
+        out.write(bytes);
+      }
+      others.writeTo(out);
+      out.flush();
+    } finally {
+      NativeBuffers.free(stage);
+    }
+  }
+
+  /** An off-heap little-endian buffer that holds the largest tensor of the layout. */
+  private static ByteBuffer stagingBuffer(LinkedHashMap<String, long[]> layout) {
+    long largest = 0;
+    for (long[] shape : layout.values()) {
+      largest = Math.max(largest, FloatTensor.numel(shape));
+    }
+    return NativeBuffers.allocate(largest * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /** One tensor of {@code w} as float32 little-endian bytes in {@code stage} (position 0, limit its length). */
+  private static ByteBuffer readLittleEndian(TensorSource w, String name, long[] shape, ByteBuffer stage) {
+    int n = Math.toIntExact(FloatTensor.numel(shape));
+    stage.clear();
+    java.nio.FloatBuffer f = stage.asFloatBuffer();
+    w.readInto(name, f);
+    if (f.position() != n) {
+      throw new IllegalStateException("tensor " + name + " gave " + f.position() + " values, its shape has " + n);
+    }
+    return stage.limit(n * Float.BYTES);
   }
 }

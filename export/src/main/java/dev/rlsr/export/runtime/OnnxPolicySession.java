@@ -1,25 +1,21 @@
-// An ONNX Runtime session of the policy together with the native weight buffers it was created from.
+// An ONNX Runtime session of the policy together with its session options, closed with it.
 package dev.rlsr.export.runtime;
 
-import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.rlsr.export.PolicyIo;
-import java.util.List;
 
 /**
- * Owns the session, its options and (for weight-synced sessions) the {@code OnnxTensor}s handed to
- * {@code addExternalInitializers}, which are kept alive as long as the session and closed with it.
+ * Owns the session and its options. The weight buffers a weight-synced session was created from are not kept: ONNX
+ * Runtime copies them at creation, and {@link OnnxPolicySessions#create} frees them right after.
  */
 public final class OnnxPolicySession implements AutoCloseable {
   private final OrtSession session;
   private final OrtSession.SessionOptions options;
-  private final List<OnnxTensor> weights;
 
-  OnnxPolicySession(OrtSession session, OrtSession.SessionOptions options, List<OnnxTensor> weights) {
+  OnnxPolicySession(OrtSession session, OrtSession.SessionOptions options) {
     this.session = session;
     this.options = options;
-    this.weights = weights;
   }
 
   /** The session, with the I/O of {@link PolicyIo}. */
@@ -35,7 +31,6 @@ public final class OnnxPolicySession implements AutoCloseable {
       throw new IllegalStateException("closing the ONNX Runtime session failed", e);
     } finally {
       options.close();
-      weights.forEach(OnnxTensor::close);
     }
   }
 }

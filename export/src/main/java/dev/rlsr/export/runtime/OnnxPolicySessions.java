@@ -1,5 +1,6 @@
-// Creates ONNX Runtime sessions of the policy: weight sync (small proto + weights from direct buffers) for
-// rollouts, or a written model.onnx for serving checks; device and thread options in one place.
+// Creates ONNX Runtime sessions of the policy: weight sync (small proto + weights streamed into direct buffers, freed
+// once ONNX Runtime has copied them) for rollouts, or a written model.onnx for serving checks; device and thread
+// options in one place.
 package dev.rlsr.export.runtime;
 
 import ai.onnxruntime.OnnxTensor;
@@ -10,16 +11,19 @@ import ai.onnxruntime.OrtSession;
 import dev.rlsr.export.Device;
 import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.policy.model.FloatTensor;
+import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.TensorSource;
+import dev.rlsr.policy.util.NativeBuffers;
 import dev.rlsr.policy.util.RlsrException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 public final class OnnxPolicySessions {
   private OnnxPolicySessions() {}
@@ -33,30 +37,58 @@ public final class OnnxPolicySessions {
    * @param device  the execution provider (CUDA device 0 needs the onnxruntime_gpu build, {@code -Pgpu})
    */
   public static OnnxPolicySession create(OrtEnvironment env, byte[] proto, ModelWeights w, int threads, Device device) {
+    return create(env, proto, w.config(), w, threads, device);
+  }
+
+  /** {@link #create(OrtEnvironment, byte[], ModelWeights, int, Device)} for a device named "cpu" or "cuda". */
+  public static OnnxPolicySession create(OrtEnvironment env, byte[] proto, ModelWeights w, int threads, String device) {
+    return create(env, proto, w.config(), w, threads, Device.parse(device));
+  }
+
+  /**
+   * A session over {@code proto} (of {@code c}) with the weights of {@code c}'s layout read from {@code w}, one
+   * direct buffer per tensor filled by {@link TensorSource#readInto} (no Java array of the tensor on the way).
+   * ONNX Runtime copies external initializers while it creates the session (OrtCopiesInitializersTest: overwriting
+   * the buffers afterwards changes nothing), so the buffers are freed as soon as the session exists: a session costs
+   * ONNX Runtime's copy of the weights, not that plus ours.
+   */
+  public static OnnxPolicySession create(OrtEnvironment env, byte[] proto, ModelConfig c, TensorSource w, int threads,
+      Device device) {
+    return create(env, proto, c, w, threads, device, buffers -> {});
+  }
+
+  /**
+   * {@link #create(OrtEnvironment, byte[], ModelConfig, TensorSource, int, Device)}, handing {@code created} the
+   * weight buffers once the session exists and before they are freed (tests overwrite them there).
+   */
+  static OnnxPolicySession create(OrtEnvironment env, byte[] proto, ModelConfig c, TensorSource w, int threads,
+      Device device, Consumer<List<FloatBuffer>> created) {
+    OnnxPolicyExporter.checkWeights(c, w);
     OrtSession.SessionOptions opts = options(threads, device);
-    List<OnnxTensor> owned = new ArrayList<>();
+    List<ByteBuffer> memory = new ArrayList<>();
+    List<FloatBuffer> values = new ArrayList<>();
+    List<OnnxTensor> tensors = new ArrayList<>();
     try {
       Map<String, OnnxTensorLike> initializers = new LinkedHashMap<>();
-      for (Map.Entry<String, FloatTensor> e : OnnxPolicyExporter.initializerFeeds(w).entrySet()) {
-        OnnxTensor t = directTensor(env, e.getValue());
-        owned.add(t);
+      for (Map.Entry<String, long[]> e : ModelWeights.layout(c).entrySet()) {
+        OnnxTensor t = directTensor(env, w, e.getKey(), e.getValue(), memory, values);
+        tensors.add(t);
         initializers.put(e.getKey(), t);
       }
       opts.addExternalInitializers(initializers);
-      return new OnnxPolicySession(env.createSession(proto, opts), opts, owned);
+      OrtSession session = env.createSession(proto, opts);
+      created.accept(values);
+      return new OnnxPolicySession(session, opts);
     } catch (OrtException | RuntimeException e) {
-      owned.forEach(OnnxTensor::close);
       opts.close();
       if (e instanceof RuntimeException re) {
         throw re;
       }
       throw new RlsrException("ONNX Runtime refused the policy graph with the given weights: " + e.getMessage(), e);
+    } finally {
+      tensors.forEach(OnnxTensor::close);
+      memory.forEach(NativeBuffers::free);
     }
-  }
-
-  /** {@link #create(OrtEnvironment, byte[], ModelWeights, int, Device)} for a device named "cpu" or "cuda". */
-  public static OnnxPolicySession create(OrtEnvironment env, byte[] proto, ModelWeights w, int threads, String device) {
-    return create(env, proto, w, threads, Device.parse(device));
   }
 
   /** {@link #open(OrtEnvironment, Path, int, Device)} for a device named "cpu" or "cuda". */
@@ -68,7 +100,7 @@ public final class OnnxPolicySessions {
   public static OnnxPolicySession open(OrtEnvironment env, Path modelOnnx, int threads, Device device) {
     OrtSession.SessionOptions opts = options(threads, device);
     try {
-      return new OnnxPolicySession(env.createSession(modelOnnx.toString(), opts), opts, List.of());
+      return new OnnxPolicySession(env.createSession(modelOnnx.toString(), opts), opts);
     } catch (OrtException e) {
       opts.close();
       throw new RlsrException(modelOnnx + ": ONNX Runtime cannot load the model: " + e.getMessage(), e);
@@ -102,10 +134,22 @@ public final class OnnxPolicySessions {
     }
   }
 
-  /** A float32 OnnxTensor over a direct, native-order buffer holding a copy of {@code t}. */
-  static OnnxTensor directTensor(OrtEnvironment env, FloatTensor t) throws OrtException {
-    FloatBuffer buf = ByteBuffer.allocateDirect(t.data().length * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
-    buf.put(t.data()).rewind();
-    return OnnxTensor.createTensor(env, buf, t.shape());
+  /**
+   * A float32 OnnxTensor over a new direct, native-order buffer holding {@code w}'s tensor {@code name}; the buffer
+   * goes to {@code memory} (to be freed by the caller once the tensor is closed), its float view to {@code values}.
+   */
+  private static OnnxTensor directTensor(OrtEnvironment env, TensorSource w, String name, long[] shape,
+      List<ByteBuffer> memory, List<FloatBuffer> values) throws OrtException {
+    long n = FloatTensor.numel(shape);
+    ByteBuffer bytes = NativeBuffers.allocate(n * Float.BYTES);
+    memory.add(bytes);
+    FloatBuffer buf = bytes.asFloatBuffer();
+    w.readInto(name, buf);
+    if (buf.position() != n) {
+      throw new IllegalStateException("tensor " + name + " gave " + buf.position() + " values, its shape has " + n);
+    }
+    buf.rewind();
+    values.add(buf);
+    return OnnxTensor.createTensor(env, buf, shape);
   }
 }

@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtEnvironment;
 import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.TensorSource;
 import dev.rlsr.policy.rollout.RecomputeGenerator;
 import dev.rlsr.policy.rollout.Rollout;
 import dev.rlsr.policy.rollout.RolloutEngine;
@@ -19,8 +20,8 @@ import java.util.List;
  *
  * <p>{@link #create}: over the small proto of {@link OnnxPolicyExporter#buildWithExternalWeights}, built once, with
  * the weights handed to the session as external initializers ({@link OnnxPolicySessions#create}). {@link #sync}
- * creates a new session over the same proto with the new weights, then closes the old one (the weight sync after
- * each optimiser step of {@code rlsr train}, logged as {@code seconds_sync}). {@link #open}: over an exported
+ * closes the session and creates a new one over the same proto with the new weights (the weight sync after each
+ * optimiser step of {@code rlsr train}, logged as {@code seconds_sync}). {@link #open}: over an exported
  * {@code model.onnx}, weights inside or beside it; such an engine cannot sync.
  *
  * <p>Decoding: with the KV cache ({@link OrtSampler}, prefill then one token per step) or recomputing the whole
@@ -57,10 +58,15 @@ public final class OrtRolloutEngine implements RolloutEngine {
    * @param kvCache true: KV-cache decoding; false: recompute the whole sequence each step
    */
   public static OrtRolloutEngine create(ModelWeights weights, EngineOptions o, boolean kvCache) {
-    byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(weights.config(), o.metadata(), o.logits());
-    OnnxPolicySession s = OnnxPolicySessions.create(OrtEnvironment.getEnvironment(), proto, weights, o.threads(),
-        o.device());
-    return new OrtRolloutEngine(weights.config(), proto, null, o.threads(), o.device(), kvCache, s);
+    return create(weights.config(), weights, o, kvCache);
+  }
+
+  /** {@link #create(ModelWeights, EngineOptions, boolean)} over the tensors of {@code config}'s layout in {@code weights}. */
+  public static OrtRolloutEngine create(ModelConfig config, TensorSource weights, EngineOptions o, boolean kvCache) {
+    byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(config, o.metadata(), o.logits());
+    OnnxPolicySession s = OnnxPolicySessions.create(OrtEnvironment.getEnvironment(), proto, config, weights,
+        o.threads(), o.device());
+    return new OrtRolloutEngine(config, proto, null, o.threads(), o.device(), kvCache, s);
   }
 
   /**
@@ -74,19 +80,26 @@ public final class OrtRolloutEngine implements RolloutEngine {
 
   @Override
   public List<Rollout> sample(List<int[]> prompts, SamplingOptions o) {
+    requireSession();
     return kvCache ? sampler.sample(prompts, o) : recompute.sample(prompts, o);
   }
 
-  /** A new session over the same proto with {@code weights}; the old one is closed once the new one is up. */
+  /**
+   * A new session over the same proto with {@code weights}, streamed into it tensor by tensor. The old session is
+   * closed first, so a sync holds one session's copy of the weights at a time instead of two (at 0.5B parameters
+   * that is 2 GB of peak memory less). The price: if the new session cannot be created, the engine is left without
+   * one and every later {@link #sample} or {@link #forward} throws until a sync succeeds; rlsr train stops on the
+   * error anyway.
+   */
   @Override
-  public void sync(ModelWeights weights) {
+  public void sync(TensorSource weights) {
     if (proto == null) {
       throw new UnsupportedOperationException(file + ": an engine over an exported model file has its weights in the "
           + "file and cannot take new ones; create one from weights (RolloutEngines.open) to sync");
     }
-    OnnxPolicySession next = OnnxPolicySessions.create(env, proto, weights, threads, device);
-    session.close();
-    use(next);
+    OnnxPolicyExporter.checkWeights(config, weights); // refused before the old session goes
+    close();
+    use(OnnxPolicySessions.create(env, proto, config, weights, threads, device));
   }
 
   /**
@@ -95,6 +108,7 @@ public final class OrtRolloutEngine implements RolloutEngine {
    * {@link #close}.
    */
   public OnnxForward forward() {
+    requireSession();
     return new OnnxForward(env, session.session(), config);
   }
 
@@ -103,6 +117,12 @@ public final class OrtRolloutEngine implements RolloutEngine {
     if (session != null) {
       session.close();
       session = null;
+    }
+  }
+
+  private void requireSession() {
+    if (session == null) {
+      throw new IllegalStateException("this rollout engine has no session: it was closed, or its last sync failed");
     }
   }
 

@@ -2,7 +2,9 @@
 package dev.rlsr.export.runtime;
 
 import dev.rlsr.export.Device;
+import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.TensorSource;
 import dev.rlsr.policy.rollout.RolloutEngine;
 import dev.rlsr.policy.rollout.TfGenerator;
 import dev.rlsr.policy.util.RlsrException;
@@ -23,14 +25,22 @@ public final class RolloutEngines {
 
   /** An engine of {@code backend} over {@code weights}, with {@code o}'s threads, device, logits and metadata. */
   public static RolloutEngine open(Backend backend, ModelWeights weights, EngineOptions o) {
+    return open(backend, weights.config(), weights, o);
+  }
+
+  /**
+   * An engine of {@code backend} over the weights of {@code config}'s layout, read from {@code weights} one tensor at
+   * a time (a model's files, a graph's variables), with {@code o}'s threads, device, logits and metadata.
+   */
+  public static RolloutEngine open(Backend backend, ModelConfig config, TensorSource weights, EngineOptions o) {
     return switch (backend) {
-      case ONNX, ONNX_RECOMPUTE -> openOrt(backend, weights, o);
+      case ONNX, ONNX_RECOMPUTE -> openOrt(backend, config, weights, o);
       case TF -> {
         if (o.device() != Device.CPU) {
           throw new RlsrException("--device " + o.device() + " applies to ONNX Runtime backends only (TensorFlow "
               + "places ops itself)");
         }
-        yield TfGenerator.open(weights, o.threads());
+        yield TfGenerator.open(config, weights, o.threads());
       }
     };
   }
@@ -40,9 +50,14 @@ public final class RolloutEngines {
    * passes on its session ({@link OrtRolloutEngine#forward}).
    */
   public static OrtRolloutEngine openOrt(Backend backend, ModelWeights weights, EngineOptions o) {
+    return openOrt(backend, weights.config(), weights, o);
+  }
+
+  /** {@link #openOrt(Backend, ModelWeights, EngineOptions)} streaming the weights from {@code weights}. */
+  public static OrtRolloutEngine openOrt(Backend backend, ModelConfig config, TensorSource weights, EngineOptions o) {
     return switch (backend) {
-      case ONNX -> OrtRolloutEngine.create(weights, o, true);
-      case ONNX_RECOMPUTE -> OrtRolloutEngine.create(weights, o, false);
+      case ONNX -> OrtRolloutEngine.create(config, weights, o, true);
+      case ONNX_RECOMPUTE -> OrtRolloutEngine.create(config, weights, o, false);
       case TF -> throw new IllegalArgumentException("openOrt: TF is not an ONNX Runtime backend; use open");
     };
   }

@@ -4,7 +4,7 @@
 package dev.rlsr.policy.rollout;
 
 import dev.rlsr.policy.model.ModelConfig;
-import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.TensorSource;
 import java.util.Arrays;
 import java.util.List;
 
@@ -75,7 +75,7 @@ public class RecomputeGenerator implements RolloutEngine {
 
   /** Unsupported: the forward function is fixed; swap the weights where it gets them from. */
   @Override
-  public void sync(ModelWeights weights) {
+  public void sync(TensorSource weights) {
     throw new UnsupportedOperationException("this generator runs a fixed forward function and cannot take new "
         + "weights; open the engine with RolloutEngines.open (ONNX_RECOMPUTE or TF backend) to sync weights");
   }

@@ -2,7 +2,7 @@
 // policy — sample continuations with their log-probs, take new weights, release what it holds.
 package dev.rlsr.policy.rollout;
 
-import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.TensorSource;
 import java.util.List;
 
 /**
@@ -12,7 +12,7 @@ import java.util.List;
  * {@code dev.rlsr.export.runtime}: the rollouts of {@code rlsr train}, {@code eval} and {@code generate}), ONNX
  * Runtime recomputing the whole sequence each step (the same engine in its recompute mode, over
  * {@link RecomputeGenerator}), and the TensorFlow graph ({@link TfGenerator}). Callers get one from
- * {@code dev.rlsr.export.runtime.RolloutEngines.open(Backend, ModelWeights, EngineOptions)}.
+ * {@code dev.rlsr.export.runtime.RolloutEngines.open(Backend, ModelConfig, TensorSource, EngineOptions)}.
  *
  * <p>The contract every implementation keeps, so that backends agree token for token on the same weights (up to
  * float ties) and a run repeats exactly:
@@ -48,11 +48,13 @@ public interface RolloutEngine extends AutoCloseable {
   List<Rollout> sample(List<int[]> prompts, SamplingOptions o);
 
   /**
-   * Takes new weights (of the engine's model config): every later {@link #sample} uses them. The engine copies what
-   * it needs; the caller may change or drop {@code weights} afterwards. An engine that cannot take weights (one over
-   * a fixed forward function or a model file) throws {@link UnsupportedOperationException} and stays usable.
+   * Takes new weights (the layout of the engine's model config): every later {@link #sample} uses them. The engine
+   * reads each tensor it needs from {@code weights} during the call, one at a time (a live source such as
+   * {@code PolicyGraph.variables()} works, so no whole-model copy is made on the way), and keeps no reference to it:
+   * the caller may change or drop it afterwards. An engine that cannot take weights (one over a fixed forward
+   * function or a model file) throws {@link UnsupportedOperationException} and stays usable.
    */
-  void sync(ModelWeights weights);
+  void sync(TensorSource weights);
 
   /** Releases what the engine owns (sessions, graphs, native buffers); borrowed resources stay open. */
   @Override

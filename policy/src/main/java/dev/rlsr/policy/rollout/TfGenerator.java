@@ -3,7 +3,9 @@
 package dev.rlsr.policy.rollout;
 
 import dev.rlsr.policy.graph.PolicyGraph;
+import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.TensorSource;
 import java.util.List;
 
 /**
@@ -31,11 +33,16 @@ public final class TfGenerator extends RecomputeGenerator {
 
   /** A generator over its own inference graph of {@code weights} ({@code threads} intra-op threads), closed with it. */
   public static TfGenerator open(ModelWeights weights, int threads) {
-    return new TfGenerator(PolicyGraph.create(weights, PolicyGraph.Options.inference(threads), List.of()), true);
+    return open(weights.config(), weights, threads);
+  }
+
+  /** A generator over its own inference graph of {@code config}, loaded from {@code weights} tensor by tensor. */
+  public static TfGenerator open(ModelConfig config, TensorSource weights, int threads) {
+    return new TfGenerator(PolicyGraph.create(config, weights, PolicyGraph.Options.inference(threads), List.of()), true);
   }
 
   @Override
-  public void sync(ModelWeights weights) {
+  public void sync(TensorSource weights) {
     graph.setWeights(weights);
   }
 
