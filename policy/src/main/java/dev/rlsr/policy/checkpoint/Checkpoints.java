@@ -8,10 +8,10 @@ package dev.rlsr.policy.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
-import dev.rlsr.policy.optim.OptimizerState;
+import dev.rlsr.policy.model.TensorSource;
+import dev.rlsr.policy.optim.AdamW;
 import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.util.FileTrees;
 import dev.rlsr.policy.util.Json;
@@ -54,8 +54,68 @@ public final class Checkpoints {
   private static final Pattern STEP_NAME = Pattern.compile("step-[0-9]+");
   private static final Pattern TMP_CHECKPOINT = Pattern.compile("\\.step-[0-9]+\\.tmp-[0-9]+");
 
-  /** A checkpoint read back: weights, optimizer state and the trainer state JSON. */
-  public record Loaded(Path dir, ModelWeights weights, OptimizerState optimizer, ObjectNode trainerState) {}
+  /**
+   * What a checkpoint writes of a run in progress, each part streamed one tensor at a time: the weights (the
+   * layout of {@code config}, e.g. {@code PolicyGraph.variables()}) and the optimizer moments
+   * ({@code AdamW.moments()}: m.NAME then v.NAME; null writes no optimizer.safetensors) after {@code optimizerStep}
+   * steps.
+   */
+  public record Snapshot(ModelConfig config, TensorSource weights, TensorSource moments, long optimizerStep) {}
+
+  /**
+   * A checkpoint read back, its tensors still in the files: the weights (checked against the layout), the optimizer
+   * moments (null when the checkpoint has none) and the trainer state JSON. Restore from the sources
+   * ({@code PolicyGraph.setWeights}, {@code AdamW.restore}), then close it.
+   */
+  public static final class Loaded implements AutoCloseable {
+    private final Path dir;
+    private final SafetensorsSource weightFile;
+    private final TensorSource weights;
+    private final SafetensorsSource moments;
+    private final long optimizerStep;
+    private final ObjectNode trainerState;
+
+    private Loaded(Path dir, SafetensorsSource weightFile, TensorSource weights, SafetensorsSource moments,
+        long optimizerStep, ObjectNode trainerState) {
+      this.dir = dir;
+      this.weightFile = weightFile;
+      this.weights = weights;
+      this.moments = moments;
+      this.optimizerStep = optimizerStep;
+      this.trainerState = trainerState;
+    }
+
+    public Path dir() {
+      return dir;
+    }
+
+    /** The weights in layout order, read from model.safetensors one tensor per read. */
+    public TensorSource weights() {
+      return weights;
+    }
+
+    /** The moments m.NAME / v.NAME of every weight, from optimizer.safetensors; null when there is none. */
+    public TensorSource moments() {
+      return moments;
+    }
+
+    /** Optimizer steps taken when the checkpoint was written. */
+    public long optimizerStep() {
+      return optimizerStep;
+    }
+
+    public ObjectNode trainerState() {
+      return trainerState;
+    }
+
+    @Override
+    public void close() {
+      weightFile.close();
+      if (moments != null) {
+        moments.close();
+      }
+    }
+  }
 
   private final Path outDir;
 
@@ -71,8 +131,8 @@ public final class Checkpoints {
    * Writes checkpoint step-N atomically and points LATEST at it; keeps the newest {@code keepLast} checkpoints.
    * The run config goes into run_config.json and into the trainer state.
    */
-  public Path save(long step, ModelWeights weights, Tokenizer tokenizer, OptimizerState optimizer,
-      ObjectNode trainerState, ObjectNode runConfig, int keepLast) {
+  public Path save(long step, Snapshot snapshot, Tokenizer tokenizer, ObjectNode trainerState, ObjectNode runConfig,
+      int keepLast) {
     String name = String.format("step-%08d", step);
     Path root = root();
     Path target = root.resolve(name);
@@ -80,12 +140,10 @@ public final class Checkpoints {
     try {
       Files.createDirectories(root);
       Map<String, String> md = Map.of("rlsr.run_config", Json.MAPPER.writeValueAsString(runConfig));
-      HfModel.save(tmp, weights, tokenizer, md);
-      if (optimizer != null) {
-        LinkedHashMap<String, FloatTensor> mv = new LinkedHashMap<>();
-        optimizer.m().forEach((k, v) -> mv.put("m." + k, v));
-        optimizer.v().forEach((k, v) -> mv.put("v." + k, v));
-        Safetensors.write(tmp.resolve(OPTIMIZER), mv, Safetensors.DType.F32, Map.of("step", Long.toString(optimizer.step())));
+      HfModel.save(tmp, snapshot.config(), snapshot.weights(), tokenizer, md);
+      if (snapshot.moments() != null) {
+        Safetensors.write(tmp.resolve(OPTIMIZER), snapshot.moments(), Safetensors.DType.F32,
+            Map.of("step", Long.toString(snapshot.optimizerStep())));
       }
       ObjectNode state = trainerState.deepCopy();
       state.put("step", step);
@@ -243,38 +301,54 @@ public final class Checkpoints {
     return gone;
   }
 
-  /** Reads a checkpoint written by {@link #save}, validating it against the expected architecture. */
+  /**
+   * Opens a checkpoint written by {@link #save}, validating it against the expected architecture: config.json, the
+   * headers of model.safetensors and optimizer.safetensors (every weight present with its shape, both moments of
+   * every weight) and the trainer state are checked now; the tensors are read only when restored.
+   */
   public static Loaded load(Path dir, ModelConfig expected) {
     ModelConfig c = ModelConfig.read(dir.resolve(HfModel.CONFIG));
     if (expected != null && !ModelWeights.layout(c).keySet().equals(ModelWeights.layout(expected).keySet())) {
       throw new RlsrException(dir + ": checkpoint architecture differs from the model being trained");
     }
-    ModelWeights w = ModelWeights.fromLoaded(c, Safetensors.readModelDir(dir), dir.resolve(Safetensors.SINGLE_FILE).toString());
-    ObjectNode state;
+    SafetensorsSource file = SafetensorsSource.openModelDir(dir);
+    SafetensorsSource moments = null;
     try {
-      JsonNode n = Json.MAPPER.readTree(dir.resolve(TRAINER_STATE).toFile());
-      state = (ObjectNode) n;
-    } catch (IOException | ClassCastException e) {
-      throw new RlsrException(dir.resolve(TRAINER_STATE) + ": not a valid trainer state: " + e.getMessage());
-    }
-    OptimizerState opt = null;
-    Path optFile = dir.resolve(OPTIMIZER);
-    if (Files.isRegularFile(optFile)) {
-      var all = Safetensors.read(optFile);
-      LinkedHashMap<String, FloatTensor> m = new LinkedHashMap<>();
-      LinkedHashMap<String, FloatTensor> v = new LinkedHashMap<>();
-      for (String name : w.tensors().keySet()) {
-        FloatTensor mt = all.get("m." + name);
-        FloatTensor vt = all.get("v." + name);
-        if (mt == null || vt == null) {
-          throw new RlsrException(optFile + ": missing optimizer moments for \"" + name + "\"");
-        }
-        m.put(name, mt);
-        v.put(name, vt);
+      TensorSource w = ModelWeights.checkedLayout(c, file, dir.resolve(Safetensors.SINGLE_FILE).toString());
+      ObjectNode state;
+      try {
+        JsonNode n = Json.MAPPER.readTree(dir.resolve(TRAINER_STATE).toFile());
+        state = (ObjectNode) n;
+      } catch (IOException | ClassCastException e) {
+        throw new RlsrException(dir.resolve(TRAINER_STATE) + ": not a valid trainer state: " + e.getMessage());
       }
-      opt = new OptimizerState(state.path("optimizer_step").asLong(state.path("step").asLong()), m, v);
+      Path optFile = dir.resolve(OPTIMIZER);
+      if (Files.isRegularFile(optFile)) {
+        moments = SafetensorsSource.open(optFile);
+        LinkedHashMap<String, long[]> have = moments.shapes();
+        for (var e : w.shapes().entrySet()) {
+          String name = e.getKey();
+          long[] m = have.get(AdamW.firstMoment(name));
+          long[] v = have.get(AdamW.secondMoment(name));
+          if (m == null || v == null) {
+            throw new RlsrException(optFile + ": missing optimizer moments for \"" + name + "\"");
+          }
+          if (!java.util.Arrays.equals(m, e.getValue()) || !java.util.Arrays.equals(v, e.getValue())) {
+            throw new RlsrException(optFile + ": optimizer moments of \"" + name + "\" have shapes "
+                + java.util.Arrays.toString(m) + " and " + java.util.Arrays.toString(v) + ", the weight has "
+                + java.util.Arrays.toString(e.getValue()));
+          }
+        }
+      }
+      long optimizerStep = state.path("optimizer_step").asLong(state.path("step").asLong());
+      return new Loaded(dir, file, w, moments, optimizerStep, state);
+    } catch (RuntimeException e) {
+      file.close();
+      if (moments != null) {
+        moments.close();
+      }
+      throw e;
     }
-    return new Loaded(dir, w, opt, state);
   }
 
   /**

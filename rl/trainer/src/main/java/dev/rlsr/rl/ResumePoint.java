@@ -4,7 +4,7 @@ package dev.rlsr.rl;
 
 import dev.rlsr.policy.checkpoint.Checkpoints;
 import dev.rlsr.policy.checkpoint.HfModel;
-import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.TensorSource;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -12,13 +12,14 @@ import java.util.Optional;
 
 /**
  * @param start      iterations already done (0 on a fresh start)
- * @param weights    the policy's starting weights
- * @param checkpoint the checkpoint resumed from (its optimizer state included); null on a fresh start
+ * @param weights    the policy's starting weights, read tensor by tensor from the model's or the checkpoint's files
+ * @param checkpoint the checkpoint resumed from (its optimizer moments included), open until {@link #close}; null on
+ *                   a fresh start
  * @param order      the prompt order's position
  * @param skipped    non-finite steps skipped so far
  */
-record ResumePoint(int start, ModelWeights weights, Checkpoints.Loaded checkpoint, PromptOrder.State order,
-    long skipped) {
+record ResumePoint(int start, TensorSource weights, Checkpoints.Loaded checkpoint, PromptOrder.State order,
+    long skipped) implements AutoCloseable {
 
   /** Whether a resumed run has nothing left to train. */
   boolean complete(GrpoConfig cfg) {
@@ -37,15 +38,25 @@ record ResumePoint(int start, ModelWeights weights, Checkpoints.Loaded checkpoin
       if (cfg.resume()) {
         log.println("--resume: no checkpoint in " + cfg.out() + ", starting from " + cfg.model());
       }
-      return new ResumePoint(0, base.weights(), null, new PromptOrder.State(0, 0), 0);
+      return new ResumePoint(0, base.tensors(), null, new PromptOrder.State(0, 0), 0);
     }
     Checkpoints.Loaded ck = Checkpoints.load(latest.get(), base.config());
+    try {
+      return resumed(cfg, ck, latest.get(), usablePrompts, log);
+    } catch (RuntimeException e) {
+      ck.close();
+      throw e;
+    }
+  }
+
+  private static ResumePoint resumed(GrpoConfig cfg, Checkpoints.Loaded ck, Path latest, int usablePrompts,
+      PrintWriter log) {
     int start = ck.trainerState().path("iteration").asInt();
     PromptOrder.State orderState = new PromptOrder.State(ck.trainerState().path("prompt_epoch").asInt(),
         ck.trainerState().path("prompt_position").asInt());
     long skipped = ck.trainerState().path("skipped_steps").asLong();
     if (start > cfg.iterations()) {
-      throw new RlsrException("--resume: " + latest.get() + " is at iteration " + start + ", past the "
+      throw new RlsrException("--resume: " + latest + " is at iteration " + start + ", past the "
           + cfg.iterations() + " --iterations of this run");
     }
     if (orderState.position() > usablePrompts) { // only with --resume-override and other data
@@ -53,7 +64,15 @@ record ResumePoint(int start, ModelWeights weights, Checkpoints.Loaded checkpoin
           + usablePrompts + " usable prompts of " + cfg.data() + "; continuing at the start of the next epoch");
       orderState = new PromptOrder.State(orderState.epoch() + 1, 0);
     }
-    log.println("resumed from " + latest.get() + " at iteration " + start);
+    log.println("resumed from " + latest + " at iteration " + start);
     return new ResumePoint(start, ck.weights(), ck, orderState, skipped);
+  }
+
+  /** Releases the checkpoint's files (once the graphs have taken the tensors). */
+  @Override
+  public void close() {
+    if (checkpoint != null) {
+      checkpoint.close();
+    }
   }
 }

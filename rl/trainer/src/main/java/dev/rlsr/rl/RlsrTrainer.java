@@ -12,7 +12,6 @@ import dev.rlsr.policy.data.Example;
 import dev.rlsr.policy.graph.Feeds;
 import dev.rlsr.policy.graph.PolicyGraph;
 import dev.rlsr.policy.graph.TokenBatch;
-import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.optim.AdamW;
 import dev.rlsr.policy.rollout.Rollout;
 import dev.rlsr.policy.rollout.RolloutEngine;
@@ -88,12 +87,18 @@ public final class RlsrTrainer {
       ckpts.cleanTemporary(log);
       ResumePoint resume = ResumePoint.load(cfg, base, latest, data.size(), log);
       if (resume.complete(cfg)) {
+        resume.close();
         log.println("--resume: " + latest.get().getFileName() + " is already at iteration " + resume.start() + " of "
             + cfg.iterations() + "; nothing to train, the final model is (re)published in " + cfg.out());
         ckpts.publish(latest.get());
         return new Summary(cfg.iterations(), Double.NaN, Double.NaN, resume.skipped(), cfg.out(), 0);
       }
-      Files.createDirectories(cfg.out());
+      try {
+        Files.createDirectories(cfg.out());
+      } catch (java.io.IOException | RuntimeException e) {
+        resume.close();
+        throw e;
+      }
       return new Loop(base, data, resume, ckpts, runConfig, reward).iterate();
     } catch (java.io.IOException e) {
       throw new RlsrException(cfg.out() + ": " + e.getMessage(), e);
@@ -150,11 +155,33 @@ public final class RlsrTrainer {
       // (rlsr bench generate: 430 vs 370 tokens/s on the 5M model; far more memory saved at a 150k vocabulary).
       EngineOptions rolloutOptions = EngineOptions.of(cfg.threads(), cfg.device())
           .withMetadata(Map.of("rlsr.run_config", runConfig.toString()));
-      ref = cfg.beta() > 0
-          ? PolicyGraph.create(base.weights(), PolicyGraph.Options.inference(cfg.threads()), List.of()) : null;
+      // Every copy of the model is streamed tensor by tensor from files or graph variables; none is ever whole on
+      // the Java heap. The reference model (the KL term) loads from the base model's files.
+      PolicyGraph policy;
+      try {
+        ref = cfg.beta() > 0 ? PolicyGraph.create(base.config(), base.tensors(),
+            PolicyGraph.Options.inference(cfg.threads()), List.of()) : null;
+        policy = PolicyGraph.create(base.config(), resume.weights(), PolicyGraph.Options.training(cfg.threads()),
+            List.of(new GrpoLoss()));
+        Checkpoints.Loaded ck = resume.checkpoint();
+        if (ck != null && ck.moments() != null) {
+          try {
+            policy.training().optimizer().restore(ck.moments(), ck.optimizerStep());
+          } catch (RuntimeException e) {
+            policy.close();
+            throw e;
+          }
+        }
+      } catch (RuntimeException e) {
+        if (ref != null) {
+          ref.close();
+        }
+        throw e;
+      } finally {
+        resume.close(); // the checkpoint's tensors are in the graph now
+      }
       long keep = cfg.resume() ? resume.start() : -1;
-      try (PolicyGraph policy = PolicyGraph.create(resume.weights(), PolicyGraph.Options.training(cfg.threads()),
-              List.of(new GrpoLoss()));
+      try (policy;
           MetricsLog metrics = new MetricsLog(cfg.out().resolve("metrics.jsonl"), "iteration", keep);
           MetricsLog completions = new MetricsLog(cfg.out().resolve("completions.jsonl"), "iteration", keep);
           Progress bar = new Progress("rlsr", cfg.iterations(), resume.start())) {
@@ -162,15 +189,12 @@ public final class RlsrTrainer {
         this.metrics = metrics;
         this.completions = completions;
         this.bar = bar;
-        var optState = resume.checkpoint() == null ? null : resume.checkpoint().optimizer();
-        if (optState != null) {
-          policy.training().setOptimizerState(optState);
-        }
         policy.setTemperature((float) cfg.temperature());
         if (ref != null) {
           ref.setTemperature((float) cfg.temperature());
         }
-        engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, resume.weights(), rolloutOptions);
+        // the rollout engine takes the policy's weights straight from its variables (and so at every sync)
+        engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, base.config(), policy.variables(), rolloutOptions);
         for (int it = resume.start(); it < cfg.iterations(); it++) {
           iteration(it);
         }
@@ -232,10 +256,10 @@ public final class RlsrTrainer {
       IterationMetrics.Update u = update(it, rb, rollouts, oldLogp, refLogp, adv, isw);
       double sUpdate = (System.nanoTime() - t) / 1e9;
 
-      // 5. weight sync: the updated TensorFlow weights go to the rollout engine (a new ONNX Runtime session)
+      // 5. weight sync: the updated TensorFlow variables go to the rollout engine tensor by tensor (a new ONNX
+      // Runtime session)
       t = System.nanoTime();
-      ModelWeights updated = policy.getWeights();
-      engine.sync(updated);
+      engine.sync(policy.variables());
       double sSync = (System.nanoTime() - t) / 1e9;
 
       // metrics
@@ -254,7 +278,9 @@ public final class RlsrTrainer {
 
       boolean last = it + 1 == cfg.iterations();
       if (last || (cfg.saveEvery() > 0 && (it + 1) % cfg.saveEvery() == 0)) {
-        lastCkpt = checkpoint(it + 1, updated);
+        long t1 = System.nanoTime();
+        lastCkpt = checkpoint(it + 1);
+        log.printf("checkpoint %s written in %.1f s%n", lastCkpt.getFileName(), (System.nanoTime() - t1) / 1e9);
       }
     }
 
@@ -301,7 +327,7 @@ public final class RlsrTrainer {
     }
 
     /** The checkpoint phase: weights, optimizer state, prompt order and counters after {@code iteration} iterations. */
-    private Path checkpoint(int iteration, ModelWeights updated) {
+    private Path checkpoint(int iteration) {
       ObjectNode state = Json.MAPPER.createObjectNode();
       state.put("iteration", iteration);
       state.put("prompt_epoch", order.state().epoch());
@@ -309,7 +335,9 @@ public final class RlsrTrainer {
       state.put("optimizer_step", policy.training().step());
       state.put("skipped_steps", skipped);
       state.put("seed", cfg.seed());
-      return ckpts.save(iteration, updated, tok, policy.training().optimizerState(), state, runConfig, cfg.saveTotalLimit());
+      Checkpoints.Snapshot snapshot = new Checkpoints.Snapshot(base.config(), policy.variables(),
+          policy.training().optimizer().moments(), policy.training().step());
+      return ckpts.save(iteration, snapshot, tok, state, runConfig, cfg.saveTotalLimit());
     }
   }
 

@@ -15,7 +15,6 @@ import dev.rlsr.policy.graph.SftLoss;
 import dev.rlsr.policy.graph.TokenBatch;
 import dev.rlsr.policy.graph.Training;
 import dev.rlsr.policy.optim.AdamW;
-import dev.rlsr.policy.optim.OptimizerState;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.PrintWriter;
@@ -137,18 +136,16 @@ public final class SftTrainer {
 
       long step = 0;
       Batches.State dataState = new Batches.State(0, 0);
-      var weights = base.weights();
-      OptimizerState optState = null;
+      Checkpoints.Loaded ck = null; // open (its files mapped lazily) until the graph has taken its tensors
       long skippedBefore = 0;
       if (latest.isPresent()) {
-        Checkpoints.Loaded ck = Checkpoints.load(latest.get(), base.config());
-        weights = ck.weights();
-        optState = ck.optimizer();
+        ck = Checkpoints.load(latest.get(), base.config());
         step = ck.trainerState().path("step").asLong();
         skippedBefore = ck.trainerState().path("skipped_steps").asLong();
         dataState = new Batches.State(ck.trainerState().path("data_epoch").asInt(),
             ck.trainerState().path("data_position").asInt());
         if (step > totalSteps) {
+          ck.close();
           throw new RlsrException("--resume: " + latest.get() + " is at step " + step + ", past the " + totalSteps
               + " steps of this run (--max-steps / --epochs)");
         }
@@ -161,6 +158,7 @@ public final class SftTrainer {
       }
       long endStep = opt.stopAfter() > 0 ? Math.min(totalSteps, opt.stopAfter()) : totalSteps;
       if (latest.isPresent() && step >= endStep) {
+        ck.close();
         log.println("--resume: " + latest.get().getFileName() + " is already at step " + step + " of " + totalSteps
             + "; nothing to train" + (step == totalSteps ? ", the final model is (re)published in " + opt.out() : ""));
         if (step == totalSteps) {
@@ -170,13 +168,29 @@ public final class SftTrainer {
       }
       Files.createDirectories(opt.out());
       SftLoss sft = new SftLoss();
-      try (PolicyGraph graph = PolicyGraph.create(weights, PolicyGraph.Options.training(opt.threads()), List.of(sft));
+      PolicyGraph graph;
+      try {
+        // the weights go from the files into the graph tensor by tensor: the base model (or the checkpoint) is
+        // never whole on the Java heap
+        graph = PolicyGraph.create(base.config(), ck != null ? ck.weights() : base.tensors(),
+            PolicyGraph.Options.training(opt.threads()), List.of(sft));
+        if (ck != null && ck.moments() != null) {
+          try {
+            graph.training().optimizer().restore(ck.moments(), ck.optimizerStep());
+          } catch (RuntimeException e) {
+            graph.close();
+            throw e;
+          }
+        }
+      } finally {
+        if (ck != null) {
+          ck.close();
+        }
+      }
+      try (graph;
           MetricsLog metrics = new MetricsLog(opt.out().resolve("metrics.jsonl"), "step", opt.resume() ? step : -1);
           Progress bar = new Progress(opt.promptLoss() ? "pretrain" : "sft", totalSteps, step)) {
         Training training = graph.training();
-        if (optState != null) {
-          training.setOptimizerState(optState);
-        }
         var it = new Batches.EpochIterator(data, opt.batchSize(), opt.seed(), base.tokenizer().padId(), false, dataState);
         double firstLoss = Double.NaN;
         double lastLoss = Double.NaN;
@@ -237,8 +251,11 @@ public final class SftTrainer {
             state.put("optimizer_step", training.step());
             state.put("seed", opt.seed());
             state.put("skipped_steps", skipped);
-            lastCkpt = ckpts.save(step, graph.getWeights(), base.tokenizer(), training.optimizerState(), state,
-                runConfig, opt.saveTotalLimit());
+            long t1 = System.nanoTime();
+            lastCkpt = ckpts.save(step, new Checkpoints.Snapshot(graph.config(), graph.variables(),
+                training.optimizer().moments(), training.step()), base.tokenizer(), state, runConfig,
+                opt.saveTotalLimit());
+            log.printf("checkpoint %s written in %.1f s%n", lastCkpt.getFileName(), (System.nanoTime() - t1) / 1e9);
           }
         }
         if (lastCkpt != null && step == totalSteps) {
