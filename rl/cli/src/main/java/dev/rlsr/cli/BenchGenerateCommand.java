@@ -11,6 +11,7 @@ import dev.rlsr.export.runtime.RolloutEngines.Backend;
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.TensorSource;
 import dev.rlsr.policy.rollout.Rollout;
 import dev.rlsr.policy.rollout.RolloutEngine;
 import dev.rlsr.policy.rollout.SamplingOptions;
@@ -74,21 +75,18 @@ public final class BenchGenerateCommand implements Callable<Integer> {
     if (batch < 1 || newTokens < 1 || promptLen < 1 || repeats < 1) {
       throw new RlsrException("--batch, --new-tokens, --prompt-len and --repeats must be at least 1");
     }
-    ModelWeights weights;
-    String name;
-    int promptVocab;
     if (model != null) {
-      try (HfModel m = HfModel.load(model)) {
-        weights = m.weights();
-        promptVocab = Math.min(m.tokenizer().vocabSize(), m.config().vocabSize());
+      try (HfModel m = HfModel.load(model)) { // the engines read the weights from its files, tensor by tensor
+        return bench(m.config(), m.tensors(), model.toString(),
+            Math.min(m.tokenizer().vocabSize(), m.config().vocabSize()));
       }
-      name = model.toString();
-    } else {
-      weights = ModelWeights.random(BenchModels.small(), 1);
-      promptVocab = weights.config().vocabSize();
-      name = "random-llama-" + String.format("%.1fM", weights.parameterCount() / 1e6);
     }
-    ModelConfig c = weights.config();
+    ModelWeights random = ModelWeights.random(BenchModels.small(), 1);
+    return bench(random.config(), random, "random-llama-" + String.format("%.1fM", random.parameterCount() / 1e6),
+        random.config().vocabSize());
+  }
+
+  private int bench(ModelConfig c, TensorSource weights, String name, int promptVocab) throws Exception {
     if (promptLen + newTokens > c.maxPositions()) {
       throw new RlsrException("--prompt-len + --new-tokens = " + (promptLen + newTokens)
           + " exceeds the model's max_position_embeddings " + c.maxPositions());
@@ -101,22 +99,22 @@ public final class BenchGenerateCommand implements Callable<Integer> {
     SamplingOptions greedy = SamplingOptions.greedy(newTokens, List.of(), 0);
     PrintWriter out = spec.commandLine().getOut();
     out.printf("bench generate: %s, %,d parameters, batch %d, prompt %d, %d new tokens, %d threads%n",
-        name, weights.parameterCount(), batch, promptLen, newTokens, threads.threads);
+        name, weights.numel(), batch, promptLen, newTokens, threads.threads);
 
     EngineOptions eo = EngineOptions.of(threads.threads, Device.CPU)
         .withLogits(logits);
     LinkedHashMap<String, double[]> times = new LinkedHashMap<>();   // backend -> timed runs in ms
     LinkedHashMap<String, List<Rollout>> results = new LinkedHashMap<>();
     double[] sync = new double[5];
-    try (RolloutEngine kv = RolloutEngines.open(Backend.ONNX, weights, eo);
-        RolloutEngine recompute = RolloutEngines.open(Backend.ONNX_RECOMPUTE, weights, eo)) {
+    try (RolloutEngine kv = RolloutEngines.open(Backend.ONNX, c, weights, eo);
+        RolloutEngine recompute = RolloutEngines.open(Backend.ONNX_RECOMPUTE, c, weights, eo)) {
       time("onnx_kv", p -> kv.sample(p, greedy), prompts, times, results);
       time("onnx_recompute", p -> recompute.sample(p, greedy), prompts, times, results);
     }
-    try (RolloutEngine tf = RolloutEngines.open(Backend.TF, weights, eo)) {
+    try (RolloutEngine tf = RolloutEngines.open(Backend.TF, c, weights, eo)) {
       time("tf", p -> tf.sample(p, greedy), prompts, times, results);
     }
-    try (RolloutEngine rollouts = RolloutEngines.open(Backend.ONNX, weights, eo)) {
+    try (RolloutEngine rollouts = RolloutEngines.open(Backend.ONNX, c, weights, eo)) {
       rollouts.sync(weights);   // warm-up
       for (int i = 0; i < sync.length; i++) {
         long t0 = System.nanoTime();

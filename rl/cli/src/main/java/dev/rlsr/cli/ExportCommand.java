@@ -26,7 +26,7 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Exports a model directory (a base model or an rlsr sft/train output) for serving.",
         "Layout of OUT:",
-        "  --format onnx         OUT/model.onnx (+ OUT/model.onnx_data when the weights exceed 2 GB), config.json (the HF "
+        "  --format onnx         OUT/model.onnx (+ OUT/model.onnx_data when the weights exceed 1 GiB), config.json (the HF "
             + "config), tokenizer.json, tokenizer_config.json, generation_config.json, run_config.json (when the "
             + "source has one): the file names, the HF config and the input/output names (input_ids, attention_mask, "
             + "position_ids, past_key_values.i.key/value -> logits, present.i.key/value) Optimum's "
@@ -106,7 +106,8 @@ public final class ExportCommand implements Callable<Integer> {
   }
 
   private void writeSafetensors(HfModel m, Path dir, String runConfig) throws IOException {
-    HfModel.save(dir, m.weights(), m.tokenizer(), runConfig == null ? Map.of() : Map.of("rlsr.run_config", runConfig));
+    HfModel.save(dir, m.config(), m.tensors(), m.tokenizer(),
+        runConfig == null ? Map.of() : Map.of("rlsr.run_config", runConfig));
     copyRunConfig(m.dir(), dir);
   }
 
@@ -123,7 +124,7 @@ public final class ExportCommand implements Callable<Integer> {
     if (runConfig != null) {
       metadata.put("rlsr.run_config", runConfig);
     }
-    OnnxPolicyExporter.writeModel(m.weights(), dir.resolve("model.onnx"), metadata);
+    OnnxPolicyExporter.writeModel(m.config(), m.tensors(), dir.resolve("model.onnx"), metadata);
     Json.PRETTY.writeValue(dir.resolve(HfModel.CONFIG).toFile(), m.config().toJson());
     m.tokenizer().copyFilesTo(dir);
     Json.PRETTY.writeValue(dir.resolve(HfModel.GENERATION_CONFIG).toFile(), HfModel.generationConfig(m.config(), m.tokenizer()));

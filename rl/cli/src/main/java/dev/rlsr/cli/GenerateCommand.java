@@ -109,7 +109,8 @@ public final class GenerateCommand implements Callable<Integer> {
           maxNewTokens, "--max-new-tokens");
       SamplingOptions o = new SamplingOptions(maxNewTokens, sampling.temperature, sampling.topK, sampling.topP, greedy, seed,
           Arrays.stream(m.tokenizer().eosIds()).boxed().toList(), m.tokenizer().padId());
-      try (RolloutEngine engine = RolloutEngines.open(backend, m.weights(), EngineOptions.of(threads.threads, device))) {
+      try (RolloutEngine engine = RolloutEngines.open(backend, m.config(), m.tensors(),
+          EngineOptions.of(threads.threads, device))) {
         emit(out, m, examples, prompts, o, engine);
       }
     }

@@ -59,13 +59,14 @@ public final class LogprobsCommand implements Callable<Integer> {
         java.util.Arrays.fill(mask[0], 1);
         int[][] pos = SftTrainer.positions(1, ids.length);
         if (backend == RolloutEngines.Backend.TF) {
-          try (PolicyGraph g = PolicyGraph.create(m.weights(), PolicyGraph.Options.inference(threads.threads), List.of())) {
+          try (PolicyGraph g = PolicyGraph.create(m.config(), m.tensors(), PolicyGraph.Options.inference(threads.threads),
+              List.of())) {
             float[] row = g.forward(in, tg, mask, pos, false).logprobs()[0];
             System.arraycopy(row, 0, lps, 0, lps.length);
           }
         } else {
           EngineOptions eo = EngineOptions.of(threads.threads, device).withLogits(OnnxPolicyExporter.Logits.ALL);
-          try (OrtRolloutEngine e = RolloutEngines.openOrt(RolloutEngines.Backend.ONNX, m.weights(), eo)) {
+          try (OrtRolloutEngine e = RolloutEngines.openOrt(RolloutEngines.Backend.ONNX, m.config(), m.tensors(), eo)) {
             float[] logits = e.forward().logits(in, mask, pos); // [T * V]
             int vocab = m.config().vocabSize();
             for (int i = 0; i < lps.length; i++) {

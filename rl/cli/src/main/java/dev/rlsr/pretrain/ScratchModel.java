@@ -5,6 +5,7 @@ package dev.rlsr.pretrain;
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
+import dev.rlsr.policy.model.RandomWeights;
 import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.util.RlsrException;
 import java.io.IOException;
@@ -60,12 +61,14 @@ public final class ScratchModel {
 
   /**
    * Writes {@code outDir} as a Hugging Face model directory: the config, weights from
-   * {@link ModelWeights#random} (normal(0, 0.02), norms 1) and the tokenizer files of {@code tokenizerDir}.
+   * {@link ModelWeights#random} (normal(0, 0.02), norms 1; drawn by {@link RandomWeights} as they are written) and
+   * the tokenizer files of {@code tokenizerDir}.
    */
   public static Path create(Path tokenizerDir, ModelConfig config, long seed, Path outDir) {
     try (Tokenizer tok = Tokenizer.load(tokenizerDir)) {
       tok.validateAgainst(config, tokenizerDir);
-      HfModel.save(outDir, ModelWeights.random(config, seed), tok, Map.of("rlsr.init_seed", Long.toString(seed)));
+      // drawn tensor by tensor as they are written: a from-scratch model of real size is never whole in memory
+      HfModel.save(outDir, config, new RandomWeights(config, seed), tok, Map.of("rlsr.init_seed", Long.toString(seed)));
       return outDir;
     } catch (IOException e) {
       throw new RlsrException(outDir + ": cannot write the initial model: " + e.getMessage(), e);

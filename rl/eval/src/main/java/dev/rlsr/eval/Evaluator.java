@@ -75,7 +75,7 @@ public final class Evaluator {
     SamplingOptions greedy = SamplingOptions.greedy(o.maxNewTokens(), Arrays.stream(tok.eosIds()).boxed().toList(),
         tok.padId());
     // generation needs only the last position's logits: the LAST graph skips the [B, prompt, V] prefill logits
-    try (RolloutEngine engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, model.weights(),
+    try (RolloutEngine engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, model.config(), model.tensors(),
         EngineOptions.of(o.threads(), o.device()))) {
       for (int from = 0; from < order.length; from += o.batchSize()) {
         int to = Math.min(order.length, from + o.batchSize());
