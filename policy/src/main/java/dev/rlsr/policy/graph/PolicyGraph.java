@@ -186,22 +186,27 @@ public final class PolicyGraph implements AutoCloseable {
   // ---------------------------------------------------------------- weights
 
   /**
-   * Loads weights (by HF name) into the variables, one tensor per session call: each is written from
-   * {@code w} straight into a TensorFlow tensor and assigned, so no more than one tensor is outside the graph.
-   * Every layout tensor must be in {@code w} with its shape (checked before anything is assigned).
+   * Loads weights (by HF name) into the variables a group of tensors per session call ({@link TfStreams#assignAll}:
+   * each written from {@code w} straight into a TensorFlow tensor), so no more than one group (up to
+   * {@link TfStreams#GROUP_BYTES}, or one larger tensor) is outside the graph. Every layout tensor must be in {@code w}
+   * with its shape (checked before anything is assigned).
    */
   public void setWeights(TensorSource w) {
     LinkedHashMap<String, long[]> have = w.shapes();
     vars.forEach((name, v) -> TfStreams.requireShape(have, name, v.shape().asArray()));
+    LinkedHashMap<String, TfStreams.Assignment> assignments = new LinkedHashMap<>();
     int i = 0;
     for (String name : vars.keySet()) { // loadOps were added in this order
-      TfStreams.assign(session, w, name, vars.get(name).shape().asArray(), loadFeeds.get(name), loadOps.get(i++));
+      assignments.put(name, new TfStreams.Assignment(vars.get(name).shape().asArray(), loadFeeds.get(name),
+          loadOps.get(i++)));
     }
+    TfStreams.assignAll(session, w, assignments);
   }
 
   /**
-   * The variables as a live source in layout order: each read fetches one variable, as it is at that moment
-   * (checkpoint saves and the rollout engine's weight sync stream the weights through this).
+   * The variables as a source in layout order, fetched a group at a time ({@link TfStreams#fetching}): checkpoint
+   * saves and the rollout engine's weight sync stream the weights through this. Take a new view for each pass; a view
+   * sees the variables as they were when each group was fetched.
    */
   public TensorSource variables() {
     return TfStreams.fetching(this::session, reads);

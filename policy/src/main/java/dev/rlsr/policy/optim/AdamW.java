@@ -242,7 +242,8 @@ public final class AdamW {
 
   /**
    * The moments as a live source: {@link #firstMoment m.NAME} of every trained parameter in order, then
-   * {@link #secondMoment v.NAME}; each read fetches one variable (a checkpoint streams them through this).
+   * {@link #secondMoment v.NAME}, fetched a group at a time ({@link TfStreams#fetching}; a checkpoint streams them
+   * through this; take a new view for each pass).
    */
   public TensorSource moments() {
     LinkedHashMap<String, Operand<TFloat32>> all = new LinkedHashMap<>();
@@ -253,7 +254,7 @@ public final class AdamW {
 
   /**
    * {@link #setState} streamed: assigns every trained parameter's moments from {@code moments} (named as in
-   * {@link #moments}; other tensors are ignored) one tensor per session call, sets the step count and clears
+   * {@link #moments}; other tensors are ignored) a group of tensors per session call, sets the step count and clears
    * accumulated gradients. Every moment must be there with its parameter's shape (checked before anything changes).
    */
   public void restore(TensorSource moments, long step) {
@@ -267,12 +268,15 @@ public final class AdamW {
       TfStreams.requireShape(have, secondMoment(name), shape);
     }
     // momentLoadOps holds, per trained parameter in order, the assign of m then the assign of v (see Builder)
+    LinkedHashMap<String, TfStreams.Assignment> assignments = new LinkedHashMap<>();
     for (int i = 0; i < names.size(); i++) {
       String name = names.get(i);
       long[] shape = moments1.get(name).shape().asArray();
-      TfStreams.assign(session.get(), moments, firstMoment(name), shape, m1Feeds.get(name), momentLoadOps.get(2 * i));
-      TfStreams.assign(session.get(), moments, secondMoment(name), shape, m2Feeds.get(name), momentLoadOps.get(2 * i + 1));
+      assignments.put(firstMoment(name), new TfStreams.Assignment(shape, m1Feeds.get(name), momentLoadOps.get(2 * i)));
+      assignments.put(secondMoment(name), new TfStreams.Assignment(shape, m2Feeds.get(name),
+          momentLoadOps.get(2 * i + 1)));
     }
+    TfStreams.assignAll(session.get(), moments, assignments);
     session.get().runner().addTarget(zeroAccumulators).run().close();
     this.step = step;
     pendingGradients = false;

@@ -1,6 +1,7 @@
-// Float32 tensors between TensorSources and a TensorFlow session one tensor at a time: a TF tensor filled straight
-// from a source (no Java array), and a source whose every read fetches one graph value. PolicyGraph's weight I/O and
-// AdamW's moment I/O go through here, so neither ever holds a whole model outside the graph.
+// Float32 tensors between TensorSources and a TensorFlow session in small groups: TF tensors filled straight from a
+// source (no Java array) and assigned a group per session call, and a source that fetches a group of graph values per
+// call. PolicyGraph's weight I/O and AdamW's moment I/O go through here, so neither holds a whole model outside the
+// graph.
 package dev.rlsr.policy.optim;
 
 import dev.rlsr.policy.model.FloatTensor;
@@ -8,8 +9,10 @@ import dev.rlsr.policy.model.TensorSource;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.BytePointer;
@@ -24,9 +27,21 @@ import org.tensorflow.op.Op;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.types.TFloat32;
 
+/**
+ * Why groups and not one tensor per call: every session call with a new set of feeds, fetches and targets makes
+ * TensorFlow prune the whole graph into a new executor (measured ~0.25 s per call on a 24-layer training graph, however
+ * small the tensor: 290 weights took 71 s to assign one by one, 154 s to fetch the 580 moments), and a call with the
+ * same set reuses it. Tensors are therefore grouped, in order, into runs of up to {@link #GROUP_BYTES} (a larger tensor
+ * is a group of its own): at Qwen2.5-0.5B about ten calls for the weights, and the same groups each time.
+ */
 public final class TfStreams {
+  /** Most bytes of one group of tensors moved in one session call (a larger tensor is moved alone). */
+  public static final long GROUP_BYTES = 256L << 20;
   /** Values copied per step when a tensor's memory cannot be viewed as a NIO buffer. */
   private static final int CHUNK = 1 << 20;
+
+  /** Where one tensor goes in the graph: fed through {@code feed} into the assign op {@code assign}. */
+  public record Assignment(long[] shape, Placeholder<TFloat32> feed, Op assign) {}
 
   private TfStreams() {}
 
@@ -55,12 +70,50 @@ public final class TfStreams {
     }
   }
 
-  /** Runs {@code assign} fed with {@code source}'s tensor {@code name} through {@code feed}: one session call. */
-  public static void assign(Session session, TensorSource source, String name, long[] shape,
-      Placeholder<TFloat32> feed, Op assign) {
-    try (TFloat32 t = tensorOf(source, name, shape)) {
-      session.runner().feed(feed, t).addTarget(assign).run().close();
+  /**
+   * Assigns {@code source}'s tensor of each name (in order) through its {@link Assignment}: one session call per
+   * group of up to {@link #GROUP_BYTES}, each tensor written straight into TensorFlow's memory, the group's tensors
+   * closed after the call. At most one group is out of the graph at a time.
+   */
+  public static void assignAll(Session session, TensorSource source, LinkedHashMap<String, Assignment> assignments) {
+    LinkedHashMap<String, long[]> shapes = new LinkedHashMap<>();
+    assignments.forEach((name, a) -> shapes.put(name, a.shape()));
+    for (List<String> group : groups(shapes)) {
+      List<TFloat32> open = new ArrayList<>();
+      try {
+        Session.Runner runner = session.runner();
+        for (String name : group) {
+          Assignment a = assignments.get(name);
+          TFloat32 t = tensorOf(source, name, a.shape());
+          open.add(t);
+          runner.feed(a.feed(), t).addTarget(a.assign());
+        }
+        runner.run().close();
+      } finally {
+        open.forEach(TFloat32::close);
+      }
     }
+  }
+
+  /** Consecutive runs of {@code shapes}' names of at most {@link #GROUP_BYTES} float32 bytes each (or one tensor). */
+  static List<List<String>> groups(LinkedHashMap<String, long[]> shapes) {
+    List<List<String>> out = new ArrayList<>();
+    List<String> group = new ArrayList<>();
+    long bytes = 0;
+    for (var e : shapes.entrySet()) {
+      long b = FloatTensor.numel(e.getValue()) * Float.BYTES;
+      if (!group.isEmpty() && bytes + b > GROUP_BYTES) {
+        out.add(group);
+        group = new ArrayList<>();
+        bytes = 0;
+      }
+      group.add(e.getKey());
+      bytes += b;
+    }
+    if (!group.isEmpty()) {
+      out.add(group);
+    }
+    return out;
   }
 
   /** Refuses a source whose tensor {@code name} is missing or has another shape than {@code want}. */
@@ -77,55 +130,91 @@ public final class TfStreams {
   }
 
   /**
-   * A live view of graph values as a source, in the order of {@code values}: each {@link TensorSource#read} or
-   * {@link TensorSource#readInto} fetches one value in its own session call, so at most one tensor is out of the
-   * graph at a time. Reads see the values as they are at the time of the read.
+   * A view of graph values as a source, in the order of {@code values}. The first read of a tensor fetches its whole
+   * group ({@link #groups}) in one session call; the group's other tensors are held, natively, until each is read
+   * once (then the group is released), so reading the source in order holds at most one group. A tensor is always
+   * served from the fetch that covered it: read a view in one pass while the graph does not change (a checkpoint
+   * save, a weight sync), and take a new view for the next pass. A read out of turn drops what is held and fetches
+   * again.
    */
   public static TensorSource fetching(Supplier<Session> session, Map<String, ? extends Operand<TFloat32>> values) {
     LinkedHashMap<String, Operand<TFloat32>> ops = new LinkedHashMap<>(values);
+    LinkedHashMap<String, long[]> shapes = new LinkedHashMap<>();
+    ops.forEach((k, v) -> shapes.put(k, v.shape().asArray()));
+    Map<String, List<String>> groupOf = new java.util.HashMap<>();
+    for (List<String> g : groups(shapes)) {
+      g.forEach(name -> groupOf.put(name, g));
+    }
     return new TensorSource() {
+      private Result held;                                      // the last group fetch, open until all are read
+      private final Map<String, Tensor> unread = new LinkedHashMap<>();
+
       @Override
       public LinkedHashMap<String, long[]> shapes() {
         LinkedHashMap<String, long[]> out = new LinkedHashMap<>();
-        ops.forEach((k, v) -> out.put(k, v.shape().asArray()));
+        shapes.forEach((k, v) -> out.put(k, v.clone()));
         return out;
       }
 
       @Override
       public FloatTensor read(String name) {
-        FloatTensor t = FloatTensor.zeros(op(name).shape().asArray());
+        FloatTensor t = FloatTensor.zeros(shape(name));
         readInto(name, FloatBuffer.wrap(t.data()));
         return t;
       }
 
       @Override
-      public void readInto(String name, FloatBuffer dst) {
-        try (Result r = session.get().runner().fetch(op(name)).run()) {
-          Tensor t = r.get(0);
-          long n = t.shape().size();
-          FloatBuffer view = view(t);
-          if (view != null) {
-            dst.put(view);
-            return;
+      public synchronized void readInto(String name, FloatBuffer dst) {
+        shape(name);
+        if (!unread.containsKey(name)) {
+          release();
+          List<String> group = groupOf.get(name);
+          Session.Runner runner = session.get().runner();
+          group.forEach(n -> runner.fetch(ops.get(n)));
+          held = runner.run();
+          for (int i = 0; i < group.size(); i++) {
+            unread.put(group.get(i), held.get(i));
           }
-          FloatDataBuffer src = t.asRawTensor().data().asFloats();
-          float[] chunk = new float[(int) Math.min(n, CHUNK)];
-          for (long at = 0; at < n; at += chunk.length) {
-            int k = (int) Math.min(chunk.length, n - at);
-            src.offset(at).read(chunk, 0, k);
-            dst.put(chunk, 0, k);
-          }
+        }
+        copy(unread.remove(name), dst);
+        if (unread.isEmpty()) {
+          release();
         }
       }
 
-      private Operand<TFloat32> op(String name) {
-        Operand<TFloat32> o = ops.get(name);
-        if (o == null) {
+      private void release() {
+        unread.clear();
+        if (held != null) {
+          held.close();
+          held = null;
+        }
+      }
+
+      private long[] shape(String name) {
+        long[] s = shapes.get(name);
+        if (s == null) {
           throw new IllegalArgumentException("no tensor " + name);
         }
-        return o;
+        return s;
       }
     };
+  }
+
+  /** A fetched float32 tensor's values into {@code dst} at its position. */
+  private static void copy(Tensor t, FloatBuffer dst) {
+    long n = t.shape().size();
+    FloatBuffer view = view(t);
+    if (view != null) {
+      dst.put(view);
+      return;
+    }
+    FloatDataBuffer src = t.asRawTensor().data().asFloats();
+    float[] chunk = new float[(int) Math.min(n, CHUNK)];
+    for (long at = 0; at < n; at += chunk.length) {
+      int k = (int) Math.min(chunk.length, n - at);
+      src.offset(at).read(chunk, 0, k);
+      dst.put(chunk, 0, k);
+    }
   }
 
   /**

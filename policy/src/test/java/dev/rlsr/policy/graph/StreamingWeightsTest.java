@@ -78,15 +78,20 @@ class StreamingWeightsTest {
   }
 
   @Test
-  void theVariablesViewIsLive() {
+  void aTensorReadAgainOrThroughANewViewIsCurrent() {
     ModelWeights w0 = ModelWeights.random(tiny("llama", true), 2);
     try (PolicyGraph g = PolicyGraph.create(w0, PolicyGraph.Options.training(1), List.of(new SftLoss()))) {
       TensorSource vars = g.variables();
       String name = "model.layers.0.self_attn.q_proj.weight";
+      String sibling = "model.layers.1.mlp.up_proj.weight"; // in the same fetch group: the model is tiny
       float[] before = vars.read(name).data();
+      float[] siblingBefore = g.getWeights().get(sibling).data();
       steps(g, 1);
+      // a tensor read again is fetched again, and a new view sees every change
       assertThat(vars.read(name).data()).isNotEqualTo(before);
       assertThat(vars.read(name).data()).isEqualTo(g.getWeights().get(name).data());
+      float[] siblingAfter = g.variables().read(sibling).data();
+      assertThat(siblingAfter).isNotEqualTo(siblingBefore).isEqualTo(g.getWeights().get(sibling).data());
     }
   }
 

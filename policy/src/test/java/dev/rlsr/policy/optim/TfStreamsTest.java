@@ -1,5 +1,6 @@
 // TfStreams writes a source straight into TensorFlow's memory (the NIO view of a tensor exists, so no staging copy
-// is made), and its staged fallback fills a tensor with the same values.
+// is made), its staged fallback fills a tensor with the same values, and tensors move in ordered groups of at most
+// GROUP_BYTES (a larger tensor alone).
 package dev.rlsr.policy.optim;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -7,6 +8,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.model.TensorSource;
 import java.nio.FloatBuffer;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -41,5 +44,19 @@ class TfStreamsTest {
       view.put(5, 42f);
       assertThat(direct.getFloat(0, 0, 5)).isEqualTo(42f);
     }
+  }
+
+  @Test
+  void groupsKeepTheOrderAndTheByteBudget() {
+    long quarter = TfStreams.GROUP_BYTES / 4 / Float.BYTES; // floats in a quarter of the budget
+    LinkedHashMap<String, long[]> shapes = new LinkedHashMap<>();
+    shapes.put("a", new long[] {quarter});
+    shapes.put("b", new long[] {2, quarter});
+    shapes.put("c", new long[] {quarter});      // a + b + c fill the budget exactly
+    shapes.put("big", new long[] {5, quarter}); // over the budget: alone
+    shapes.put("d", new long[] {3});
+    shapes.put("e", new long[] {0, 7});
+    assertThat(TfStreams.groups(shapes)).containsExactly(List.of("a", "b", "c"), List.of("big"), List.of("d", "e"));
+    assertThat(TfStreams.groups(new LinkedHashMap<>())).isEmpty();
   }
 }
