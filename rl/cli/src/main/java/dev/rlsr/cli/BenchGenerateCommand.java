@@ -8,9 +8,7 @@ import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.export.runtime.EngineOptions;
 import dev.rlsr.export.runtime.RolloutEngines;
 import dev.rlsr.export.runtime.RolloutEngines.Backend;
-import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.model.ModelConfig;
-import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.model.TensorSource;
 import dev.rlsr.policy.rollout.Rollout;
 import dev.rlsr.policy.rollout.RolloutEngine;
@@ -35,22 +33,28 @@ import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Greedy generation of --new-tokens tokens for --batch random prompts of --prompt-len tokens (no stop "
-        + "token, so every row runs to the end) on three backends, each warmed up once, then timed --repeats times "
-        + "(median):",
+        + "token, so every row runs to the end) on --model or a built-in --shape, on the --backends, each warmed up "
+        + "once, then timed --repeats times (median):",
         "  onnx_kv         ONNX Runtime with the KV cache (OrtSampler, the rollout path of rlsr train)",
         "  onnx_recompute  ONNX Runtime, the same graph fed the whole sequence with an empty past each step",
         "  tf              TensorFlow Java (TfGenerator, whole sequence each step)",
         "tokens_per_second = batch * new_tokens / median seconds; ms_per_token = 1000 / tokens_per_second. "
             + "weight_sync_ms: median time to create a rollout session from the small proto and the weights "
-            + "(the per-step weight sync of rlsr train), against rollout_batch_ms, the median onnx_kv run.",
-        "Writes {\"model\", \"batch\", \"new_tokens\", \"backends\": {name: {tokens_per_second, ms_per_token}}, "
-            + "\"ratios\": {onnx_kv_over_tf, onnx_kv_over_recompute}, \"weight_sync_ms\", \"rollout_batch_ms\"} to --json."})
+            + "(the per-step weight sync of rlsr train), against rollout_batch_ms, the median onnx_kv run. "
+            + "mfu: the model FLOPs a KV cache needs (prefill, then each new token over its context) per second over "
+            + "the float32 matmul peak measured in the same run.",
+        "Writes {\"model\", \"params\", \"batch\", \"prompt_len\", \"new_tokens\", \"threads\", \"matmul_peak_gflops\", "
+            + "\"backends\": {name: {tokens_per_second, ms_per_token, seconds_per_batch, mfu}}, \"ratios\": "
+            + "{onnx_kv_over_tf, onnx_kv_over_recompute}, \"weight_sync_ms\", \"rollout_batch_ms\", \"peak_rss_bytes\"} "
+            + "to --json (ratios only for backends that ran)."})
 public final class BenchGenerateCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ThreadsMixin threads;
 
-  @Option(names = "--model", description = "Hugging Face model directory (default: a random ~5.4M-parameter Llama: hidden 256, 6 layers, 8 heads, 4 kv heads, intermediate 688, vocab 2048).")
-  Path model;
+  @Mixin BenchModelMixin source;
+
+  @Option(names = "--backends", split = ",", defaultValue = "onnx_kv,onnx_recompute,tf", description = "Backends to time, comma-separated, from onnx_kv, onnx_recompute, tf (default: ${DEFAULT-VALUE}; at real size tf and onnx_recompute take minutes).")
+  List<String> backendNames;
 
   @Option(names = "--batch", defaultValue = "16", description = "Prompts per batch (default: ${DEFAULT-VALUE}).")
   int batch;
@@ -67,26 +71,36 @@ public final class BenchGenerateCommand implements Callable<Integer> {
   @Option(names = "--logits", defaultValue = "last", converter = FlagConverters.Logits.class, description = "Rollout graph of the ONNX backends: last (next-token logits only, as rlsr train uses) or all positions (default: ${DEFAULT-VALUE}).")
   OnnxPolicyExporter.Logits logits;
 
+  @Option(names = "--sync-repeats", defaultValue = "5", description = "Timed weight syncs after one warm-up; the median counts (default: ${DEFAULT-VALUE}).")
+  int syncRepeats;
+
   @Option(names = "--json", required = true, description = "File the results are written to.")
   Path json;
 
   @Override
   public Integer call() throws Exception {
-    if (batch < 1 || newTokens < 1 || promptLen < 1 || repeats < 1) {
-      throw new RlsrException("--batch, --new-tokens, --prompt-len and --repeats must be at least 1");
+    if (batch < 1 || newTokens < 1 || promptLen < 1 || repeats < 1 || syncRepeats < 1) {
+      throw new RlsrException("--batch, --new-tokens, --prompt-len, --repeats and --sync-repeats must be at least 1");
     }
-    if (model != null) {
-      try (HfModel m = HfModel.load(model)) { // the engines read the weights from its files, tensor by tensor
-        return bench(m.config(), m.tensors(), model.toString(),
-            Math.min(m.tokenizer().vocabSize(), m.config().vocabSize()));
+    for (String bn : backendNames) {
+      if (!List.of("onnx_kv", "onnx_recompute", "tf").contains(bn)) {
+        throw new RlsrException("--backends: unknown backend '" + bn + "' (backends: onnx_kv, onnx_recompute, tf)");
       }
     }
-    ModelWeights random = ModelWeights.random(BenchModels.small(), 1);
-    return bench(random.config(), random, "random-llama-" + String.format("%.1fM", random.parameterCount() / 1e6),
-        random.config().vocabSize());
+    try (BenchModelMixin.Loaded loaded = source.open()) {
+      return bench(loaded);
+    }
   }
 
-  private int bench(ModelConfig c, TensorSource weights, String name, int promptVocab) throws Exception {
+  private int bench(BenchModelMixin.Loaded loaded) throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    double peak = MatmulPeak.measure(threads.threads);
+    out.printf("float32 matmul peak (%d x %d, %d threads): %.1f GFLOP/s%n", MatmulPeak.N, MatmulPeak.N,
+        threads.threads, peak / 1e9);
+    TensorSource weights = loaded.weights();
+    String name = loaded.name();
+    int promptVocab = loaded.promptVocab();
+    ModelConfig c = loaded.config();
     if (promptLen + newTokens > c.maxPositions()) {
       throw new RlsrException("--prompt-len + --new-tokens = " + (promptLen + newTokens)
           + " exceeds the model's max_position_embeddings " + c.maxPositions());
@@ -97,22 +111,24 @@ public final class BenchGenerateCommand implements Callable<Integer> {
       prompts.add(rng.ints(promptLen, 0, promptVocab).toArray());
     }
     SamplingOptions greedy = SamplingOptions.greedy(newTokens, List.of(), 0);
-    PrintWriter out = spec.commandLine().getOut();
     out.printf("bench generate: %s, %,d parameters, batch %d, prompt %d, %d new tokens, %d threads%n",
-        name, weights.numel(), batch, promptLen, newTokens, threads.threads);
+        name, loaded.params(), batch, promptLen, newTokens, threads.threads);
 
     EngineOptions eo = EngineOptions.of(threads.threads, Device.CPU)
         .withLogits(logits);
     LinkedHashMap<String, double[]> times = new LinkedHashMap<>();   // backend -> timed runs in ms
     LinkedHashMap<String, List<Rollout>> results = new LinkedHashMap<>();
-    double[] sync = new double[5];
-    try (RolloutEngine kv = RolloutEngines.open(Backend.ONNX, c, weights, eo);
-        RolloutEngine recompute = RolloutEngines.open(Backend.ONNX_RECOMPUTE, c, weights, eo)) {
-      time("onnx_kv", p -> kv.sample(p, greedy), prompts, times, results);
-      time("onnx_recompute", p -> recompute.sample(p, greedy), prompts, times, results);
-    }
-    try (RolloutEngine tf = RolloutEngines.open(Backend.TF, c, weights, eo)) {
-      time("tf", p -> tf.sample(p, greedy), prompts, times, results);
+    double[] sync = new double[syncRepeats];
+    Map<String, Backend> backends = Map.of("onnx_kv", Backend.ONNX, "onnx_recompute", Backend.ONNX_RECOMPUTE,
+        "tf", Backend.TF);
+    for (String bn : List.of("onnx_kv", "onnx_recompute", "tf")) {
+      if (backendNames.contains(bn)) {
+        try (RolloutEngine engine = RolloutEngines.open(backends.get(bn), c, weights, eo)) {
+          time(bn, p -> engine.sample(p, greedy), prompts, times, results);
+        }
+        out.printf("%s done (peak RSS so far %s)%n", bn, PeakMemory.gib(PeakMemory.peakResidentBytes()));
+        out.flush();
+      }
     }
     try (RolloutEngine rollouts = RolloutEngines.open(Backend.ONNX, c, weights, eo)) {
       rollouts.sync(weights);   // warm-up
@@ -127,28 +143,51 @@ public final class BenchGenerateCommand implements Callable<Integer> {
     o.put("model", name);
     o.put("batch", batch);
     o.put("new_tokens", newTokens);
-    ObjectNode backends = o.putObject("backends");
+    // model FLOPs of the batch: the prompt's prefill, then each new token over its context (what a KV cache needs)
+    double flops = ModelFlops.forward(c, batch, promptLen);
+    for (int j = 0; j < newTokens; j++) {
+      flops += batch * ModelFlops.forwardPerToken(c, promptLen + j + 1);
+    }
+    o.put("params", loaded.params());
+    o.put("prompt_len", promptLen);
+    o.put("threads", threads.threads);
+    o.put("matmul_peak_gflops", peak / 1e9);
+    ObjectNode backendsJson = o.putObject("backends");
     Map<String, Double> tps = new LinkedHashMap<>();
-    out.printf("%-16s %12s %12s %14s%n", "backend", "tokens/s", "ms/token", "ms/batch");
+    out.printf("%-16s %12s %12s %14s %8s%n", "backend", "tokens/s", "ms/token", "ms/batch", "MFU");
     for (var e : times.entrySet()) {
       double ms = BenchModels.median(e.getValue());
       double perSecond = batch * (double) newTokens / (ms / 1000);
       tps.put(e.getKey(), perSecond);
-      ObjectNode b = backends.putObject(e.getKey());
+      ObjectNode b = backendsJson.putObject(e.getKey());
       b.put("tokens_per_second", perSecond);
       b.put("ms_per_token", 1000 / perSecond);
-      out.printf("%-16s %12.1f %12.3f %14.1f%n", e.getKey(), perSecond, 1000 / perSecond, ms);
+      b.put("seconds_per_batch", ms / 1000);
+      b.put("mfu", flops / (ms / 1000) / peak);
+      out.printf("%-16s %12.1f %12.3f %14.1f %7.1f%%%n", e.getKey(), perSecond, 1000 / perSecond, ms,
+          100 * flops / (ms / 1000) / peak);
     }
     ObjectNode ratios = o.putObject("ratios");
-    ratios.put("onnx_kv_over_tf", tps.get("onnx_kv") / tps.get("tf"));
-    ratios.put("onnx_kv_over_recompute", tps.get("onnx_kv") / tps.get("onnx_recompute"));
+    if (tps.containsKey("onnx_kv") && tps.containsKey("tf")) {
+      ratios.put("onnx_kv_over_tf", tps.get("onnx_kv") / tps.get("tf"));
+      out.printf("onnx_kv / tf: %.2fx%n", ratios.get("onnx_kv_over_tf").asDouble());
+    }
+    if (tps.containsKey("onnx_kv") && tps.containsKey("onnx_recompute")) {
+      ratios.put("onnx_kv_over_recompute", tps.get("onnx_kv") / tps.get("onnx_recompute"));
+      out.printf("onnx_kv / onnx_recompute: %.2fx%n", ratios.get("onnx_kv_over_recompute").asDouble());
+    }
     double syncMs = BenchModels.median(sync);
-    double batchMs = BenchModels.median(times.get("onnx_kv"));
     o.put("weight_sync_ms", syncMs);
-    o.put("rollout_batch_ms", batchMs);
-    out.printf("onnx_kv / tf: %.2fx, onnx_kv / onnx_recompute: %.2fx%n", ratios.get("onnx_kv_over_tf").asDouble(),
-        ratios.get("onnx_kv_over_recompute").asDouble());
-    out.printf("weight sync %.1f ms vs one rollout batch %.1f ms (%.1f%%)%n", syncMs, batchMs, 100 * syncMs / batchMs);
+    if (times.containsKey("onnx_kv")) {
+      double batchMs = BenchModels.median(times.get("onnx_kv"));
+      o.put("rollout_batch_ms", batchMs);
+      out.printf("weight sync %.1f ms vs one rollout batch %.1f ms (%.1f%%)%n", syncMs, batchMs, 100 * syncMs / batchMs);
+    } else {
+      out.printf("weight sync %.1f ms%n", syncMs);
+    }
+    long rss = PeakMemory.peakResidentBytes();
+    o.put("peak_rss_bytes", rss);
+    out.printf("peak RSS %s%n", PeakMemory.gib(rss));
     out.printf("greedy tokens identical across backends: %s%n", sameTokens(results));
     Json.PRETTY.writeValue(json.toFile(), o);
     out.println("wrote " + json);

@@ -124,6 +124,20 @@ class GenerateCommandTest {
     assertThat(o.get("weight_sync_ms").asDouble()).isPositive();
     assertThat(o.get("rollout_batch_ms").asDouble()).isPositive();
     assertThat(r.out()).contains("greedy tokens identical across backends: true");
+    assertThat(o.get("matmul_peak_gflops").asDouble()).isPositive();
+    assertThat(o.get("peak_rss_bytes").asLong()).isPositive();
+    assertThat(o.get("backends").get("onnx_kv").get("mfu").asDouble()).isPositive();
+
+    var one = Cli.run("bench", "generate", "--model", m.toString(), "--backends", "onnx_kv", "--batch", "2",
+        "--new-tokens", "4", "--prompt-len", "3", "--repeats", "1", "--sync-repeats", "1", "--threads", "1", "--json",
+        json.toString());
+    assertThat(one.code()).as(one.err()).isZero();
+    JsonNode kvOnly = Json.MAPPER.readTree(json.toFile());
+    assertThat(kvOnly.get("backends").size()).isEqualTo(1);
+    assertThat(kvOnly.get("ratios").size()).isZero();
+    var bad = Cli.run("bench", "generate", "--backends", "onnx_kv,vllm", "--json", json.toString());
+    assertThat(bad.code()).isNotZero();
+    assertThat(bad.err()).contains("--backends: unknown backend 'vllm' (backends: onnx_kv, onnx_recompute, tf)");
   }
 
   static String[] concat(String[] a, String... b) {

@@ -270,8 +270,16 @@ public final class RlsrTrainer {
       lastReward = rewardMean;
       runningReward = Double.isNaN(runningReward) ? rewardMean : 0.9 * runningReward + 0.1 * rewardMean;
       double iterSeconds = (System.nanoTime() - tIter) / 1e9;
-      metrics.write(IterationMetrics.row(it + 1, rewards, rollouts, u, isw, skipped, g,
-          new IterationMetrics.Seconds(sRollout, sReward, sLogprobs, sUpdate, sSync, iterSeconds)));
+      ObjectNode row = IterationMetrics.row(it + 1, rewards, rollouts, u, isw, skipped, g,
+          new IterationMetrics.Seconds(sRollout, sReward, sLogprobs, sUpdate, sSync, iterSeconds));
+      // what the TensorFlow passes computed on: real tokens and the padded [rows, longest] batch
+      long realTokens = 0;
+      for (int[] a : rb.attention()) {
+        realTokens += Arrays.stream(a).sum();
+      }
+      row.put("update_tokens", realTokens);
+      row.put("update_padded_tokens", (long) rb.ids().length * rb.ids()[0].length);
+      metrics.write(row);
       CompletionLog.write(completions, cfg.logCompletions(), it + 1,
           r -> data.usable().get(chosen[r / g]).promptText(), texts, refs, rewards, adv);
       bar.step(it + 1, String.format("reward %.3f (avg %.3f)", rewardMean, runningReward));
