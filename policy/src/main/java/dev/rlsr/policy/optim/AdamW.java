@@ -97,18 +97,42 @@ public final class AdamW {
       zeroMoments = tf.withName("zero_moments").withControlDependencies(zeroMom).noOp();
     }
 
-    /** The op that adds the gradient of {@code loss} with respect to every parameter to the accumulators. */
+    /** The op that adds the gradient of {@code loss} with respect to every parameter (plain autodiff) to the accumulators. */
     public Op accumulate(String name, Operand<TFloat32> loss) {
+      Output<?>[] xs = params.stream().map(p -> p.read().asOutput()).toArray(Output[]::new);
+      Output<?>[] grads = graph.addGradients(loss.asOutput(), xs);
+      List<List<Operand<TFloat32>>> parts = new ArrayList<>();
+      for (Output<?> g : grads) {
+        @SuppressWarnings("unchecked")
+        Output<TFloat32> f = (Output<TFloat32>) g;
+        parts.add(List.of(f));
+      }
+      return accumulate(name, parts);
+    }
+
+    /**
+     * The op that adds given gradients to the accumulators.
+     * @param gradients per parameter, in the builder's order, the parts its gradient is the sum of: each is added to
+     *                  the accumulator in turn (no temporary for their sum)
+     */
+    public Op accumulate(String name, List<? extends List<? extends Operand<TFloat32>>> gradients) {
       if (built) {
         throw new IllegalStateException("add every loss before build()");
       }
-      Output<?>[] xs = params.stream().map(p -> p.read().asOutput()).toArray(Output[]::new);
-      Output<?>[] grads = graph.addGradients(loss.asOutput(), xs);
+      if (gradients.size() != params.size()) {
+        throw new IllegalArgumentException(gradients.size() + " gradients for " + params.size() + " parameters");
+      }
       List<Op> adds = new ArrayList<>();
       for (int i = 0; i < params.size(); i++) {
-        @SuppressWarnings("unchecked")
-        Output<TFloat32> g = (Output<TFloat32>) grads[i];
-        adds.add(tf.assignAdd(accumulators.get(params.get(i).name()), g));
+        Variable<TFloat32> acc = accumulators.get(params.get(i).name());
+        Op last = null;
+        for (Operand<TFloat32> part : gradients.get(i)) {
+          last = last == null ? tf.assignAdd(acc, part) : tf.withControlDependencies(List.of(last)).assignAdd(acc, part);
+        }
+        if (last == null) {
+          throw new IllegalArgumentException("no gradient for " + params.get(i).name());
+        }
+        adds.add(last);
       }
       return tf.withName("accumulate_" + name).withControlDependencies(adds).noOp();
     }
