@@ -1,4 +1,5 @@
-// The Llama-family forward pass as TensorFlow ops, in forward-pass order: token ids [B, T] -> logits [B, T, V].
+// The Llama-family forward pass as TensorFlow ops, in forward-pass order: token ids [B, T] -> final hidden states
+// [B*T, D] (after the last RMSNorm); the head weight that turns them into logits is headWeightName().
 // Numerically the Hugging Face definition: RMSNorm, half-rotation rotary embeddings, GQA causal attention
 // with a padding mask (masked scores get Attention.MASKED_SCORE, as in every rlsr backend), SwiGLU MLP.
 // How a family differs from plain Llama comes from config.architecture() (q/k/v biases for qwen2, q/k norm for qwen3).
@@ -37,9 +38,9 @@ final class LlamaGraph {
    * @param ids           [B, T] token ids
    * @param positions     [B, T] position ids (rotary angles)
    * @param attentionMask [B, T] 1 for real tokens, 0 for padding (keys with 0 are never attended)
-   * @return logits [B*T, V] (row b*T + t)
+   * @return the final hidden states [B*T, D] (row b*T + t), after model.norm; logits are h W^T with W the head weight
    */
-  Operand<TFloat32> logits(Operand<TInt32> ids, Operand<TInt32> positions, Operand<TInt32> attentionMask) {
+  Operand<TFloat32> hidden(Operand<TInt32> ids, Operand<TInt32> positions, Operand<TInt32> attentionMask) {
     int d = c.hiddenSize();
     Operand<TInt32> bt = tf.shape(ids); // [2] = (B, T)
     Operand<TInt32> b = tf.slice(bt, tf.constant(new int[] {0}), tf.constant(new int[] {1}));
@@ -98,9 +99,12 @@ final class LlamaGraph {
       Operand<TFloat32> act = tf.math.mul(tf.math.mul(gate, tf.math.sigmoid(gate)), up);
       h = tf.math.add(h, linear(act, p + "mlp.down_proj", false));
     }
-    h = rmsNorm(h, "model.norm.weight");
-    String head = c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
-    return tf.linalg.matMul(h, weight.apply(head), MatMul.transposeB(true)); // [B*T, V]
+    return rmsNorm(h, "model.norm.weight");
+  }
+
+  /** The [V, D] weight of the output head: the embedding when the config ties them, else lm_head.weight. */
+  static String headWeightName(ModelConfig c) {
+    return c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
   }
 
   /** x * rsqrt(mean(x^2) + eps) * w over the last axis. */

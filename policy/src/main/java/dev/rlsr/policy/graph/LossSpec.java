@@ -33,10 +33,10 @@ public interface LossSpec<I extends LossSpec.Inputs> {
   interface Context {
     Ops tf();
 
-    /** log p(targets[b, t] | inputs[b, 0..t]) [B, T] */
+    /** log p(targets[b, t] | inputs[b, 0..t]) [B, T]; the only path from a loss to the parameters' gradients */
     Operand<TFloat32> tokenLogprobs();
 
-    /** entropy of the next-token distribution [B, T] */
+    /** entropy of the next-token distribution [B, T]; a metric: it carries no gradient (a loss gets none through it) */
     Operand<TFloat32> entropy();
 
     /** A float32 placeholder (any shape), fed by the loss's {@link Feeder}. */

@@ -1,6 +1,7 @@
 // The policy in one TensorFlow Java graph: weights as variables named by their Hugging Face names, the logits and the
-// per-token log-prob head (with entropy) under a scoring temperature. A trainable graph also carries its Training:
-// the losses given at build time, gradient accumulation and AdamW over the trainable parameters.
+// per-token log-prob head (with entropy) under a scoring temperature, chunked over rows so no [tokens, vocab] tensor
+// is kept (see ChunkedHead). A trainable graph also carries its Training: the losses given at build time, gradient
+// accumulation (through the head's hand-written backward) and AdamW over the trainable parameters.
 package dev.rlsr.policy.graph;
 
 import dev.rlsr.policy.model.ModelConfig;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
+import org.tensorflow.Output;
 import org.tensorflow.Result;
 import org.tensorflow.Session;
 import org.tensorflow.ndarray.Shape;
@@ -23,6 +25,7 @@ import org.tensorflow.op.Ops;
 import org.tensorflow.op.core.Placeholder;
 import org.tensorflow.op.core.PlaceholderWithDefault;
 import org.tensorflow.op.core.Variable;
+import org.tensorflow.op.linalg.MatMul;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
@@ -34,20 +37,56 @@ public final class PolicyGraph implements AutoCloseable {
    * @param trainable       build the losses, gradient accumulators and the optimizer (false for the frozen reference)
    * @param adamW           the optimizer's betas and epsilon
    * @param trainableParams the weights (by HF name, in this order) a step changes; null = every layout tensor
+   * @param head            how the log-prob head is computed (default {@link Head#CHUNKED})
    */
   public record Options(int intraOpThreads, int interOpThreads, boolean trainable, AdamW.Hyper adamW,
-      List<String> trainableParams) {
+      List<String> trainableParams, Head head) {
     public static Options training(int threads) {
-      return new Options(threads, Math.min(2, threads), true, AdamW.Hyper.DEFAULT, null);
+      return new Options(threads, Math.min(2, threads), true, AdamW.Hyper.DEFAULT, null, Head.CHUNKED);
     }
 
     public static Options inference(int threads) {
-      return new Options(threads, Math.min(2, threads), false, AdamW.Hyper.DEFAULT, null);
+      return new Options(threads, Math.min(2, threads), false, AdamW.Hyper.DEFAULT, null, Head.CHUNKED);
     }
 
     /** Trains only these weights; the others keep their loaded values through every step. */
     public Options withTrainableParams(List<String> names) {
-      return new Options(intraOpThreads, interOpThreads, trainable, adamW, List.copyOf(names));
+      return new Options(intraOpThreads, interOpThreads, trainable, adamW, List.copyOf(names), head);
+    }
+
+    /** The same options with another head. */
+    public Options withHead(Head h) {
+      return new Options(intraOpThreads, interOpThreads, trainable, adamW, trainableParams, h);
+    }
+  }
+
+  /**
+   * How token log-probs, entropy and their gradient are computed.
+   *
+   * @param reference    true: the unchunked reference formulation, log_softmax of the full [tokens, V] logits, a
+   *                     gather, and plain autodiff (which keeps several [tokens, V] tensors per micro-batch: at
+   *                     tokens 2400, V 151,936 each is 1.46 GB). Kept to test the chunked head against.
+   * @param rowsPerChunk chunked head only: rows per chunk, 0 = as many as keep one chunk's [rows, V] float32 logits
+   *                     within 128 MiB (ChunkedHead.DEFAULT_CHUNK_BYTES)
+   */
+  public record Head(boolean reference, int rowsPerChunk) {
+    /** The chunked head with the default chunk size. */
+    public static final Head CHUNKED = new Head(false, 0);
+    /** The unchunked reference head with autodiff. */
+    public static final Head REFERENCE = new Head(true, 0);
+
+    public Head {
+      if (rowsPerChunk < 0) {
+        throw new IllegalArgumentException("rows per chunk must be 0 (default) or positive, got " + rowsPerChunk);
+      }
+    }
+
+    /** The chunked head with {@code rows} rows per chunk. */
+    public static Head chunked(int rows) {
+      if (rows < 1) {
+        throw new IllegalArgumentException("rows per chunk must be positive, got " + rows);
+      }
+      return new Head(false, rows);
     }
   }
 
@@ -65,6 +104,9 @@ public final class PolicyGraph implements AutoCloseable {
   private final Placeholder<TInt32> targets;
   private final Placeholder<TInt32> attentionMask;
   private final Placeholder<TInt32> positionIds;
+  private final Operand<TFloat32> hidden;
+  private final String headWeight;
+  private final ChunkedHead head; // null with the reference head
   private final Operand<TFloat32> logits;
   private final Operand<TFloat32> tokenLogprobs;
   private final Operand<TFloat32> entropy;
@@ -94,19 +136,35 @@ public final class PolicyGraph implements AutoCloseable {
     positionIds = tf.withName("position_ids").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
 
     LlamaGraph model = new LlamaGraph(tf, config, reads::get);
-    logits = tf.withName("logits").identity(model.logits(inputIds, positionIds, attentionMask)); // [B*T, V]
+    hidden = model.hidden(inputIds, positionIds, attentionMask); // [B*T, D]
+    headWeight = LlamaGraph.headWeightName(config);
+    Operand<TFloat32> w = reads.get(headWeight); // [V, D]
+    // full logits: only computed when fetched (logits(...), generation), never by scoring or training
+    logits = tf.withName("logits").identity(tf.linalg.matMul(hidden, w, MatMul.transposeB(true))); // [B*T, V]
 
-    // log p(target): log_softmax(logits / temperature) then a gather at flat index row * V + target.
-    // GRPO scores tokens under the same temperature they were sampled at (as TRL does); 1 everywhere else.
+    // log p(target) under a scoring temperature: GRPO scores tokens at the temperature they were sampled at (as TRL
+    // does); 1 everywhere else. Entropy is a metric: it carries no gradient (a loss using it gets none through it).
     invTemperature = tf.withName("inverse_temperature").placeholderWithDefault(tf.constant(1f), Shape.scalar());
-    Operand<TFloat32> logp = tf.nn.logSoftmax(tf.math.mul(logits, invTemperature)); // [B*T, V]
     Operand<TInt32> flatTargets = tf.reshape(targets, tf.constant(new int[] {-1}));
-    Operand<TInt32> rows = tf.range(tf.constant(0), tf.size(flatTargets), tf.constant(1));
-    Operand<TInt32> flatIndex = tf.math.add(tf.math.mul(rows, tf.constant(config.vocabSize())), flatTargets);
-    Operand<TFloat32> picked = tf.gather(tf.reshape(logp, tf.constant(new int[] {-1})), flatIndex, tf.constant(0));
-    tokenLogprobs = tf.withName("token_logprobs").reshape(picked, tf.shape(targets)); // [B, T]
-    entropy = tf.withName("entropy").reshape(
-        tf.math.neg(tf.reduceSum(tf.math.mul(tf.math.exp(logp), logp), tf.constant(-1))), tf.shape(targets));
+    Head headOption = options.head();
+    if (headOption.reference()) {
+      // log_softmax(logits / temperature) then a gather at flat index row * V + target; autodiff through it all
+      head = null;
+      Operand<TFloat32> logp = tf.nn.logSoftmax(tf.math.mul(logits, invTemperature)); // [B*T, V]
+      Operand<TInt32> rows = tf.range(tf.constant(0), tf.size(flatTargets), tf.constant(1));
+      Operand<TInt32> flatIndex = tf.math.add(tf.math.mul(rows, tf.constant(config.vocabSize())), flatTargets);
+      Operand<TFloat32> picked = tf.gather(tf.reshape(logp, tf.constant(new int[] {-1})), flatIndex, tf.constant(0));
+      tokenLogprobs = tf.withName("token_logprobs").reshape(picked, tf.shape(targets)); // [B, T]
+      entropy = tf.withName("entropy").stopGradient(tf.reshape(
+          tf.math.neg(tf.reduceSum(tf.math.mul(tf.math.exp(logp), logp), tf.constant(-1))), tf.shape(targets)));
+    } else {
+      int rowsPerChunk = headOption.rowsPerChunk() > 0 ? headOption.rowsPerChunk()
+          : ChunkedHead.rowsWithin(ChunkedHead.DEFAULT_CHUNK_BYTES, config.vocabSize());
+      head = new ChunkedHead(graph, tf, hidden, w, flatTargets, invTemperature, config.vocabSize(),
+          config.hiddenSize(), rowsPerChunk);
+      tokenLogprobs = tf.withName("token_logprobs").reshape(head.tokenLogprobs(), tf.shape(targets)); // [B, T]
+      entropy = tf.withName("entropy").reshape(head.entropy(), tf.shape(targets));
+    }
 
     training = options.trainable()
         ? new Training(this, tf, graph, parameters(options.trainableParams()), options.adamW(), losses, this::session)
@@ -225,6 +283,54 @@ public final class PolicyGraph implements AutoCloseable {
 
   Operand<TFloat32> entropy() {
     return entropy;
+  }
+
+  /**
+   * The gradient of {@code loss} for each parameter, in order, as parts to be summed (the tied embedding gets two:
+   * through the body and through the head). The loss may reach the parameters only through {@link #tokenLogprobs}
+   * (entropy carries no gradient). Chunked head: g = dLoss/d log p from autodiff of the loss alone, then the head's
+   * hand-written backward (dh, dW) and autodiff of the body from h with dh as its initial gradient. Reference head:
+   * plain autodiff of the loss.
+   * @param name unique per loss (names the backward loop)
+   */
+  List<List<Operand<TFloat32>>> gradients(String name, Operand<TFloat32> loss, List<Parameter> params) {
+    List<List<Operand<TFloat32>>> out = new ArrayList<>();
+    if (head == null) {
+      Output<?>[] grads = graph.addGradients(loss.asOutput(), params.stream().map(p -> p.read().asOutput())
+          .toArray(Output[]::new));
+      for (Output<?> g : grads) {
+        out.add(List.of(floats(g)));
+      }
+      return out;
+    }
+    Output<?> dLogp = graph.addGradients(loss.asOutput(), new Output<?>[] {tokenLogprobs.asOutput()})[0];
+    Ops tf = Ops.create(graph);
+    Operand<TFloat32> g = tf.reshape(floats(dLogp), tf.constant(new int[] {-1})); // [N]
+    // the untied lm_head is not in the body: its whole gradient is the head's dW
+    List<Parameter> body = params.stream()
+        .filter(p -> config.tieWordEmbeddings() || !p.name().equals(headWeight)).toList();
+    boolean headTrained = params.stream().anyMatch(p -> p.name().equals(headWeight));
+    ChunkedHead.Backward back = head.backward(g, !body.isEmpty(), headTrained, "logprob_head_backward_" + name);
+    Output<?>[] bodyGrads = body.isEmpty() ? new Output<?>[0] : graph.addGradients(null,
+        new Output<?>[] {hidden.asOutput()}, body.stream().map(p -> p.read().asOutput()).toArray(Output[]::new),
+        new Output<?>[] {back.dh().asOutput()});
+    int k = 0;
+    for (Parameter p : params) {
+      List<Operand<TFloat32>> parts = new ArrayList<>();
+      if (body.contains(p)) {
+        parts.add(floats(bodyGrads[k++]));
+      }
+      if (p.name().equals(headWeight)) {
+        parts.add(back.dw());
+      }
+      out.add(parts);
+    }
+    return out;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Operand<TFloat32> floats(Output<?> o) {
+    return (Output<TFloat32>) o;
   }
 
   /** Feeds what {@link #tokenLogprobs} and {@link #entropy} read: the tokens and the scoring temperature. */

@@ -61,15 +61,17 @@ public final class Training {
       if (losses.containsKey(spec.name())) {
         throw new IllegalArgumentException("two losses named " + spec.name());
       }
-      losses.put(spec.name(), build(spec, ctx, builder));
+      losses.put(spec.name(), build(spec, ctx, builder, model, trainable));
     }
     optimizer = builder.build(session);
   }
 
+  /** The loss's graph and its accumulate op, with gradients through the policy's head (PolicyGraph.gradients). */
   private static <I extends LossSpec.Inputs> Built<I> build(LossSpec<I> spec, LossSpec.Context ctx,
-      AdamW.Builder builder) {
+      AdamW.Builder builder, PolicyGraph model, List<Parameter> trainable) {
     LossSpec.Outputs<I> out = spec.build(ctx);
-    return new Built<>(spec, out, builder.accumulate(spec.name(), out.loss()));
+    return new Built<>(spec, out,
+        builder.accumulate(spec.name(), model.gradients(spec.name(), out.loss(), trainable)));
   }
 
   /** The names of the tensors a step changes, in order; every other weight stays as loaded. */
