@@ -117,6 +117,8 @@ public final class SftTrainer {
     if (opt.resume() && latest.isEmpty()) {
       log.println("--resume: no checkpoint in " + opt.out() + ", starting from " + opt.model());
     }
+    Phases phases = new Phases(log);
+    phases.loading(opt.model());
     try (HfModel base = HfModel.load(opt.model())) {
       int limit = base.config().maxPositions();
       if (opt.maxSeqLen() > limit) {
@@ -141,6 +143,7 @@ public final class SftTrainer {
       OptimizerState optState = null;
       long skippedBefore = 0;
       if (latest.isPresent()) {
+        phases.begin("loading the checkpoint " + latest.get());
         Checkpoints.Loaded ck = Checkpoints.load(latest.get(), base.config());
         weights = ck.weights();
         optState = ck.optimizer();
@@ -170,9 +173,11 @@ public final class SftTrainer {
       }
       Files.createDirectories(opt.out());
       SftLoss sft = new SftLoss();
+      phases.begin("building the TensorFlow graph (" + base.config().numLayers() + " layers, with gradients and AdamW)");
       try (PolicyGraph graph = PolicyGraph.create(weights, PolicyGraph.Options.training(opt.threads()), List.of(sft));
           MetricsLog metrics = new MetricsLog(opt.out().resolve("metrics.jsonl"), "step", opt.resume() ? step : -1);
-          Progress bar = new Progress(opt.promptLoss() ? "pretrain" : "sft", totalSteps, step)) {
+          Progress bar = phases.progress(opt.promptLoss() ? "pretrain" : "sft", totalSteps, step,
+              "first step (" + opt.batchSize() + " x up to " + opt.maxSeqLen() + " tokens)")) {
         Training training = graph.training();
         if (optState != null) {
           training.setOptimizerState(optState);
