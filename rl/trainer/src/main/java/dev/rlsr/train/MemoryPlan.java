@@ -237,9 +237,10 @@ public final class MemoryPlan {
   private final long total;
   private final long heapLive;
 
-  private MemoryPlan(ModelConfig config, Run run, long maxHeap) {
+  private MemoryPlan(ModelConfig config, Run asked, long maxHeap) {
     this.config = config;
-    this.run = run;
+    this.run = withinPositions(asked, config.maxPositions());
+    Run run = this.run;
     this.maxHeap = maxHeap;
     this.parameters = parameters(config);
     long p = parameters;
@@ -322,6 +323,22 @@ public final class MemoryPlan {
     return new MemoryPlan(c, run, maxHeap);
   }
 
+  /**
+   * The run as it can be: no row longer than max_position_embeddings (the length checks refuse more; the plan must
+   * not refuse first with an absurd figure).
+   */
+  private static Run withinPositions(Run r, int positions) {
+    Rollout ro = r.rollout();
+    if (ro != null) {
+      int completion = Math.min(ro.completionTokens(), positions - 1);
+      int prompt = Math.min(ro.promptTokens(), positions - completion);
+      ro = new Rollout(ro.reference(), ro.rows(), ro.group(), prompt, completion);
+    }
+    int tokens = ro != null ? ro.promptTokens() + ro.completionTokens() : Math.min(r.tokens(), positions);
+    return new Run(r.command(), r.rows(), r.rowsFlag(), tokens, r.tokensFlag(), r.gradAccum(), r.midRunCheckpoints(),
+        ro, r.embedderBytes());
+  }
+
   private static List<Item> phase(List<Item> resident, Item heap, List<Item> transients) {
     List<Item> all = new ArrayList<>(resident);
     all.add(heap);
@@ -402,9 +419,14 @@ public final class MemoryPlan {
   public String breakdown() {
     List<String> parts = new ArrayList<>();
     for (Item i : items) {
-      parts.add(i.label() + (i.label().matches(".*\\d.*") ? ": " : " ") + gib(i.bytes()));
+      parts.add(format(i));
     }
     return String.join(", ", parts);
+  }
+
+  /** "weights 1.8", "activations at --batch-size 8 x --max-seq-len 1024: 14.9" (a label with numbers takes a colon). */
+  private static String format(Item i) {
+    return i.label() + (i.label().matches(".*\\d.*") ? ": " : " ") + gib(i.bytes());
   }
 
   /** "about 16.6 GiB at its peak, in a training step (weights 1.8, ...)". */
@@ -479,6 +501,24 @@ public final class MemoryPlan {
   /** The same model and heap with other options. */
   public MemoryPlan with(Run other) {
     return new MemoryPlan(config, other, maxHeap);
+  }
+
+  /** The same run under another heap cap. */
+  public MemoryPlan withHeap(long cap) {
+    return new MemoryPlan(config, run, cap);
+  }
+
+  /** The heap cap this plan assumes (-Xmx). */
+  public long maxHeap() {
+    return maxHeap;
+  }
+
+  /** The {@code n} largest items, "Java heap 11.8, AdamW moments 3.7" (GiB). */
+  public String largest(int n) {
+    List<String> parts = new ArrayList<>();
+    items.stream().sorted(Comparator.comparingLong(Item::bytes).reversed()).limit(n)
+        .forEach(i -> parts.add(format(i)));
+    return String.join(", ", parts);
   }
 
   /** The larger of two plans (train with an SFT phase: that phase, or the RLSR phase). */
