@@ -100,7 +100,7 @@ public final class MemoryPlan {
   /**
    * The most the log-prob head holds, whatever the micro-batch: a chunked head keeps its [rows, vocab] chunks within
    * this budget. The head being built computes the log-probs chunk by chunk; until it lands, micro-batches above
-   * about 1,000 tokens at a 150K vocabulary need more than this estimate says.
+   * about 1,300 tokens at a 150K vocabulary need more than this estimate says.
    */
   public static final long LOGPROB_HEAD_BUDGET_BYTES = GIB;
   /**
