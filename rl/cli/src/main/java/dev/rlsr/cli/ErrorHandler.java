@@ -1,5 +1,6 @@
 // Turns exceptions from a command into one "error: ..." line on stderr and exit code 1 (stack trace with RLSR_DEBUG=1).
-// Refusals of rlsr's own (RlsrException) met while parsing (a --config file, an unknown --device) read the same.
+// Refusals of rlsr's own (RlsrException) met while parsing (a --config file, an unknown --device) read the same, and so
+// does running out of memory (Java heap, TensorFlow, ONNX Runtime): what ran out, the plan, the flag, the checkpoint.
 package dev.rlsr.cli;
 
 import dev.rlsr.policy.util.RlsrException;
@@ -11,8 +12,14 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
     return print(ex, cl);
   }
 
-  private static int print(Exception ex, CommandLine cl) {
-    String msg = ex.getMessage() == null ? ex.toString() : ex.getMessage();
+  /** An {@link OutOfMemoryError} out of a command (Main's execution strategy catches it; picocli lets Errors through). */
+  static int outOfMemory(OutOfMemoryError e, CommandLine cl) {
+    return print(e, cl);
+  }
+
+  private static int print(Throwable ex, CommandLine cl) {
+    String memory = MemoryGuard.outOfMemory(ex, cl.getCommandName());
+    String msg = memory != null ? memory : ex.getMessage() == null ? ex.toString() : ex.getMessage();
     cl.getErr().println("error: " + msg);
     if (System.getenv("RLSR_DEBUG") != null) {
       ex.printStackTrace(cl.getErr());

@@ -38,10 +38,25 @@ public final class Main implements Runnable {
   /** The configured command line (tests use it with their own writers). */
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Main());
+    cl.setExecutionStrategy(Main::execute);
     cl.setExecutionExceptionHandler(new ErrorHandler());
     cl.setParameterExceptionHandler(new ErrorHandler.Parameters(cl.getParameterExceptionHandler()));
     cl.setCaseInsensitiveEnumValuesAllowed(true);
     return cl;
+  }
+
+  /** Runs the command; an OutOfMemoryError, which picocli does not catch, ends as one error line too. */
+  private static int execute(CommandLine.ParseResult parsed) {
+    MemoryGuard.clear();
+    try {
+      return new CommandLine.RunLast().execute(parsed);
+    } catch (OutOfMemoryError e) {
+      CommandLine.ParseResult last = parsed;
+      while (last.hasSubcommand()) {
+        last = last.subcommand();
+      }
+      return ErrorHandler.outOfMemory(e, last.commandSpec().commandLine());
+    }
   }
 
   public static void main(String[] args) {

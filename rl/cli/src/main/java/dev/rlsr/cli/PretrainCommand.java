@@ -8,6 +8,7 @@ import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.pretrain.ScratchModel;
 import dev.rlsr.pretrain.TextCorpus;
+import dev.rlsr.train.MemoryPlan;
 import dev.rlsr.train.SftOptions;
 import dev.rlsr.train.SftTrainer;
 import java.nio.file.Files;
@@ -72,6 +73,8 @@ public final class PretrainCommand implements Callable<Integer> {
 
   @Mixin OptimizerMixin optimizer;
 
+  @Mixin MemoryLimitMixin memory;
+
   @Option(names = "--max-seq-len", description = "Longest document in tokens, at most the model's max_position_embeddings; longer ones are cut (default: " + SftOptions.PRETRAIN_MAX_SEQ_LEN + ", or that limit when smaller).")
   Integer maxSeqLen;
 
@@ -98,23 +101,30 @@ public final class PretrainCommand implements Callable<Integer> {
     RunGuard.checkNotSame(out, "--tokenizer", tokenizer);
     int seqLen;
     Path init = out.resolve(INIT_DIR);
+    ModelConfig planned; // the model the run trains, for its memory plan
     if (model != null) {
-      seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.PRETRAIN_MAX_SEQ_LEN, RunGuard.modelConfig(model), model.resolve("config.json"),
+      planned = RunGuard.modelConfig(model);
+      seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.PRETRAIN_MAX_SEQ_LEN, planned, model.resolve("config.json"),
           "--max-seq-len");
     } else if (loop.resume && Files.isRegularFile(init.resolve("model.safetensors"))) {
-      seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.PRETRAIN_MAX_SEQ_LEN, RunGuard.modelConfig(init), init.resolve("config.json"),
+      planned = RunGuard.modelConfig(init);
+      seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.PRETRAIN_MAX_SEQ_LEN, planned, init.resolve("config.json"),
           "--max-seq-len");
     } else if (initConfig != null) {
-      seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.PRETRAIN_MAX_SEQ_LEN, ModelConfig.read(initConfig), initConfig, "--max-seq-len");
+      planned = ModelConfig.read(initConfig);
+      seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.PRETRAIN_MAX_SEQ_LEN, planned, initConfig, "--max-seq-len");
     } else {
       if (maxSeqLen != null && maxSeqLen > maxPositions) {
         throw new RlsrException("--max-seq-len " + maxSeqLen + " exceeds --max-positions " + maxPositions
             + " (the new model's max_position_embeddings): use --max-seq-len " + maxPositions + " or less");
       }
       seqLen = maxSeqLen != null ? maxSeqLen : Math.min(SftOptions.PRETRAIN_MAX_SEQ_LEN, maxPositions);
+      planned = scratchConfig();
     }
     SftOptions o = loop.applyTo(optimizer.applyTo(SftOptions.pretrainBuilder())).model(model != null ? model : init)
         .data(corpus).out(out).maxSeqLen(seqLen).threads(threads.threads).build().validate();
+    MemoryGuard.check("pretrain", List.of(MemoryGuard.plan(planned, MemoryPlan.sft("pretrain", o, "--batch-size",
+        "--max-seq-len", 0))), memory, log, MemoryGuard.roots(out));
     SftTrainer.Summary s;
     try (var lock = RunGuard.lock(out, spec, log)) {
       if (model == null) {
@@ -132,6 +142,14 @@ public final class PretrainCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** The config of a new random model from --tokenizer and the size flags (reads only the tokenizer). */
+  private ModelConfig scratchConfig() {
+    try (Tokenizer tok = Tokenizer.load(tokenizer)) {
+      return ScratchModel.config(tok,
+          new ScratchModel.Size(hiddenSize, intermediateSize, layers, heads, kvHeads, maxPositions));
+    }
+  }
+
   /** OUT/init: reused when resuming, otherwise (re)created from --tokenizer and the size flags or --init-config. */
   private Path initModel(java.io.PrintWriter log) {
     if (tokenizer == null) {
@@ -142,15 +160,7 @@ public final class PretrainCommand implements Callable<Integer> {
       return init;
     }
     new Checkpoints(out).forRun(loop.resume); // refuse before replacing the init of an earlier run
-    ModelConfig config;
-    if (initConfig != null) {
-      config = ModelConfig.read(initConfig);
-    } else {
-      try (Tokenizer tok = Tokenizer.load(tokenizer)) {
-        config = ScratchModel.config(tok,
-            new ScratchModel.Size(hiddenSize, intermediateSize, layers, heads, kvHeads, maxPositions));
-      }
-    }
+    ModelConfig config = initConfig != null ? ModelConfig.read(initConfig) : scratchConfig();
     ScratchModel.create(tokenizer, config, initSeed, init);
     log.printf("pretrain: new %s model in %s (vocab %d, hidden %d, %d layers)%n", config.modelType(), init,
         config.vocabSize(), config.hiddenSize(), config.numLayers());

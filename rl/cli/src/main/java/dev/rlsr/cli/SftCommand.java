@@ -2,10 +2,13 @@
 package dev.rlsr.cli;
 
 import dev.rlsr.policy.data.JsonlDataset;
+import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.train.MemoryPlan;
 import dev.rlsr.train.SftOptions;
 import dev.rlsr.train.SftTrainer;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,6 +28,8 @@ public final class SftCommand implements Callable<Integer> {
 
   @Mixin OptimizerMixin optimizer;
 
+  @Mixin MemoryLimitMixin memory;
+
   @Option(names = "--max-seq-len", description = "Longest prompt+response in tokens, at most the model's max_position_embeddings (default: " + SftOptions.DEFAULT_MAX_SEQ_LEN + ", or that limit when smaller); longer responses are cut, over-long prompts dropped.")
   Integer maxSeqLen;
 
@@ -43,10 +48,13 @@ public final class SftCommand implements Callable<Integer> {
     Path out = paths.out;
     RunGuard.checkResumeOverride(loop.resume, loop.resumeOverride);
         RunGuard.checkOut(out, RunGuard.inputs("--model", model, null, null));
-    int seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.DEFAULT_MAX_SEQ_LEN, RunGuard.modelConfig(model),
-        model.resolve("config.json"), "--max-seq-len");
+    ModelConfig config = RunGuard.modelConfig(model);
+    int seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.DEFAULT_MAX_SEQ_LEN, config, model.resolve("config.json"),
+        "--max-seq-len");
     SftOptions o = loop.applyTo(optimizer.applyTo(SftOptions.builder())).model(model).data(data).out(out)
         .maxSeqLen(seqLen).threads(threads.threads).build().validate();
+    MemoryGuard.check("sft", List.of(MemoryGuard.plan(config, MemoryPlan.sft("sft", o, "--batch-size",
+        "--max-seq-len", 0))), memory, log, MemoryGuard.roots(out));
     var examples = JsonlDataset.read(data);
     if (examples.isEmpty()) {
       throw new RlsrException(data + ": the dataset is empty");

@@ -14,9 +14,12 @@ import dev.rlsr.rl.LossType;
 import dev.rlsr.rl.PositionLimits;
 import dev.rlsr.rl.RlsrTrainer;
 import dev.rlsr.rl.ScaleRewards;
+import dev.rlsr.train.MemoryPlan;
 import dev.rlsr.train.SftOptions;
 import dev.rlsr.train.SftTrainer;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -107,6 +110,8 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Mixin DeviceMixin deviceOption;
 
+  @Mixin MemoryLimitMixin memory;
+
   @Option(names = "--resume", arity = "0..1", defaultValue = "false", description = "Continue from OUT/checkpoints/LATEST (and OUT/sft with --sft-steps); options that change the run (data, learning rate, schedule, iterations, seed, lengths, loss and RL settings, model) must match its run_config.json.")
   boolean resume;
 
@@ -153,6 +158,15 @@ public final class TrainCommand implements Callable<Integer> {
         .saveTotalLimit(saveTotalLimit).microBatchSize(microBatchSize).generationBatchSize(generationBatchSize)
         .isCorrection(isCorrection).isCap(isCap).logCompletions(logCompletions).threads(threads.threads)
         .device(deviceOption.device).resume(resume).build().validate();
+    ModelConfig planned = RunGuard.modelConfig(model);
+    long embedder = MemoryGuard.embedderBytes(reward.embedder);
+    List<MemoryPlan> plans = new ArrayList<>(List.of(MemoryGuard.plan(planned, MemoryPlan.rlsr(cfg, embedder))));
+    if (sftSteps > 0) { // the SFT phase runs with the reward encoder already loaded
+      plans.add(MemoryGuard.plan(planned, new MemoryPlan.Run("train", sftBatchSize, "--sft-batch-size",
+          RunGuard.seqLen(sftMaxSeqLen, SftOptions.DEFAULT_MAX_SEQ_LEN, planned, model.resolve("config.json"),
+              "--sft-max-seq-len"), "--sft-max-seq-len", 1, false, null, embedder)));
+    }
+    MemoryGuard.check("train", plans, memory, spec.commandLine().getErr(), MemoryGuard.roots(out, "sft"));
     var examples = JsonlDataset.read(data);
     if (examples.isEmpty()) {
       throw new RlsrException(data + ": the dataset is empty (nothing to train on)");

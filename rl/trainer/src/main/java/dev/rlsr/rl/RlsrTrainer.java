@@ -21,6 +21,7 @@ import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.train.LrSchedule;
 import dev.rlsr.train.MetricsLog;
+import dev.rlsr.train.Phases;
 import dev.rlsr.train.Progress;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -79,12 +80,15 @@ public final class RlsrTrainer {
     Checkpoints ckpts = new Checkpoints(cfg.out());
     var latest = ckpts.forRun(cfg.resume());
     ObjectNode runConfig = runConfig();
+    Phases phases = new Phases(log);
+    phases.loading(cfg.model());
     try (HfModel base = HfModel.load(cfg.model())) {
       TrainingPrompts data = TrainingPrompts.prepare(cfg, base, examples, log);
       if (latest.isPresent()) {
         Checkpoints.verifyRunConfig(latest.get(), runConfig, resumeOverride, log);
       }
       ckpts.cleanTemporary(log);
+      latest.ifPresent(dir -> phases.begin("loading the checkpoint " + dir));
       ResumePoint resume = ResumePoint.load(cfg, base, latest, data.size(), log);
       if (resume.complete(cfg)) {
         resume.close();
@@ -99,7 +103,7 @@ public final class RlsrTrainer {
         resume.close();
         throw e;
       }
-      return new Loop(base, data, resume, ckpts, runConfig, reward).iterate();
+      return new Loop(base, data, resume, ckpts, runConfig, reward).iterate(phases);
     } catch (java.io.IOException e) {
       throw new RlsrException(cfg.out() + ": " + e.getMessage(), e);
     }
@@ -150,11 +154,13 @@ public final class RlsrTrainer {
     }
 
     /** Opens the graphs, the rollout engine and the logs, runs the remaining iterations, publishes the last checkpoint. */
-    Summary iterate() {
+    Summary iterate(Phases phases) {
       // Rollouts need only the next-token logits: the LAST graph skips the [batch, prompt, vocab] prefill logits
       // (rlsr bench generate: 430 vs 370 tokens/s on the 5M model; far more memory saved at a 150k vocabulary).
       EngineOptions rolloutOptions = EngineOptions.of(cfg.threads(), cfg.device())
           .withMetadata(Map.of("rlsr.run_config", runConfig.toString()));
+      phases.begin(cfg.beta() > 0 ? "building the TensorFlow graphs (policy with gradients and AdamW, frozen reference)"
+          : "building the TensorFlow graph (policy with gradients and AdamW)");
       // Every copy of the model is streamed tensor by tensor from files or graph variables; none is ever whole on
       // the Java heap. The reference model (the KL term) loads from the base model's files.
       PolicyGraph policy;
@@ -184,7 +190,8 @@ public final class RlsrTrainer {
       try (policy;
           MetricsLog metrics = new MetricsLog(cfg.out().resolve("metrics.jsonl"), "iteration", keep);
           MetricsLog completions = new MetricsLog(cfg.out().resolve("completions.jsonl"), "iteration", keep);
-          Progress bar = new Progress("rlsr", cfg.iterations(), resume.start())) {
+          Progress bar = phases.progress("rlsr", cfg.iterations(), resume.start(),
+              "opening the ONNX Runtime rollout session, then the first iteration")) {
         this.policy = policy;
         this.metrics = metrics;
         this.completions = completions;

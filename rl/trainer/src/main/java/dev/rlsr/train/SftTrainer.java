@@ -116,6 +116,8 @@ public final class SftTrainer {
     if (opt.resume() && latest.isEmpty()) {
       log.println("--resume: no checkpoint in " + opt.out() + ", starting from " + opt.model());
     }
+    Phases phases = new Phases(log);
+    phases.loading(opt.model());
     try (HfModel base = HfModel.load(opt.model())) {
       int limit = base.config().maxPositions();
       if (opt.maxSeqLen() > limit) {
@@ -139,6 +141,7 @@ public final class SftTrainer {
       Checkpoints.Loaded ck = null; // open (its files mapped lazily) until the graph has taken its tensors
       long skippedBefore = 0;
       if (latest.isPresent()) {
+        phases.begin("loading the checkpoint " + latest.get());
         ck = Checkpoints.load(latest.get(), base.config());
         step = ck.trainerState().path("step").asLong();
         skippedBefore = ck.trainerState().path("skipped_steps").asLong();
@@ -168,6 +171,7 @@ public final class SftTrainer {
       }
       Files.createDirectories(opt.out());
       SftLoss sft = new SftLoss();
+      phases.begin("building the TensorFlow graph (" + base.config().numLayers() + " layers, with gradients and AdamW) and loading the weights");
       PolicyGraph graph;
       try {
         // the weights go from the files into the graph tensor by tensor: the base model (or the checkpoint) is
@@ -189,7 +193,8 @@ public final class SftTrainer {
       }
       try (graph;
           MetricsLog metrics = new MetricsLog(opt.out().resolve("metrics.jsonl"), "step", opt.resume() ? step : -1);
-          Progress bar = new Progress(opt.promptLoss() ? "pretrain" : "sft", totalSteps, step)) {
+          Progress bar = phases.progress(opt.promptLoss() ? "pretrain" : "sft", totalSteps, step,
+              "first step (" + opt.batchSize() + " x up to " + opt.maxSeqLen() + " tokens)")) {
         Training training = graph.training();
         var it = new Batches.EpochIterator(data, opt.batchSize(), opt.seed(), base.tokenizer().padId(), false, dataState);
         double firstLoss = Double.NaN;

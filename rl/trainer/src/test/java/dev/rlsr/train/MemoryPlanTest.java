@@ -1,0 +1,156 @@
+// The memory plan against the peaks measured on this project's machine (RSS of whole runs, sampled every 0.5 s): it
+// must never be below one and stay within 30% above, and its items, phases and suggested fixes must add up.
+package dev.rlsr.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.rl.GrpoConfig;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class MemoryPlanTest {
+  static final long MIB = 1L << 20;
+  static final long GIB = 1L << 30;
+  /** The heap every measured run had (the launcher's old -Xmx8g). */
+  static final long HEAP = 8 * GIB;
+
+  /** Qwen2.5-0.5B's shape with {@code layers} layers (24: the real one; 2: /work/models/qwen2.5-0.5b-2l). */
+  static ModelConfig qwen(int layers) {
+    return ModelConfig.builder("qwen2").vocabSize(151936).hiddenSize(896).intermediateSize(4864).layers(layers)
+        .heads(14).kvHeads(2).tied(true).ropeTheta(1e6).maxPositions(32768).build();
+  }
+
+  /** The 8-layer real-width model with the demo's 1,088-token vocabulary (rlsr pretrain --tokenizer models/demo-base). */
+  static ModelConfig narrowVocab() {
+    return ModelConfig.builder("llama").vocabSize(1088).hiddenSize(896).intermediateSize(4864).layers(8).heads(14)
+        .kvHeads(2).tied(true).maxPositions(2048).build();
+  }
+
+  static SftOptions.Builder sft(int batch, int seq) {
+    return SftOptions.builder().model(Path.of("m")).data(Path.of("d")).out(Path.of("o")).batchSize(batch)
+        .maxSeqLen(seq);
+  }
+
+  static MemoryPlan plan(ModelConfig c, SftOptions o) {
+    return MemoryPlan.of(c, MemoryPlan.sft("sft", o, "--batch-size", "--max-seq-len", 0), HEAP);
+  }
+
+  /** A measured run: its peak RSS in MiB (VmRSS). */
+  record Measured(String what, MemoryPlan plan, long peakMib) {}
+
+  static List<Measured> measured() {
+    GrpoConfig rlsr = GrpoConfig.builder().model(Path.of("m")).data(Path.of("d")).out(Path.of("o")).iterations(2)
+        .promptsPerIteration(2).numGenerations(2).maxPromptLength(64).maxCompletionLength(32).microBatchSize(1)
+        .saveEvery(0).build();
+    return List.of(
+        new Measured("sft 2 layers, 1 x 256, 1 step", plan(qwen(2), sft(1, 256).maxSteps(1).build()), 7423),
+        new Measured("sft 2 layers, 1 x 256, 4 steps, a checkpoint after each",
+            plan(qwen(2), sft(1, 256).maxSteps(4).saveEvery(1).build()), 10611),
+        new Measured("pretrain 2 layers, 1 x 128", plan(qwen(2), sft(1, 128).maxSteps(1).build()), 7720),
+        new Measured("pretrain 2 layers, 1 x 512", plan(qwen(2), sft(1, 512).maxSteps(1).build()), 7321),
+        new Measured("pretrain 2 layers, 2 x 256", plan(qwen(2), sft(2, 256).maxSteps(1).build()), 7482),
+        new Measured("sft 24 layers, 1 x 256, 1 step (the heap ran out at the checkpoint)",
+            plan(qwen(24), sft(1, 256).maxSteps(1).build()), 18863),
+        new Measured("pretrain 8 layers vocab 1088, 1 x 256", plan(narrowVocab(), sft(1, 256).maxSteps(1).build()), 5752),
+        new Measured("pretrain 8 layers vocab 1088, 1 x 512", plan(narrowVocab(), sft(1, 512).maxSteps(1).build()), 5251),
+        new Measured("pretrain 8 layers vocab 1088, 2 x 256", plan(narrowVocab(), sft(2, 256).maxSteps(1).build()), 5232),
+        new Measured("pretrain 8 layers vocab 1088, 4 x 256", plan(narrowVocab(), sft(4, 256).maxSteps(1).build()), 5993),
+        new Measured("train 2 layers, P=2 G=2, 64+32 tokens, micro-batch 1",
+            MemoryPlan.of(qwen(2), MemoryPlan.rlsr(rlsr, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP), 12147));
+  }
+
+  @Test
+  void theEstimateIsNeverBelowAMeasuredPeakAndAtMostThirtyPercentAbove() {
+    StringBuilder table = new StringBuilder();
+    for (Measured m : measured()) {
+      double ratio = m.plan().total() / (double) (m.peakMib() * MIB);
+      table.append(String.format("%-70s measured %6.2f GiB, plan %6.2f GiB (%s), %+.1f%%%n", m.what(),
+          m.peakMib() / 1024.0, m.plan().total() / (double) GIB, m.plan().phase(), 100 * (ratio - 1)));
+      assertThat(ratio).as(m.what()).isBetween(1.0, 1.3);
+    }
+    System.out.print(table);
+  }
+
+  @Test
+  void qwenHalfBillionHasItsPublishedParameterCountAndFourBytesPerWeight() {
+    MemoryPlan p = plan(qwen(24), sft(1, 256).build());
+    assertThat(p.parameterCount()).isEqualTo(494_032_768L);
+    assertThat(item(p, "weights")).isEqualTo(4 * 494_032_768L);
+    assertThat(item(p, "gradients")).isEqualTo(4 * 494_032_768L);
+    assertThat(item(p, "AdamW moments")).isEqualTo(8 * 494_032_768L);
+    assertThat(p.items().stream().mapToLong(MemoryPlan.Item::bytes).sum()).isEqualTo(p.total());
+    assertThat(p.summary()).startsWith("about " + MemoryPlan.gib(p.total()) + " GiB at its peak, in ")
+        .contains("weights 1.8, gradients 1.8, AdamW moments 3.7");
+  }
+
+  @Test
+  void activationsGrowWithRowsAndQuadraticallyInAttentionAndAreNamedByTheirFlags() {
+    MemoryPlan small = plan(qwen(24), sft(8, 1024).build());
+    long a1 = item(small, "activations at --batch-size 8 x --max-seq-len 1024");
+    long a2 = item(plan(qwen(24), sft(16, 1024).build()), "activations at --batch-size 16 x --max-seq-len 1024");
+    long a3 = item(plan(qwen(24), sft(8, 2048).build()), "activations at --batch-size 8 x --max-seq-len 2048");
+    assertThat(a2).isEqualTo(2 * a1);
+    assertThat(a3).isGreaterThan(2 * a1); // the [rows, heads, T, T] attention terms
+    assertThat(small.phase()).isEqualTo(MemoryPlan.Phase.STEP);
+    assertThat(small.breakdown()).contains("activations at --batch-size 8 x --max-seq-len 1024: ");
+    // the chunked head's budget bounds the log-prob head, whatever the micro-batch
+    assertThat(item(small, "log-prob head")).isEqualTo(MemoryPlan.LOGPROB_HEAD_BUDGET_BYTES);
+  }
+
+  @Test
+  void theFixIsTheLargestBatchThatFitsWithTheGradAccumThatKeepsTheEffectiveBatch() {
+    MemoryPlan p = plan(qwen(24), sft(8, 1024).gradAccum(2).build());
+    long available = 20 * GIB;
+    assertThat(p.total()).isGreaterThan(available);
+    int fits = 0;
+    for (int b = 7; b >= 1 && fits == 0; b--) {
+      if (plan(qwen(24), sft(b, 1024).gradAccum(2).build()).total() <= available) {
+        fits = b;
+      }
+    }
+    assertThat(fits).as("some batch size fits in 20 GiB").isBetween(1, 7);
+    MemoryPlan chosen = plan(qwen(24), sft(fits, 1024).build());
+    assertThat(p.fixes(available).get(0)).isEqualTo("lower --batch-size to " + fits + " (about "
+        + MemoryPlan.gib(chosen.total()) + " GiB; --grad-accum " + (16 + fits - 1) / fits
+        + " keeps the effective batch)");
+    assertThat(p.fixes(available)).anyMatch(f -> f.startsWith("lower --max-seq-len to "));
+    assertThat(p.fixes(GIB)).as("nothing fits in 1 GiB").isEmpty();
+  }
+
+  @Test
+  void rlsrCountsReferenceRolloutSessionAndEmbedderAndSuggestsItsOwnFlags() {
+    GrpoConfig g = GrpoConfig.builder().model(Path.of("m")).data(Path.of("d")).out(Path.of("o")).build();
+    MemoryPlan p = MemoryPlan.of(qwen(24), MemoryPlan.rlsr(g, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP);
+    assertThat(item(p, "reference model")).isEqualTo(4 * p.parameterCount());
+    assertThat(item(p, "rollout session")).isGreaterThan(2 * 4 * p.parameterCount());
+    assertThat(item(p, "reward embedder")).isEqualTo(MemoryPlan.EMBEDDER_BUILT_IN_BYTES);
+    assertThat(p.breakdown()).contains("activations at --micro-batch-size 16 x 384 tokens: ");
+    MemoryPlan noBeta = MemoryPlan.of(qwen(24), MemoryPlan.rlsr(g.toBuilder().beta(0).build(), 0), HEAP);
+    assertThat(noBeta.items()).noneMatch(i -> i.label().equals("reference model"));
+    long two = MemoryPlan.of(qwen(24), MemoryPlan.rlsr(g.toBuilder().microBatchSize(2).build(),
+        MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP).total();
+    assertThat(p.fixes(two).get(0)).isEqualTo("lower --micro-batch-size to 2 (about " + MemoryPlan.gib(two) + " GiB)");
+    // rollouts of many long rows peak in the rollout phase, and the fix is a smaller --generation-batch-size
+    GrpoConfig wide = g.toBuilder().microBatchSize(1).promptsPerIteration(64).numGenerations(16)
+        .maxPromptLength(2048).maxCompletionLength(2048).build();
+    MemoryPlan r = MemoryPlan.of(qwen(24), MemoryPlan.rlsr(wide, 0), HEAP);
+    assertThat(r.phase()).isEqualTo(MemoryPlan.Phase.ROLLOUT);
+    assertThat(r.fixes(r.total() - GIB)).anyMatch(f -> f.startsWith("lower --generation-batch-size to "));
+  }
+
+  @Test
+  void theHeapIsCappedByXmxAndItsNeedCountsTheCheckpointCopies() {
+    MemoryPlan small = MemoryPlan.of(qwen(24), MemoryPlan.sft("sft", sft(1, 256).build(), "--batch-size",
+        "--max-seq-len", 0), 2 * GIB);
+    assertThat(item(small, "Java heap")).isEqualTo(2 * GIB);
+    // the loaded model, the weights read back and the two moments: 16 bytes per parameter, with room for regions
+    assertThat(small.heapNeeded()).isGreaterThan(16 * small.parameterCount()).isGreaterThan(8 * GIB);
+  }
+
+  private static long item(MemoryPlan p, String label) {
+    return p.items().stream().filter(i -> i.label().equals(label)).mapToLong(MemoryPlan.Item::bytes).findFirst()
+        .orElseThrow(() -> new AssertionError("no item \"" + label + "\" in " + p.breakdown()));
+  }
+}
