@@ -75,8 +75,8 @@ final class MemoryGuard {
     for (MemoryPlan p : plans) {
       if (p.heapNeeded() > maxHeap) {
         throw new RlsrException("rlsr " + command + ": this run needs about " + MemoryPlan.gib(p.heapNeeded())
-            + " GiB of Java heap at its checkpoints (the loaded model, the weights read back from TensorFlow and their"
-            + " AdamW moments) but the heap is capped at " + MemoryPlan.gib(maxHeap) + " GiB: "
+            + " GiB of Java heap at its checkpoints (weights and moments stream through it one tensor at a time; the"
+            + " largest is " + MemoryPlan.gib(MemoryPlan.largestTensorBytes(p.config())) + " GiB) but the heap is capped at " + MemoryPlan.gib(maxHeap) + " GiB: "
             + heapAdvice(p.heapNeeded()));
       }
     }

@@ -40,25 +40,24 @@ class MemoryPlanTest {
   /** A measured run: its peak RSS in MiB (VmRSS). */
   record Measured(String what, MemoryPlan plan, long peakMib) {}
 
+  /**
+   * Peaks of whole runs of the streamed code (weights, moments and syncs move tensor by tensor), measured with
+   * /usr/bin/time -v (maximum resident set size) on the random Qwen2.5-0.5B checkpoints, 2 cores, 24 GiB.
+   */
   static List<Measured> measured() {
-    GrpoConfig rlsr = GrpoConfig.builder().model(Path.of("m")).data(Path.of("d")).out(Path.of("o")).iterations(2)
-        .promptsPerIteration(2).numGenerations(2).maxPromptLength(64).maxCompletionLength(32).microBatchSize(1)
-        .saveEvery(0).build();
+    GrpoConfig rlsr = GrpoConfig.builder().model(Path.of("m")).data(Path.of("d")).out(Path.of("o")).iterations(1)
+        .promptsPerIteration(4).numGenerations(4).maxCompletionLength(64).microBatchSize(4).build();
     return List.of(
-        new Measured("sft 2 layers, 1 x 256, 1 step", plan(qwen(2), sft(1, 256).maxSteps(1).build()), 7423),
-        new Measured("sft 2 layers, 1 x 256, 4 steps, a checkpoint after each",
-            plan(qwen(2), sft(1, 256).maxSteps(4).saveEvery(1).build()), 10611),
-        new Measured("pretrain 2 layers, 1 x 128", plan(qwen(2), sft(1, 128).maxSteps(1).build()), 7720),
-        new Measured("pretrain 2 layers, 1 x 512", plan(qwen(2), sft(1, 512).maxSteps(1).build()), 7321),
-        new Measured("pretrain 2 layers, 2 x 256", plan(qwen(2), sft(2, 256).maxSteps(1).build()), 7482),
-        new Measured("sft 24 layers, 1 x 256, 1 step (the heap ran out at the checkpoint)",
-            plan(qwen(24), sft(1, 256).maxSteps(1).build()), 18863),
-        new Measured("pretrain 8 layers vocab 1088, 1 x 256", plan(narrowVocab(), sft(1, 256).maxSteps(1).build()), 5752),
-        new Measured("pretrain 8 layers vocab 1088, 1 x 512", plan(narrowVocab(), sft(1, 512).maxSteps(1).build()), 5251),
-        new Measured("pretrain 8 layers vocab 1088, 2 x 256", plan(narrowVocab(), sft(2, 256).maxSteps(1).build()), 5232),
-        new Measured("pretrain 8 layers vocab 1088, 4 x 256", plan(narrowVocab(), sft(4, 256).maxSteps(1).build()), 5993),
-        new Measured("train 2 layers, P=2 G=2, 64+32 tokens, micro-batch 1",
-            MemoryPlan.of(qwen(2), MemoryPlan.rlsr(rlsr, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP), 12147));
+        new Measured("sft 2 layers, 1 x 256, --grad-accum 4, 2 steps and the final checkpoint",
+            plan(qwen(2), sft(1, 256).gradAccum(4).maxSteps(2).build()), 7_587_764 / 1024),
+        new Measured("sft 24 layers, 1 x 256, --grad-accum 4, 2 steps and the final checkpoint",
+            plan(qwen(24), sft(1, 256).gradAccum(4).maxSteps(2).build()), 15_559_332 / 1024),
+        new Measured("sft 24 layers, 4 x 256, 2 steps, a checkpoint after each",
+            plan(qwen(24), sft(4, 256).maxSteps(2).saveEvery(1).build()), 15_238_776 / 1024),
+        new Measured("train 2 layers, P=4 G=4, 64 new tokens, micro-batch 4",
+            MemoryPlan.of(qwen(2), MemoryPlan.rlsr(rlsr, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP), 9_393_192 / 1024),
+        new Measured("train 24 layers, P=4 G=4, 64 new tokens, micro-batch 4",
+            MemoryPlan.of(qwen(24), MemoryPlan.rlsr(rlsr, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP), 22_456_352 / 1024));
   }
 
   @Test
@@ -68,9 +67,11 @@ class MemoryPlanTest {
       double ratio = m.plan().total() / (double) (m.peakMib() * MIB);
       table.append(String.format("%-70s measured %6.2f GiB, plan %6.2f GiB (%s), %+.1f%%%n", m.what(),
           m.peakMib() / 1024.0, m.plan().total() / (double) GIB, m.plan().phase(), 100 * (ratio - 1)));
-      assertThat(ratio).as(m.what()).isBetween(1.0, 1.3);
     }
     System.out.print(table);
+    for (Measured m : measured()) {
+      assertThat(m.plan().total() / (double) (m.peakMib() * MIB)).as(m.what() + "\n" + table).isBetween(1.0, 1.3);
+    }
   }
 
   @Test
@@ -144,9 +145,10 @@ class MemoryPlanTest {
   void theHeapIsCappedByXmxAndItsNeedCountsTheCheckpointCopies() {
     MemoryPlan small = MemoryPlan.of(qwen(24), MemoryPlan.sft("sft", sft(1, 256).build(), "--batch-size",
         "--max-seq-len", 0), 2 * GIB);
-    assertThat(item(small, "Java heap")).isEqualTo(2 * GIB);
-    // the loaded model, the weights read back and the two moments: 16 bytes per parameter, with room for regions
-    assertThat(small.heapNeeded()).isGreaterThan(16 * small.parameterCount()).isGreaterThan(8 * GIB);
+    assertThat(item(small, "Java heap")).isPositive().isLessThanOrEqualTo(2 * GIB);
+    // weights and moments stream: the heap needs its base, one streaming group and the largest tensor, not a model copy
+    assertThat(small.heapNeeded()).isGreaterThan(MemoryPlan.STREAM_GROUP_BYTES + 4L * 151936 * 896)
+        .isLessThan(4 * small.parameterCount());
   }
 
   private static long item(MemoryPlan p, String label) {
