@@ -76,7 +76,10 @@ class ChatTemplateLimitsTest {
   @Test
   void nestedLoopsHitTheStepOrTimeLimit() {
     String six = "{% for a in range(100) %}".repeat(6) + "x" + "{% endfor %}".repeat(6);
-    assertRefused(six, "steps (loop limit)");
+    // about 340 ms to the million steps on an idle core; on a machine loaded many times over the 5 s clock can end it
+    // first, which is the same bounded refusal
+    assertThat(assertRefused(six, "chat template stopped").getMessage()).containsAnyOf("steps (loop limit)",
+        "5000 ms (time limit)");
     assertRefused("{{ range(1000000000)|length }}", "range() for 1000000000 numbers", "collection size limit");
     assertRefused("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(60) }}",
         "limit");
