@@ -15,6 +15,7 @@ import dev.rlsr.rl.PositionLimits;
 import dev.rlsr.rl.RlsrTrainer;
 import dev.rlsr.rl.ScaleRewards;
 import dev.rlsr.train.MemoryPlan;
+import dev.rlsr.train.Phases;
 import dev.rlsr.train.SftOptions;
 import dev.rlsr.train.SftTrainer;
 import java.nio.file.Path;
@@ -172,6 +173,7 @@ public final class TrainCommand implements Callable<Integer> {
       throw new RlsrException(data + ": the dataset is empty (nothing to train on)");
     }
     SentenceEmbedder enc;
+    new Phases(spec.commandLine().getErr()).begin("loading the reward encoder " + reward.embedder);
     try {
       enc = SentenceEmbedder.load(reward.embedder, threads.threads);
     } catch (RuntimeException e) {
