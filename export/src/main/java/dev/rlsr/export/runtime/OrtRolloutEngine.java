@@ -112,6 +112,17 @@ public final class OrtRolloutEngine implements RolloutEngine {
     return new OnnxForward(env, session.session(), config);
   }
 
+  /**
+   * Closes the session (the weights' copy, prepacked matrices and arena) until the next {@link #sync}, which makes
+   * a new one anyway. An engine over a model file keeps its session: it could not make a new one.
+   */
+  @Override
+  public void release() {
+    if (proto != null) {
+      close();
+    }
+  }
+
   @Override
   public void close() {
     if (session != null) {
@@ -122,7 +133,8 @@ public final class OrtRolloutEngine implements RolloutEngine {
 
   private void requireSession() {
     if (session == null) {
-      throw new IllegalStateException("this rollout engine has no session: it was closed, or its last sync failed");
+      throw new IllegalStateException("this rollout engine has no session: it was closed or released, or its last sync "
+          + "failed");
     }
   }
 

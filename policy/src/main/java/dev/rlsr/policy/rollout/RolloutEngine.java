@@ -33,7 +33,7 @@ import java.util.List;
  * An engine is not thread-safe: one caller at a time.
  *
  * <p>Adding an implementation (LoRA adapters, int8 rollouts, rollouts on Spark executors, ...): implement these
- * three methods, decoding through {@link DecodeState} (or proving token parity against {@code OrtSampler} in a test
+ * three methods (and {@link #release} when the engine holds its weights in this process), decoding through {@link DecodeState} (or proving token parity against {@code OrtSampler} in a test
  * like {@code TfGeneratorParityTest}); give {@code RolloutEngines.Backend} a value, or {@code EngineOptions} an
  * option, and build the engine in {@code RolloutEngines.open}. Keep this interface as it is: what is specific to one
  * backend (sessions, adapters, executors, quantisation) stays inside the implementation and its options.
@@ -55,6 +55,15 @@ public interface RolloutEngine extends AutoCloseable {
    * function or a model file) throws {@link UnsupportedOperationException} and stays usable.
    */
   void sync(TensorSource weights);
+
+  /**
+   * Frees this engine's copy of the weights until the next {@link #sync}: {@link #sample} throws until then. rlsr
+   * train calls it after each iteration's rollouts, so the log-prob passes and the update run without the rollout
+   * session in memory (at 0.5B parameters 4.6 GiB less at the update's peak); its sync then makes the session anew,
+   * as every sync does. The default keeps everything: for an engine whose weights are not in this process (remote
+   * executors) or that cannot sync.
+   */
+  default void release() {}
 
   /** Releases what the engine owns (sessions, graphs, native buffers); borrowed resources stay open. */
   @Override

@@ -12,11 +12,12 @@ import java.util.Locale;
 
 /**
  * A run holds, for its whole length: the TensorFlow variables (weights, gradient accumulators, AdamW m and v), the
- * frozen reference graph (RLSR with beta > 0), the ONNX Runtime rollout session and the reward embedder (RLSR), the
- * runtimes themselves, and the Java heap. On top of that, one phase at a time: a training step (the activations the
- * graph keeps for the backward pass, the log-prob head and the gradient temporaries, or the AdamW step's temporaries,
- * whichever is larger), a checkpoint (weights and moments read back onto the heap), rollouts (KV cache, prefill) and
- * the weight sync (a second rollout session until the first is closed). The plan is the phase with the largest sum.
+ * frozen reference graph (RLSR with beta > 0), the reward embedder (RLSR), the runtimes themselves, and the Java heap.
+ * On top of that, one phase at a time: a training step (the activations the graph keeps for the backward pass, the
+ * log-prob head and the gradient temporaries, or the AdamW step's temporaries, whichever is larger), a checkpoint
+ * (the largest tensor and a streaming group on the heap; in RLSR the rollout session, made by the sync before it),
+ * rollouts (the rollout session, KV cache, prefill) and the weight sync (the new session and the direct buffers it
+ * copies; the old one was released after the rollouts). The plan is the phase with the largest sum.
  *
  * <p>The constants were measured on this project's 2-core machine (peak RSS of whole runs with {@code /proc} sampled
  * every 0.5 s, and of single training steps and ONNX Runtime sessions at Qwen2.5-0.5B width with 1 to 24 layers and
@@ -264,8 +265,9 @@ public final class MemoryPlan {
       if (ro.reference()) {
         resident.add(new Item("reference model", F32 * p));
       }
+      // not resident: train releases the session after the rollouts and the sync makes a new one, so it is in the
+      // rollout, sync and checkpoint phases (the checkpoint follows the sync) but not in a training step
       session = ORT_SESSION_BYTES + (long) (F32 * (ORT_WEIGHT_COPIES * p + ORT_HEAD_COPIES * headFloats));
-      resident.add(new Item("rollout session", session));
     }
     if (run.embedderBytes() > 0) {
       resident.add(new Item("reward embedder", run.embedderBytes()));
@@ -299,9 +301,13 @@ public final class MemoryPlan {
 
     List<List<Item>> phases = new ArrayList<>();
     phases.add(phase(resident, heap(run.midRunCheckpoints() ? checkpointLive : steadyLive), step));
-    phases.add(phase(resident, heap(checkpointLive),
-        List.of(new Item("step memory not yet returned", (long) (CHECKPOINT_RETAINED_FRACTION * stepBytes)),
-            new Item("streaming group", STREAM_GROUP_BYTES))));
+    List<Item> checkpoint = new ArrayList<>(List.of(
+        new Item("step memory not yet returned", (long) (CHECKPOINT_RETAINED_FRACTION * stepBytes)),
+        new Item("streaming group", STREAM_GROUP_BYTES)));
+    if (ro != null) {
+      checkpoint.add(new Item("rollout session", session));
+    }
+    phases.add(phase(resident, heap(checkpointLive), checkpoint));
     if (ro != null) {
       long kv = (long) (F32 * KV_CACHE_COPIES * ro.rows() * (ro.promptTokens() + (long) ro.completionTokens())
           * config.numLayers() * 2 * config.numKvHeads() * config.headDim());
@@ -310,11 +316,13 @@ public final class MemoryPlan {
           + PREFILL_INTERMEDIATE_COPIES * config.intermediateSize())
           + PREFILL_ATTENTION_COPIES * ro.rows() * config.numHeads() * (double) ro.promptTokens() * ro.promptTokens()
           + SAMPLER_LOGITS_COPIES * ro.rows() * (double) config.vocabSize()));
-      phases.add(phase(resident, heap(steadyLive), List.of(
+      phases.add(phase(resident, heap(steadyLive), List.of(new Item("rollout session", session),
           new Item("KV cache at " + ro.rows() + " rollout rows x " + (ro.promptTokens() + ro.completionTokens())
               + " tokens", kv), new Item("prefill", prefill))));
-      // a sync closes the old session first, then hands the new one the weights in direct buffers it copies
-      phases.add(phase(resident, heap(steadyLive), List.of(new Item("direct buffers during the sync", F32 * p))));
+      // the old session is gone (released after the rollouts); the new one is handed the weights in direct buffers
+      // it copies
+      phases.add(phase(resident, heap(steadyLive), List.of(new Item("rollout session", session),
+          new Item("direct buffers during the sync", F32 * p))));
     }
     int peak = 0;
     for (int i = 1; i < phases.size(); i++) {

@@ -57,7 +57,7 @@ class MemoryPlanTest {
         new Measured("train 2 layers, P=4 G=4, 64 new tokens, micro-batch 4",
             MemoryPlan.of(qwen(2), MemoryPlan.rlsr(rlsr, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP), 9_393_192 / 1024),
         new Measured("train 24 layers, P=4 G=4, 64 new tokens, micro-batch 4",
-            MemoryPlan.of(qwen(24), MemoryPlan.rlsr(rlsr, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP), 22_456_352 / 1024));
+            MemoryPlan.of(qwen(24), MemoryPlan.rlsr(rlsr, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP), 19_424_196 / 1024));
   }
 
   @Test
@@ -125,7 +125,9 @@ class MemoryPlanTest {
     GrpoConfig g = GrpoConfig.builder().model(Path.of("m")).data(Path.of("d")).out(Path.of("o")).build();
     MemoryPlan p = MemoryPlan.of(qwen(24), MemoryPlan.rlsr(g, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP);
     assertThat(item(p, "reference model")).isEqualTo(4 * p.parameterCount());
-    assertThat(item(p, "rollout session")).isGreaterThan(2 * 4 * p.parameterCount());
+    // train releases the rollout session after the rollouts: a training step runs without it
+    assertThat(p.phase()).isEqualTo(MemoryPlan.Phase.STEP);
+    assertThat(p.items()).noneMatch(i -> i.label().equals("rollout session"));
     assertThat(item(p, "reward embedder")).isEqualTo(MemoryPlan.EMBEDDER_BUILT_IN_BYTES);
     assertThat(p.breakdown()).contains("activations at --micro-batch-size 16 x 384 tokens: ");
     MemoryPlan noBeta = MemoryPlan.of(qwen(24), MemoryPlan.rlsr(g.toBuilder().beta(0).build(), 0), HEAP);
@@ -138,6 +140,7 @@ class MemoryPlanTest {
         .maxPromptLength(2048).maxCompletionLength(2048).build();
     MemoryPlan r = MemoryPlan.of(qwen(24), MemoryPlan.rlsr(wide, 0), HEAP);
     assertThat(r.phase()).isEqualTo(MemoryPlan.Phase.ROLLOUT);
+    assertThat(item(r, "rollout session")).isGreaterThan(2 * 4 * r.parameterCount());
     assertThat(r.fixes(r.total() - GIB)).anyMatch(f -> f.startsWith("lower --generation-batch-size to "));
   }
 
