@@ -66,7 +66,7 @@ public final class OnnxPolicySessions {
   static OnnxPolicySession create(OrtEnvironment env, byte[] proto, ModelConfig c, TensorSource w, int threads,
       Device device, Consumer<List<FloatBuffer>> created) {
     OnnxPolicyExporter.checkWeights(c, w);
-    return create(env, proto, ModelWeights.layout(c), name -> w, threads, device, created);
+    return create(env, proto, ModelWeights.layout(c), name -> w, threads, device, false, created);
   }
 
   /**
@@ -82,13 +82,27 @@ public final class OnnxPolicySessions {
     TensorSource zeros = OnnxPolicyExporter.zeroAdapter(c, lora);
     LinkedHashMap<String, long[]> baseLayout = ModelWeights.layout(c);
     return create(env, proto, OnnxPolicyExporter.initializerLayout(c, lora),
-        name -> baseLayout.containsKey(name) ? base : zeros, threads, device, buffers -> {});
+        name -> baseLayout.containsKey(name) ? base : zeros, threads, device, true, buffers -> {});
   }
 
-  /** The session with each tensor of {@code layout} read from {@code sourceOf.apply(name)} into a direct buffer. */
+  /**
+   * The session with each tensor of {@code layout} read from {@code sourceOf.apply(name)} into a direct buffer.
+   * {@code overridable}: the graph has initializers that are also inputs (the LoRA adapter); ONNX Runtime warns at
+   * creation, once per such initializer, that it will not constant-fold them, which is the point, so the session
+   * logs errors only.
+   */
   private static OnnxPolicySession create(OrtEnvironment env, byte[] proto, LinkedHashMap<String, long[]> layout,
-      Function<String, TensorSource> sourceOf, int threads, Device device, Consumer<List<FloatBuffer>> created) {
+      Function<String, TensorSource> sourceOf, int threads, Device device, boolean overridable,
+      Consumer<List<FloatBuffer>> created) {
     OrtSession.SessionOptions opts = options(threads, device);
+    if (overridable) {
+      try {
+        opts.setSessionLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+      } catch (OrtException e) {
+        opts.close();
+        throw new IllegalStateException("ONNX Runtime refused a session log level", e);
+      }
+    }
     List<ByteBuffer> memory = new ArrayList<>();
     List<FloatBuffer> values = new ArrayList<>();
     List<OnnxTensor> tensors = new ArrayList<>();
