@@ -126,15 +126,53 @@ public final class OnnxPolicyExporter {
 
   static void writeModel(ModelConfig c, TensorSource w, Path modelOnnx, Map<String, String> metadata,
       long embedLimitBytes) {
-    checkWeights(c, w);
+    writeModel(c, null, w, modelOnnx, metadata, embedLimitBytes);
+  }
+
+  /**
+   * {@link #writeModel(ModelConfig, TensorSource, Path, Map)} for the graph with the inputs of {@code lora}'s adapter
+   * ({@link #buildWithExternalWeights(ModelConfig, LoraConfig, Map, Logits)}, every position's logits): the base
+   * weights from {@code base}, zeros as the adapter inputs' defaults (written like the weights, inside or in the data
+   * file), so the model run without adapter inputs is the base. The adapter goes beside it in ONNX Runtime's format
+   * ({@link OnnxAdapterFormat#write}; see {@link #writeModelWithAdapter}).
+   */
+  public static void writeModel(ModelConfig c, LoraConfig lora, TensorSource base, Path modelOnnx,
+      Map<String, String> metadata) {
+    writeModel(c, lora, base, modelOnnx, metadata, EMBED_LIMIT_BYTES);
+  }
+
+  /**
+   * The serving export of a LoRA policy into {@code dir}: {@code model.onnx} (and {@code model.onnx_data} above
+   * {@value #EMBED_LIMIT_BYTES} bytes) by {@link #writeModel(ModelConfig, LoraConfig, TensorSource, Path, Map)}, and
+   * {@code adapter.onnx_adapter} ({@link #ADAPTER_FILE}) with the adapter tensors of {@code adapter}. A consumer loads
+   * the adapter with {@code OrtLoraAdapter.create(path)} and runs with {@code RunOptions.addActiveLoraAdapter}; the
+   * same model serves other adapters of the same LoraConfig.
+   *
+   * @param adapterVersion the format's {@code adapter_version} (e.g. the training iteration)
+   */
+  public static void writeModelWithAdapter(ModelConfig c, LoraConfig lora, TensorSource base, TensorSource adapter,
+      int adapterVersion, Path dir, Map<String, String> metadata) {
+    checkAdapter(c, lora, adapter); // before anything is written
+    writeModel(c, lora, base, dir.resolve("model.onnx"), metadata, EMBED_LIMIT_BYTES);
+    OnnxAdapterFormat.write(c, lora, adapter, adapterVersion, dir.resolve(ADAPTER_FILE));
+  }
+
+  /** The adapter file {@link #writeModelWithAdapter} writes beside {@code model.onnx}. */
+  public static final String ADAPTER_FILE = "adapter" + OnnxAdapterFormat.EXTENSION;
+
+  static void writeModel(ModelConfig c, LoraConfig lora, TensorSource base, Path modelOnnx,
+      Map<String, String> metadata, long embedLimitBytes) {
+    checkWeights(c, base);
+    LinkedHashMap<String, long[]> layout = initializerLayout(c, lora);
+    TensorSource w = lora == null ? base : withAdapterDefaults(c, lora, base);
     long bytes = 0;
-    for (long[] shape : ModelWeights.layout(c).values()) {
+    for (long[] shape : layout.values()) {
       bytes += FloatTensor.numel(shape) * Float.BYTES;
     }
     boolean embed = bytes <= embedLimitBytes;
     String location = modelOnnx.getFileName() + "_data";
     Path dataFile = modelOnnx.resolveSibling(location);
-    LinkedHashMap<String, Long> offsets = externalOffsets(c);
+    LinkedHashMap<String, Long> offsets = externalOffsets(layout);
     try {
       Path parent = modelOnnx.toAbsolutePath().getParent();
       if (parent != null) {
@@ -142,14 +180,14 @@ public final class OnnxPolicyExporter {
       }
       try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(modelOnnx), 1 << 20)) {
         if (embed) {
-          writeEmbedded(c, w, metadata, out);
+          writeEmbedded(c, lora, w, metadata, out);
         } else {
-          build(c, metadata, Logits.ALL, (g, name, shape) -> g.externalWeight(name, shape, location, offsets.get(name)))
-              .writeTo(out);
+          build(c, lora, metadata, Logits.ALL,
+              (g, name, shape) -> g.externalWeight(name, shape, location, offsets.get(name))).writeTo(out);
         }
       }
       if (!embed) {
-        writeExternalData(c, w, dataFile, offsets);
+        writeExternalData(layout, w, dataFile, offsets);
       }
     } catch (IOException e) {
       throw new RlsrException(modelOnnx + ": cannot write the ONNX model: " + e.getMessage(), e);
@@ -208,6 +246,31 @@ public final class OnnxPolicyExporter {
       });
     }
     return out;
+  }
+
+  /** {@code base}'s weights and {@link #zeroAdapter}'s tensors as one source, by name. */
+  private static TensorSource withAdapterDefaults(ModelConfig c, LoraConfig lora, TensorSource base) {
+    TensorSource zeros = zeroAdapter(c, lora);
+    LinkedHashMap<String, long[]> layout = initializerLayout(c, lora);
+    LinkedHashMap<String, long[]> baseLayout = ModelWeights.layout(c);
+    return new TensorSource() {
+      @Override
+      public LinkedHashMap<String, long[]> shapes() {
+        LinkedHashMap<String, long[]> out = new LinkedHashMap<>();
+        layout.forEach((k, v) -> out.put(k, v.clone()));
+        return out;
+      }
+
+      @Override
+      public FloatTensor read(String name) {
+        return (baseLayout.containsKey(name) ? base : zeros).read(name);
+      }
+
+      @Override
+      public void readInto(String name, java.nio.FloatBuffer dst) {
+        (baseLayout.containsKey(name) ? base : zeros).readInto(name, dst);
+      }
+    };
   }
 
   /** The adapter of {@code lora} on {@code c} with every A and B zero: the defaults of the adapter inputs. */
@@ -468,9 +531,8 @@ public final class OnnxPolicyExporter {
   }
 
   /** The weights at their offsets in the data file, one tensor at a time through one reused off-heap buffer. */
-  private static void writeExternalData(ModelConfig c, TensorSource w, Path dataFile, LinkedHashMap<String, Long> offsets)
-      throws IOException {
-    LinkedHashMap<String, long[]> layout = ModelWeights.layout(c);
+  private static void writeExternalData(LinkedHashMap<String, long[]> layout, TensorSource w, Path dataFile,
+      LinkedHashMap<String, Long> offsets) throws IOException {
     ByteBuffer stage = stagingBuffer(layout);
     try (FileChannel ch = FileChannel.open(dataFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -491,10 +553,10 @@ public final class OnnxPolicyExporter {
    * without the weight bytes, then per weight its TensorProto header and its raw_data streamed from {@code w}.
    * Parsed back it equals {@link #buildEmbedded} (weights first among the initializers, as there).
    */
-  private static void writeEmbedded(ModelConfig c, TensorSource w, Map<String, String> metadata, OutputStream os)
-      throws IOException {
-    LinkedHashMap<String, long[]> layout = ModelWeights.layout(c);
-    OnnxMl.ModelProto model = build(c, metadata, Logits.ALL, (g, name, shape) -> g.weightHeader(name, shape));
+  private static void writeEmbedded(ModelConfig c, LoraConfig lora, TensorSource w, Map<String, String> metadata,
+      OutputStream os) throws IOException {
+    LinkedHashMap<String, long[]> layout = initializerLayout(c, lora);
+    OnnxMl.ModelProto model = build(c, lora, metadata, Logits.ALL, (g, name, shape) -> g.weightHeader(name, shape));
     OnnxMl.GraphProto.Builder rest = model.getGraph().toBuilder().clearInitializer();
     List<OnnxMl.TensorProto> headers = new ArrayList<>();
     for (OnnxMl.TensorProto t : model.getGraph().getInitializerList()) {
