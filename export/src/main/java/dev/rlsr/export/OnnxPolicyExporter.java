@@ -64,6 +64,11 @@ import java.util.Map;
  * ...), stored in HF layout [out, in]; each linear layer is {@code Gemm(x, W, b, transB=1)} on the flattened
  * [batch*seq, d] residual stream. So weight sync needs nothing but the HF tensors (see {@link #checkWeights}),
  * and no transposed copy is made at session creation.
+ *
+ * <p>LoRA: given a {@link LoraConfig}, each adapted linear layer adds {@code scale · B (A x)} to its Gemm, with A and
+ * B graph inputs that default to zeros (overridable initializers named by {@link LoraConfig#layout}); run without
+ * them the graph is the base model. Rollouts feed them through an active {@code OrtLoraAdapter}
+ * ({@link OnnxAdapterFormat}); the serving export is {@link #writeModelWithAdapter}.
  */
 public final class OnnxPolicyExporter {
   /** Pinned opset of the default ONNX domain. */

@@ -58,6 +58,7 @@ public final class LoraSyncBench {
         }
         fullSample = timeSample(e, prompts, sampling);
       }
+      System.out.printf("whole-weight sync (new session): median %.1f ms  %s%n", median(full), Arrays.toString(rounded(full)));
       double[] adapter = new double[syncs];
       double loraSample;
       long t0 = System.nanoTime();
@@ -73,7 +74,6 @@ public final class LoraSyncBench {
         }
         loraSample = timeSample(e, prompts, sampling);
       }
-      System.out.printf("whole-weight sync (new session): median %.1f ms  %s%n", median(full), Arrays.toString(rounded(full)));
       System.out.printf("adapter-only sync (same session): median %.1f ms  %s%n", median(adapter),
           Arrays.toString(rounded(adapter)));
       System.out.printf("sampling 4 prompts x 32 tokens: plain %.0f ms, LoRA unmerged %.0f ms (x%.2f)%n", fullSample,
