@@ -48,7 +48,6 @@ public final class LoraSyncBench {
       SamplingOptions sampling = SamplingOptions.sampling(32, 7, List.of(), 0);
 
       double[] full = new double[syncs];
-      double fullSample;
       try (RolloutEngine e = RolloutEngines.open(Backend.ONNX, c, base, o)) {
         e.sample(prompts, sampling); // warm-up
         for (int i = 0; i < syncs; i++) {
@@ -56,11 +55,9 @@ public final class LoraSyncBench {
           e.sync(base);
           full[i] = (System.nanoTime() - t0) / 1e6;
         }
-        fullSample = timeSample(e, prompts, sampling);
       }
       System.out.printf("whole-weight sync (new session): median %.1f ms  %s%n", median(full), Arrays.toString(rounded(full)));
       double[] adapter = new double[syncs];
-      double loraSample;
       long t0 = System.nanoTime();
       try (RolloutEngine e = RolloutEngines.open(Backend.ONNX, c, base, o.withLora(lora))) {
         double open = (System.nanoTime() - t0) / 1e6;
@@ -72,12 +69,28 @@ public final class LoraSyncBench {
           e.sync(adapters.get(i % 2));
           adapter[i] = (System.nanoTime() - t1) / 1e6;
         }
-        loraSample = timeSample(e, prompts, sampling);
       }
       System.out.printf("adapter-only sync (same session): median %.1f ms  %s%n", median(adapter),
           Arrays.toString(rounded(adapter)));
-      System.out.printf("sampling 4 prompts x 32 tokens: plain %.0f ms, LoRA unmerged %.0f ms (x%.2f)%n", fullSample,
-          loraSample, loraSample / fullSample);
+      // sampling, each engine fresh, plain before and after LoRA to show the machine's drift
+      double[] plain = new double[2];
+      double loraSample = 0;
+      for (int round = 0; round < 3; round++) {
+        EngineOptions eo = round == 1 ? o.withLora(lora) : o;
+        try (RolloutEngine e = RolloutEngines.open(Backend.ONNX, c, base, eo)) {
+          if (round == 1) {
+            e.sync(adapters.get(0));
+          }
+          double ms = timeSample(e, prompts, sampling);
+          if (round == 1) {
+            loraSample = ms;
+          } else {
+            plain[round / 2] = ms;
+          }
+        }
+      }
+      System.out.printf("sampling 4 prompts x 32 tokens (best of 5): plain %.0f ms, LoRA unmerged %.0f ms, plain again "
+          + "%.0f ms%n", plain[0], loraSample, plain[1]);
     } finally {
       if (model != null) {
         model.close();
@@ -95,7 +108,8 @@ public final class LoraSyncBench {
 
   private static double timeSample(RolloutEngine e, List<int[]> prompts, SamplingOptions o) {
     double best = Double.MAX_VALUE;
-    for (int i = 0; i < 3; i++) {
+    e.sample(prompts, o); // warm-up
+    for (int i = 0; i < 5; i++) {
       long t0 = System.nanoTime();
       e.sample(prompts, o);
       best = Math.min(best, (System.nanoTime() - t0) / 1e6);
