@@ -74,7 +74,8 @@ public final class OnnxPolicySessions {
    * OnnxPolicyExporter.Logits)}: the base weights of {@code c} from {@code base} as in
    * {@link #create(OrtEnvironment, byte[], ModelConfig, TensorSource, int, Device)}, and zeros as the defaults of the
    * adapter inputs ({@link OnnxPolicyExporter#zeroAdapter}), so the session run without adapter inputs is the base
-   * model. The adapter itself is fed on every run (see {@link OrtRolloutEngine}).
+   * model. The adapter itself comes with each run, as an active OrtLoraAdapter of its run options
+   * ({@link OrtRolloutEngine}).
    */
   public static OnnxPolicySession createLora(OrtEnvironment env, byte[] proto, ModelConfig c, LoraConfig lora,
       TensorSource base, int threads, Device device) {
