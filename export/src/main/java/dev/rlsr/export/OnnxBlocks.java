@@ -1,15 +1,18 @@
 // The blocks of the Llama-family decoder as ONNX nodes (rotary tables, the attention mask, grouped-query attention,
-// head split, rotary, RMSNorm, linear), used by OnnxPolicyExporter.build in forward-pass order.
+// head split, rotary, RMSNorm, linear with an optional LoRA update), used by OnnxPolicyExporter.build in order.
 package dev.rlsr.export;
 
 import static dev.rlsr.export.OnnxGraph.attr;
+import static dev.rlsr.export.OnnxGraph.attrFloat;
 import static dev.rlsr.export.OnnxGraph.attrInts;
 import static dev.rlsr.export.OnnxGraph.in;
 
 import ai.onnx.proto.OnnxMl.TensorProto.DataType;
 import dev.rlsr.policy.model.Attention;
+import dev.rlsr.policy.model.LoraConfig;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.Rope;
+import java.util.Set;
 
 /**
  * Each block adds its nodes under the name prefix {@code s} and returns the name of its output. Like the TensorFlow
@@ -117,7 +120,36 @@ final class OnnxBlocks {
    * {@code prefix.bias}: no transposed copy of the weight exists, in the file or in the session. x [N, in].
    */
   static String linear(OnnxGraph g, String s, String x, String prefix, boolean hasBias) {
+    return linear(g, s, x, prefix, hasBias, Adapter.NONE);
+  }
+
+  /**
+   * {@link #linear(OnnxGraph, String, String, String, boolean)}, and for a layer the adapter adapts
+   * {@code W x + scale · B (A x)}: {@code s/lora_A} = Gemm(x, A, transB=1) [N, r], then one Gemm(xA, B, base,
+   * alpha=scale, beta=1, transB=1) adds the update to the base output. A [r, in] and B [out, r] are read by their
+   * rlsr names ({@link LoraConfig#aName}, {@link LoraConfig#bName}), declared by the caller.
+   */
+  static String linear(OnnxGraph g, String s, String x, String prefix, boolean hasBias, Adapter lora) {
     String[] inputs = hasBias ? in(x, prefix + ".weight", prefix + ".bias") : in(x, prefix + ".weight");
-    return g.node(s, "Gemm", inputs, attr("transB", 1L));                                                   // [N, out]
+    if (!lora.adapts(prefix)) {
+      return g.node(s, "Gemm", inputs, attr("transB", 1L));                                                 // [N, out]
+    }
+    String base = g.node(s + "/base", "Gemm", inputs, attr("transB", 1L));                                  // [N, out]
+    String xa = g.node(s + "/lora_A", "Gemm", in(x, LoraConfig.aName(prefix)), attr("transB", 1L));       // [N, r]
+    return g.node(s, "Gemm", in(xa, LoraConfig.bName(prefix), base), attr("transB", 1L),
+        attrFloat("alpha", lora.scale()), attrFloat("beta", 1f));                                           // [N, out]
+  }
+
+  /** The layers (weight prefixes) a LoRA adapter adapts and its scale alpha / r; {@link #NONE}: no adapter. */
+  record Adapter(Set<String> prefixes, float scale) {
+    static final Adapter NONE = new Adapter(Set.of(), 1f);
+
+    static Adapter of(LoraConfig lora, ModelConfig c) {
+      return lora == null ? NONE : new Adapter(Set.copyOf(lora.adaptedLayers(c).keySet()), (float) lora.scale());
+    }
+
+    boolean adapts(String prefix) {
+      return prefixes.contains(prefix);
+    }
   }
 }

@@ -44,6 +44,23 @@ final class OnnxGraph {
     return name;
   }
 
+  /**
+   * Makes the initializer {@code name} (declared before, float32 of {@code shape}) also a graph input: its values
+   * are then a default that a caller may override by feeding the input (ONNX IR >= 4; ONNX Runtime lists such inputs
+   * among a session's overridable initializers, not its required inputs).
+   */
+  String overridableInput(String name, long[] shape) {
+    if (!names.contains(name)) {
+      throw new IllegalStateException("overridable input " + name + " has no initializer yet");
+    }
+    Object[] dims = new Object[shape.length];
+    for (int i = 0; i < shape.length; i++) {
+      dims[i] = shape[i];
+    }
+    graph.addInput(valueInfo(name, TensorProto.DataType.FLOAT, dims));
+    return name;
+  }
+
   /** Declares an already produced value (node output) as a graph output with its type and shape. */
   void output(String name, TensorProto.DataType type, Object... dims) {
     if (!names.contains(name)) {
@@ -177,6 +194,10 @@ final class OnnxGraph {
 
   static AttributeProto attr(String name, long value) {
     return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
+  }
+
+  static AttributeProto attrFloat(String name, float value) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(value).build();
   }
 
   static AttributeProto attrInts(String name, long... values) {

@@ -18,6 +18,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.WireFormat;
 import dev.rlsr.policy.model.FloatTensor;
+import dev.rlsr.policy.model.LoraConfig;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.model.TensorSource;
@@ -63,6 +64,11 @@ import java.util.Map;
  * ...), stored in HF layout [out, in]; each linear layer is {@code Gemm(x, W, b, transB=1)} on the flattened
  * [batch*seq, d] residual stream. So weight sync needs nothing but the HF tensors (see {@link #checkWeights}),
  * and no transposed copy is made at session creation.
+ *
+ * <p>LoRA: given a {@link LoraConfig}, each adapted linear layer adds {@code scale · B (A x)} to its Gemm, with A and
+ * B graph inputs that default to zeros (overridable initializers named by {@link LoraConfig#layout}); run without
+ * them the graph is the base model. Rollouts feed them through an active {@code OrtLoraAdapter}
+ * ({@link OnnxAdapterFormat}); the serving export is {@link #writeModelWithAdapter}.
  */
 public final class OnnxPolicyExporter {
   /** Pinned opset of the default ONNX domain. */
@@ -92,6 +98,8 @@ public final class OnnxPolicyExporter {
 
   /** Metadata key saying which positions get logits ("all" or "last"). */
   public static final String LOGITS_METADATA_KEY = "rlsr.logits";
+  /** Metadata key of a graph with LoRA adapter inputs: the adapter's {@code {"r", "lora_alpha", "target_modules"}}. */
+  public static final String LORA_METADATA_KEY = "rlsr.lora";
 
   /** How the graph gets the bytes of a weight. */
   interface WeightSource {
@@ -123,15 +131,53 @@ public final class OnnxPolicyExporter {
 
   static void writeModel(ModelConfig c, TensorSource w, Path modelOnnx, Map<String, String> metadata,
       long embedLimitBytes) {
-    checkWeights(c, w);
+    writeModel(c, null, w, modelOnnx, metadata, embedLimitBytes);
+  }
+
+  /**
+   * {@link #writeModel(ModelConfig, TensorSource, Path, Map)} for the graph with the inputs of {@code lora}'s adapter
+   * ({@link #buildWithExternalWeights(ModelConfig, LoraConfig, Map, Logits)}, every position's logits): the base
+   * weights from {@code base}, zeros as the adapter inputs' defaults (written like the weights, inside or in the data
+   * file), so the model run without adapter inputs is the base. The adapter goes beside it in ONNX Runtime's format
+   * ({@link OnnxAdapterFormat#write}; see {@link #writeModelWithAdapter}).
+   */
+  public static void writeModel(ModelConfig c, LoraConfig lora, TensorSource base, Path modelOnnx,
+      Map<String, String> metadata) {
+    writeModel(c, lora, base, modelOnnx, metadata, EMBED_LIMIT_BYTES);
+  }
+
+  /**
+   * The serving export of a LoRA policy into {@code dir}: {@code model.onnx} (and {@code model.onnx_data} above
+   * {@value #EMBED_LIMIT_BYTES} bytes) by {@link #writeModel(ModelConfig, LoraConfig, TensorSource, Path, Map)}, and
+   * {@code adapter.onnx_adapter} ({@link #ADAPTER_FILE}) with the adapter tensors of {@code adapter}. A consumer loads
+   * the adapter with {@code OrtLoraAdapter.create(path)} and runs with {@code RunOptions.addActiveLoraAdapter}; the
+   * same model serves other adapters of the same LoraConfig.
+   *
+   * @param adapterVersion the format's {@code adapter_version} (e.g. the training iteration)
+   */
+  public static void writeModelWithAdapter(ModelConfig c, LoraConfig lora, TensorSource base, TensorSource adapter,
+      int adapterVersion, Path dir, Map<String, String> metadata) {
+    checkAdapter(c, lora, adapter); // before anything is written
+    writeModel(c, lora, base, dir.resolve("model.onnx"), metadata, EMBED_LIMIT_BYTES);
+    OnnxAdapterFormat.write(c, lora, adapter, adapterVersion, dir.resolve(ADAPTER_FILE));
+  }
+
+  /** The adapter file {@link #writeModelWithAdapter} writes beside {@code model.onnx}. */
+  public static final String ADAPTER_FILE = "adapter" + OnnxAdapterFormat.EXTENSION;
+
+  static void writeModel(ModelConfig c, LoraConfig lora, TensorSource base, Path modelOnnx,
+      Map<String, String> metadata, long embedLimitBytes) {
+    checkWeights(c, base);
+    LinkedHashMap<String, long[]> layout = initializerLayout(c, lora);
+    TensorSource w = lora == null ? base : withAdapterDefaults(c, lora, base);
     long bytes = 0;
-    for (long[] shape : ModelWeights.layout(c).values()) {
+    for (long[] shape : layout.values()) {
       bytes += FloatTensor.numel(shape) * Float.BYTES;
     }
     boolean embed = bytes <= embedLimitBytes;
     String location = modelOnnx.getFileName() + "_data";
     Path dataFile = modelOnnx.resolveSibling(location);
-    LinkedHashMap<String, Long> offsets = externalOffsets(c);
+    LinkedHashMap<String, Long> offsets = externalOffsets(layout);
     try {
       Path parent = modelOnnx.toAbsolutePath().getParent();
       if (parent != null) {
@@ -139,14 +185,14 @@ public final class OnnxPolicyExporter {
       }
       try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(modelOnnx), 1 << 20)) {
         if (embed) {
-          writeEmbedded(c, w, metadata, out);
+          writeEmbedded(c, lora, w, metadata, out);
         } else {
-          build(c, metadata, Logits.ALL, (g, name, shape) -> g.externalWeight(name, shape, location, offsets.get(name)))
-              .writeTo(out);
+          build(c, lora, metadata, Logits.ALL,
+              (g, name, shape) -> g.externalWeight(name, shape, location, offsets.get(name))).writeTo(out);
         }
       }
       if (!embed) {
-        writeExternalData(c, w, dataFile, offsets);
+        writeExternalData(layout, w, dataFile, offsets);
       }
     } catch (IOException e) {
       throw new RlsrException(modelOnnx + ": cannot write the ONNX model: " + e.getMessage(), e);
@@ -169,9 +215,120 @@ public final class OnnxPolicyExporter {
    * [batch, seq, vocab] prefill logits, the largest tensor of a big-vocabulary model.
    */
   public static byte[] buildWithExternalWeights(ModelConfig c, Map<String, String> metadata, Logits logits) {
-    LinkedHashMap<String, Long> offsets = externalOffsets(c);
-    return build(c, metadata, logits, (g, name, shape) -> g.externalWeight(name, shape, EXTERNAL_DATA_FILE, offsets.get(name)))
-        .toByteArray();
+    return buildWithExternalWeights(c, null, metadata, logits);
+  }
+
+  /**
+   * As {@link #buildWithExternalWeights(ModelConfig, Map, Logits)}, with the inputs of a LoRA adapter of
+   * {@code lora} (null: none, the plain graph): every adapted linear layer computes {@code W x + scale · B (A x)}.
+   *
+   * <p>Each adapter tensor ({@link LoraConfig#layout}: {@code <prefix>.lora_A.weight} [r, in],
+   * {@code <prefix>.lora_B.weight} [out, r]) is a graph input that is also an initializer of the same name: an
+   * overridable initializer (ONNX IR >= 4; this graph is IR 8). Fed, it is the adapter; not fed, its default is used.
+   * The defaults are declared EXTERNAL after the base weights, like them; a session takes zeros for them
+   * ({@link #zeroAdapter}), so the graph run without adapter inputs is the base model. The scale alpha / r is a
+   * constant of the graph (the {@code alpha} attribute of the Gemm that adds the update), so one graph serves one
+   * LoraConfig: r fixes the shapes anyway, and a run cannot feed a scale that disagrees with the adapter trained.
+   */
+  public static byte[] buildWithExternalWeights(ModelConfig c, LoraConfig lora, Map<String, String> metadata,
+      Logits logits) {
+    LinkedHashMap<String, Long> offsets = externalOffsets(initializerLayout(c, lora));
+    return build(c, lora, metadata, logits,
+        (g, name, shape) -> g.externalWeight(name, shape, EXTERNAL_DATA_FILE, offsets.get(name))).toByteArray();
+  }
+
+  /**
+   * Every tensor a graph of {@code c} with {@code lora}'s adapter inputs (null: none) holds as initializers, in the
+   * order they are declared: the base weights ({@link ModelWeights#layout}), then the adapter ({@link LoraConfig#layout}).
+   */
+  public static LinkedHashMap<String, long[]> initializerLayout(ModelConfig c, LoraConfig lora) {
+    LinkedHashMap<String, long[]> out = new LinkedHashMap<>(ModelWeights.layout(c));
+    if (lora != null) {
+      lora.layout(c).forEach((name, shape) -> {
+        if (out.put(name, shape) != null) {
+          throw new IllegalStateException("adapter tensor " + name + " clashes with a base weight");
+        }
+      });
+    }
+    return out;
+  }
+
+  /** {@code base}'s weights and {@link #zeroAdapter}'s tensors as one source, by name. */
+  private static TensorSource withAdapterDefaults(ModelConfig c, LoraConfig lora, TensorSource base) {
+    TensorSource zeros = zeroAdapter(c, lora);
+    LinkedHashMap<String, long[]> layout = initializerLayout(c, lora);
+    LinkedHashMap<String, long[]> baseLayout = ModelWeights.layout(c);
+    return new TensorSource() {
+      @Override
+      public LinkedHashMap<String, long[]> shapes() {
+        LinkedHashMap<String, long[]> out = new LinkedHashMap<>();
+        layout.forEach((k, v) -> out.put(k, v.clone()));
+        return out;
+      }
+
+      @Override
+      public FloatTensor read(String name) {
+        return (baseLayout.containsKey(name) ? base : zeros).read(name);
+      }
+
+      @Override
+      public void readInto(String name, java.nio.FloatBuffer dst) {
+        (baseLayout.containsKey(name) ? base : zeros).readInto(name, dst);
+      }
+    };
+  }
+
+  /** The adapter of {@code lora} on {@code c} with every A and B zero: the defaults of the adapter inputs. */
+  public static TensorSource zeroAdapter(ModelConfig c, LoraConfig lora) {
+    LinkedHashMap<String, long[]> layout = lora.layout(c);
+    return new TensorSource() {
+      @Override
+      public LinkedHashMap<String, long[]> shapes() {
+        LinkedHashMap<String, long[]> out = new LinkedHashMap<>();
+        layout.forEach((k, v) -> out.put(k, v.clone()));
+        return out;
+      }
+
+      @Override
+      public FloatTensor read(String name) {
+        long[] shape = layout.get(name);
+        if (shape == null) {
+          throw new IllegalArgumentException("no tensor " + name);
+        }
+        return FloatTensor.zeros(shape);
+      }
+
+      @Override
+      public void readInto(String name, java.nio.FloatBuffer dst) {
+        long[] shape = layout.get(name);
+        if (shape == null) {
+          throw new IllegalArgumentException("no tensor " + name);
+        }
+        for (long i = FloatTensor.numel(shape); i > 0; i--) {
+          dst.put(0f);
+        }
+      }
+    };
+  }
+
+  /**
+   * Every tensor of {@code lora}'s adapter on {@code c} ({@link LoraConfig#layout}) present in {@code adapter} with
+   * its shape; other tensors of the source are ignored. Refusals name the tensor and the LoRA flags.
+   */
+  public static void checkAdapter(ModelConfig c, LoraConfig lora, TensorSource adapter) {
+    LinkedHashMap<String, long[]> have = adapter.shapes();
+    for (Map.Entry<String, long[]> e : lora.layout(c).entrySet()) {
+      long[] shape = have.get(e.getKey());
+      if (shape == null) {
+        throw new RlsrException("LoRA adapter: no tensor \"" + e.getKey() + "\"; an adapter of r=" + lora.r()
+            + " on " + String.join(",", lora.targetModules()) + " has " + lora.layout(c).size() + " tensors <prefix>"
+            + ".lora_A.weight / .lora_B.weight (--lora-r and --lora-target-modules must match the adapter trained)");
+      }
+      if (!Arrays.equals(shape, e.getValue())) {
+        throw new RlsrException("LoRA adapter: tensor \"" + e.getKey() + "\" has shape " + Arrays.toString(shape)
+            + ", expected " + Arrays.toString(e.getValue()) + " (r=" + lora.r() + "; --lora-r must match the adapter)");
+      }
+    }
   }
 
   /** The model proto with the weights inside (raw_data), built in memory: small models only (tests, benchmarks). */
@@ -202,6 +359,12 @@ public final class OnnxPolicyExporter {
   // ==================================================================== the graph, in forward-pass order
 
   static OnnxMl.ModelProto build(ModelConfig c, Map<String, String> metadata, Logits which, WeightSource weights) {
+    return build(c, null, metadata, which, weights);
+  }
+
+  /** The graph; with {@code lora} (null: none) the adapter's tensors are declared after the weights and are inputs. */
+  static OnnxMl.ModelProto build(ModelConfig c, LoraConfig lora, Map<String, String> metadata, Logits which,
+      WeightSource weights) {
     OnnxGraph g = new OnnxGraph("rlsr_policy", OPSET);
     int nh = c.numHeads();
     int nkv = c.numKvHeads();
@@ -223,6 +386,14 @@ public final class OnnxPolicyExporter {
     // ---- weights (HF names and layout)
     for (Map.Entry<String, long[]> e : ModelWeights.layout(c).entrySet()) {
       weights.declare(g, e.getKey(), e.getValue());
+    }
+    // ---- LoRA adapter (rlsr names): initializers that are also inputs, so a run may feed them
+    OnnxBlocks.Adapter adapter = OnnxBlocks.Adapter.of(lora, c);
+    if (lora != null) {
+      for (Map.Entry<String, long[]> e : lora.layout(c).entrySet()) {
+        weights.declare(g, e.getKey(), e.getValue());
+        g.overridableInput(e.getKey(), e.getValue());
+      }
     }
 
     // ---- shared constants
@@ -253,9 +424,9 @@ public final class OnnxPolicyExporter {
 
       // ---- self-attention
       String x = rmsNorm(g, s + "/input_layernorm", h, p + "input_layernorm.weight");                  // [N, d]
-      String q = linear(g, s + "/self_attn/q_proj", x, p + "self_attn.q_proj", arch.qkvBias());        // [N, nh*hd]
-      String k = linear(g, s + "/self_attn/k_proj", x, p + "self_attn.k_proj", arch.qkvBias());        // [N, nkv*hd]
-      String v = linear(g, s + "/self_attn/v_proj", x, p + "self_attn.v_proj", arch.qkvBias());        // [N, nkv*hd]
+      String q = linear(g, s + "/self_attn/q_proj", x, p + "self_attn.q_proj", arch.qkvBias(), adapter);        // [N, nh*hd]
+      String k = linear(g, s + "/self_attn/k_proj", x, p + "self_attn.k_proj", arch.qkvBias(), adapter);        // [N, nkv*hd]
+      String v = linear(g, s + "/self_attn/v_proj", x, p + "self_attn.v_proj", arch.qkvBias(), adapter);        // [N, nkv*hd]
       q = splitHeads(g, s + "/self_attn/q", q, qHeadsShape);                                            // [B, nh, S, hd]
       k = splitHeads(g, s + "/self_attn/k", k, kvHeadsShape);                                           // [B, nkv, S, hd]
       v = splitHeads(g, s + "/self_attn/v", v, kvHeadsShape);                                           // [B, nkv, S, hd]
@@ -269,17 +440,17 @@ public final class OnnxPolicyExporter {
       String keys = g.node(PolicyIo.presentKey(i), "Concat", in(pastK[i], k), attr("axis", 2L));
       String values = g.node(PolicyIo.presentValue(i), "Concat", in(pastV[i], v), attr("axis", 2L));
       String ctx = attention(g, c, s + "/self_attn", q, keys, values, bias);                            // [N, nh*hd]
-      String o = linear(g, s + "/self_attn/o_proj", ctx, p + "self_attn.o_proj", false);                // [N, d]
+      String o = linear(g, s + "/self_attn/o_proj", ctx, p + "self_attn.o_proj", false, adapter);                // [N, d]
       h = g.node(s + "/attn_residual", "Add", in(h, o));
 
       // ---- SwiGLU MLP: down(silu(gate(x)) * up(x))
       String x2 = rmsNorm(g, s + "/post_attention_layernorm", h, p + "post_attention_layernorm.weight"); // [N, d]
-      String gate = linear(g, s + "/mlp/gate_proj", x2, p + "mlp.gate_proj", false);                     // [N, I]
-      String up = linear(g, s + "/mlp/up_proj", x2, p + "mlp.up_proj", false);                           // [N, I]
+      String gate = linear(g, s + "/mlp/gate_proj", x2, p + "mlp.gate_proj", false, adapter);                     // [N, I]
+      String up = linear(g, s + "/mlp/up_proj", x2, p + "mlp.up_proj", false, adapter);                           // [N, I]
       String sig = g.node(s + "/mlp/gate_sigmoid", "Sigmoid", in(gate));
       String silu = g.node(s + "/mlp/gate_silu", "Mul", in(gate, sig));
       String prod = g.node(s + "/mlp/gate_times_up", "Mul", in(silu, up));
-      String down = linear(g, s + "/mlp/down_proj", prod, p + "mlp.down_proj", false);                   // [N, d]
+      String down = linear(g, s + "/mlp/down_proj", prod, p + "mlp.down_proj", false, adapter);                   // [N, d]
       h = g.node(s + "/mlp_residual", "Add", in(h, down));
     }
 
@@ -308,24 +479,33 @@ public final class OnnxPolicyExporter {
       g.output(PolicyIo.presentKey(i), DataType.FLOAT, "batch_size", (long) nkv, "total_sequence_length", (long) hd);
       g.output(PolicyIo.presentValue(i), DataType.FLOAT, "batch_size", (long) nkv, "total_sequence_length", (long) hd);
     }
-    return g.model(PRODUCER_NAME, producerVersion(), metadata(c, which, metadata));
+    return g.model(PRODUCER_NAME, producerVersion(), metadata(c, lora, which, metadata));
   }
 
   // ==================================================================== metadata, weights, files
 
-  private static LinkedHashMap<String, String> metadata(ModelConfig c, Logits which, Map<String, String> extra) {
+  private static LinkedHashMap<String, String> metadata(ModelConfig c, LoraConfig lora, Logits which,
+      Map<String, String> extra) {
     LinkedHashMap<String, String> m = new LinkedHashMap<>();
     try {
       m.put(CONFIG_METADATA_KEY, Json.MAPPER.writeValueAsString(c.toJson()));
+      if (lora != null) {
+        LinkedHashMap<String, Object> l = new LinkedHashMap<>();
+        l.put("r", lora.r());
+        l.put("lora_alpha", lora.alpha());
+        l.put("target_modules", lora.targetModules());
+        m.put(LORA_METADATA_KEY, Json.MAPPER.writeValueAsString(l));
+      }
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
     m.put(LOGITS_METADATA_KEY, which.name().toLowerCase(Locale.ROOT));
     if (extra != null) {
       for (Map.Entry<String, String> e : extra.entrySet()) {
-        if (m.containsKey(e.getKey())) {
+        if (m.containsKey(e.getKey()) || e.getKey().equals(LORA_METADATA_KEY)) {
           throw new RlsrException("ONNX metadata key \"" + e.getKey() + "\" is reserved by rlsr (" + CONFIG_METADATA_KEY
-              + ": the model's config.json, " + LOGITS_METADATA_KEY + ": which positions get logits); use another key");
+              + ": the model's config.json, " + LOGITS_METADATA_KEY + ": which positions get logits, " + LORA_METADATA_KEY
+              + ": the LoRA adapter's r, alpha and modules); use another key");
         }
         m.put(e.getKey(), e.getValue());
       }
@@ -340,9 +520,14 @@ public final class OnnxPolicyExporter {
 
   /** Byte offset of each weight in an external data file, layout order, {@value #DATA_ALIGNMENT}-aligned. */
   static LinkedHashMap<String, Long> externalOffsets(ModelConfig c) {
+    return externalOffsets(ModelWeights.layout(c));
+  }
+
+  /** Byte offset of each tensor of {@code layout} in an external data file, in its order, aligned. */
+  static LinkedHashMap<String, Long> externalOffsets(LinkedHashMap<String, long[]> layout) {
     LinkedHashMap<String, Long> offsets = new LinkedHashMap<>();
     long at = 0;
-    for (Map.Entry<String, long[]> e : ModelWeights.layout(c).entrySet()) {
+    for (Map.Entry<String, long[]> e : layout.entrySet()) {
       offsets.put(e.getKey(), at);
       at += FloatTensor.numel(e.getValue()) * Float.BYTES;
       at = (at + DATA_ALIGNMENT - 1) / DATA_ALIGNMENT * DATA_ALIGNMENT;
@@ -351,9 +536,8 @@ public final class OnnxPolicyExporter {
   }
 
   /** The weights at their offsets in the data file, one tensor at a time through one reused off-heap buffer. */
-  private static void writeExternalData(ModelConfig c, TensorSource w, Path dataFile, LinkedHashMap<String, Long> offsets)
-      throws IOException {
-    LinkedHashMap<String, long[]> layout = ModelWeights.layout(c);
+  private static void writeExternalData(LinkedHashMap<String, long[]> layout, TensorSource w, Path dataFile,
+      LinkedHashMap<String, Long> offsets) throws IOException {
     ByteBuffer stage = stagingBuffer(layout);
     try (FileChannel ch = FileChannel.open(dataFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -374,10 +558,10 @@ public final class OnnxPolicyExporter {
    * without the weight bytes, then per weight its TensorProto header and its raw_data streamed from {@code w}.
    * Parsed back it equals {@link #buildEmbedded} (weights first among the initializers, as there).
    */
-  private static void writeEmbedded(ModelConfig c, TensorSource w, Map<String, String> metadata, OutputStream os)
-      throws IOException {
-    LinkedHashMap<String, long[]> layout = ModelWeights.layout(c);
-    OnnxMl.ModelProto model = build(c, metadata, Logits.ALL, (g, name, shape) -> g.weightHeader(name, shape));
+  private static void writeEmbedded(ModelConfig c, LoraConfig lora, TensorSource w, Map<String, String> metadata,
+      OutputStream os) throws IOException {
+    LinkedHashMap<String, long[]> layout = initializerLayout(c, lora);
+    OnnxMl.ModelProto model = build(c, lora, metadata, Logits.ALL, (g, name, shape) -> g.weightHeader(name, shape));
     OnnxMl.GraphProto.Builder rest = model.getGraph().toBuilder().clearInitializer();
     List<OnnxMl.TensorProto> headers = new ArrayList<>();
     for (OnnxMl.TensorProto t : model.getGraph().getInitializerList()) {

@@ -28,6 +28,23 @@ public final class OrtTestIo {
   /** Runs the model with an empty past over the given batch; closes everything; returns [B][S][V]. */
   public static float[][][] forward(OrtEnvironment env, OrtSession s, ModelConfig c, int[][] ids, int[][] mask, int[][] pos)
       throws OrtException {
+    return forward(env, s, c, ids, mask, pos, Map.of());
+  }
+
+  /** {@link #forward(OrtEnvironment, OrtSession, ModelConfig, int[][], int[][], int[][])} feeding {@code extra} too (borrowed). */
+  public static float[][][] forward(OrtEnvironment env, OrtSession s, ModelConfig c, int[][] ids, int[][] mask, int[][] pos,
+      Map<String, OnnxTensor> extra) throws OrtException {
+    return forward(env, s, c, ids, mask, pos, extra, null);
+  }
+
+  /** {@link #forward(OrtEnvironment, OrtSession, ModelConfig, int[][], int[][], int[][])} with run options. */
+  public static float[][][] forward(OrtEnvironment env, OrtSession s, ModelConfig c, int[][] ids, int[][] mask, int[][] pos,
+      OrtSession.RunOptions runOptions) throws OrtException {
+    return forward(env, s, c, ids, mask, pos, Map.of(), runOptions);
+  }
+
+  private static float[][][] forward(OrtEnvironment env, OrtSession s, ModelConfig c, int[][] ids, int[][] mask,
+      int[][] pos, Map<String, OnnxTensor> extra, OrtSession.RunOptions runOptions) throws OrtException {
     Map<String, OnnxTensor> in = new LinkedHashMap<>();
     try {
       in.put("input_ids", longs(env, ids));
@@ -38,7 +55,9 @@ public final class OrtTestIo {
         in.put("past_key_values." + i + ".key", OnnxTensor.createTensor(env, FloatBuffer.allocate(0), shape));
         in.put("past_key_values." + i + ".value", OnnxTensor.createTensor(env, FloatBuffer.allocate(0), shape));
       }
-      try (OrtSession.Result r = s.run(in)) {
+      Map<String, OnnxTensor> all = new LinkedHashMap<>(in);
+      all.putAll(extra);
+      try (OrtSession.Result r = runOptions == null ? s.run(all) : s.run(all, runOptions)) {
         return (float[][][]) r.get("logits").orElseThrow().getValue();
       }
     } finally {

@@ -1,8 +1,10 @@
-// How a rollout engine is opened: threads, device, which logits the ONNX graph returns, metadata of the graph.
+// How a rollout engine is opened: threads, device, which logits the ONNX graph returns, metadata of the graph, and
+// the LoRA adapter the ONNX engine takes at sync instead of whole weights.
 package dev.rlsr.export.runtime;
 
 import dev.rlsr.export.Device;
 import dev.rlsr.export.OnnxPolicyExporter;
+import dev.rlsr.policy.model.LoraConfig;
 import java.util.Map;
 
 /**
@@ -12,10 +14,19 @@ import java.util.Map;
  * @param logits   ONNX backends: logits of the last position only ({@link OnnxPolicyExporter.Logits#LAST}, what
  *                 generation needs: no [batch, prompt, vocab] prefill logits) or of every position
  * @param metadata ONNX backends: extra metadata of the graph proto (e.g. {@code rlsr.run_config})
+ * @param lora     ONNX backends, or null: the graph has the inputs of this adapter, the weights given at open are the
+ *                 base (kept in the session for the engine's life) and {@link dev.rlsr.policy.rollout.RolloutEngine#sync}
+ *                 takes the adapter tensors only ({@link OrtRolloutEngine})
  */
-public record EngineOptions(int threads, Device device, OnnxPolicyExporter.Logits logits, Map<String, String> metadata) {
+public record EngineOptions(int threads, Device device, OnnxPolicyExporter.Logits logits, Map<String, String> metadata,
+    LoraConfig lora) {
   public EngineOptions {
     metadata = Map.copyOf(metadata);
+  }
+
+  /** Options without an adapter. */
+  public EngineOptions(int threads, Device device, OnnxPolicyExporter.Logits logits, Map<String, String> metadata) {
+    this(threads, device, logits, metadata, null);
   }
 
   /** Last-position logits, no metadata: the options of every generation caller. */
@@ -24,10 +35,15 @@ public record EngineOptions(int threads, Device device, OnnxPolicyExporter.Logit
   }
 
   public EngineOptions withLogits(OnnxPolicyExporter.Logits l) {
-    return new EngineOptions(threads, device, l, metadata);
+    return new EngineOptions(threads, device, l, metadata, lora);
   }
 
   public EngineOptions withMetadata(Map<String, String> m) {
-    return new EngineOptions(threads, device, logits, m);
+    return new EngineOptions(threads, device, logits, m, lora);
+  }
+
+  /** With a LoRA adapter of {@code l} (null: none): the ONNX engine syncs the adapter only. */
+  public EngineOptions withLora(LoraConfig l) {
+    return new EngineOptions(threads, device, logits, metadata, l);
   }
 }

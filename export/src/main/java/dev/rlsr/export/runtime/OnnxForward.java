@@ -20,11 +20,18 @@ public final class OnnxForward {
   private final OrtEnvironment env;
   private final OrtSession session;
   private final ModelConfig config;
+  private final OrtSession.RunOptions runOptions; // null: plain runs
 
   public OnnxForward(OrtEnvironment env, OrtSession session, ModelConfig config) {
+    this(env, session, config, null);
+  }
+
+  /** Forward passes whose runs use {@code runOptions} (borrowed; null: none), e.g. with an active LoRA adapter. */
+  public OnnxForward(OrtEnvironment env, OrtSession session, ModelConfig config, OrtSession.RunOptions runOptions) {
     this.env = env;
     this.session = session;
     this.config = config;
+    this.runOptions = runOptions;
   }
 
   /** Logits of rows [B][T] (no padding needed: mask and positions as given), [B * P * V] with P = T or 1 (LAST graphs). */
@@ -42,7 +49,8 @@ public final class OnnxForward {
               new long[] {batch, config.numKvHeads(), 0, config.headDim()}));
         }
       }
-      try (OrtSession.Result r = session.run(in, java.util.Set.of(PolicyIo.LOGITS))) {
+      java.util.Set<String> wanted = java.util.Set.of(PolicyIo.LOGITS);
+      try (OrtSession.Result r = runOptions == null ? session.run(in, wanted) : session.run(in, wanted, runOptions)) {
         OnnxTensor t = (OnnxTensor) r.get(PolicyIo.LOGITS).orElseThrow();
         FloatBuffer buf = t.getFloatBuffer();
         float[] out = new float[buf.remaining()];

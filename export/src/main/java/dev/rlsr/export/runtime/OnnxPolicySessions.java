@@ -11,6 +11,7 @@ import ai.onnxruntime.OrtSession;
 import dev.rlsr.export.Device;
 import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.policy.model.FloatTensor;
+import dev.rlsr.policy.model.LoraConfig;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.model.TensorSource;
@@ -24,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 public final class OnnxPolicySessions {
   private OnnxPolicySessions() {}
@@ -64,14 +66,51 @@ public final class OnnxPolicySessions {
   static OnnxPolicySession create(OrtEnvironment env, byte[] proto, ModelConfig c, TensorSource w, int threads,
       Device device, Consumer<List<FloatBuffer>> created) {
     OnnxPolicyExporter.checkWeights(c, w);
+    return create(env, proto, ModelWeights.layout(c), name -> w, threads, device, false, created);
+  }
+
+  /**
+   * A session over a proto from {@link OnnxPolicyExporter#buildWithExternalWeights(ModelConfig, LoraConfig, Map,
+   * OnnxPolicyExporter.Logits)}: the base weights of {@code c} from {@code base} as in
+   * {@link #create(OrtEnvironment, byte[], ModelConfig, TensorSource, int, Device)}, and zeros as the defaults of the
+   * adapter inputs ({@link OnnxPolicyExporter#zeroAdapter}), so the session run without adapter inputs is the base
+   * model. The adapter itself comes with each run, as an active OrtLoraAdapter of its run options
+   * ({@link OrtRolloutEngine}).
+   */
+  public static OnnxPolicySession createLora(OrtEnvironment env, byte[] proto, ModelConfig c, LoraConfig lora,
+      TensorSource base, int threads, Device device) {
+    OnnxPolicyExporter.checkWeights(c, base);
+    TensorSource zeros = OnnxPolicyExporter.zeroAdapter(c, lora);
+    LinkedHashMap<String, long[]> baseLayout = ModelWeights.layout(c);
+    return create(env, proto, OnnxPolicyExporter.initializerLayout(c, lora),
+        name -> baseLayout.containsKey(name) ? base : zeros, threads, device, true, buffers -> {});
+  }
+
+  /**
+   * The session with each tensor of {@code layout} read from {@code sourceOf.apply(name)} into a direct buffer.
+   * {@code overridable}: the graph has initializers that are also inputs (the LoRA adapter); ONNX Runtime warns at
+   * creation, once per such initializer, that it will not constant-fold them, which is the point, so the session
+   * logs errors only.
+   */
+  private static OnnxPolicySession create(OrtEnvironment env, byte[] proto, LinkedHashMap<String, long[]> layout,
+      Function<String, TensorSource> sourceOf, int threads, Device device, boolean overridable,
+      Consumer<List<FloatBuffer>> created) {
     OrtSession.SessionOptions opts = options(threads, device);
+    if (overridable) {
+      try {
+        opts.setSessionLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+      } catch (OrtException e) {
+        opts.close();
+        throw new IllegalStateException("ONNX Runtime refused a session log level", e);
+      }
+    }
     List<ByteBuffer> memory = new ArrayList<>();
     List<FloatBuffer> values = new ArrayList<>();
     List<OnnxTensor> tensors = new ArrayList<>();
     try {
       Map<String, OnnxTensorLike> initializers = new LinkedHashMap<>();
-      for (Map.Entry<String, long[]> e : ModelWeights.layout(c).entrySet()) {
-        OnnxTensor t = directTensor(env, w, e.getKey(), e.getValue(), memory, values);
+      for (Map.Entry<String, long[]> e : layout.entrySet()) {
+        OnnxTensor t = directTensor(env, sourceOf.apply(e.getKey()), e.getKey(), e.getValue(), memory, values);
         tensors.add(t);
         initializers.put(e.getKey(), t);
       }

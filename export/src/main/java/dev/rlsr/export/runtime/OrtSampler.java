@@ -36,11 +36,21 @@ public final class OrtSampler {
   private final OrtEnvironment env;
   private final OrtSession session;
   private final ModelConfig config;
+  private final OrtSession.RunOptions runOptions; // null: plain runs
 
   public OrtSampler(OrtEnvironment env, OrtSession session, ModelConfig config) {
+    this(env, session, config, null);
+  }
+
+  /**
+   * A sampler whose every run uses {@code runOptions} (borrowed; null: none), e.g. with an active LoRA adapter
+   * ({@code RunOptions.addActiveLoraAdapter}) that feeds the adapter inputs of the session.
+   */
+  public OrtSampler(OrtEnvironment env, OrtSession session, ModelConfig config, OrtSession.RunOptions runOptions) {
     this.env = env;
     this.session = session;
     this.config = config;
+    this.runOptions = runOptions;
     List<String> need = new ArrayList<>(List.of(PolicyIo.INPUT_IDS, PolicyIo.ATTENTION_MASK, PolicyIo.POSITION_IDS));
     for (int i = 0; i < config.numLayers(); i++) {
       need.add(PolicyIo.pastKey(i));
@@ -150,7 +160,7 @@ public final class OrtSampler {
         }
       }
       in.putAll(owned);
-      return session.run(in);
+      return runOptions == null ? session.run(in) : session.run(in, runOptions);
     } finally {
       owned.values().forEach(OnnxTensor::close);
     }

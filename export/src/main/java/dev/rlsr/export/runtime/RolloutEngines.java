@@ -31,11 +31,18 @@ public final class RolloutEngines {
   /**
    * An engine of {@code backend} over the weights of {@code config}'s layout, read from {@code weights} one tensor at
    * a time (a model's files, a graph's variables), with {@code o}'s threads, device, logits and metadata.
+   *
+   * <p>With {@link EngineOptions#lora} (ONNX backends only): {@code weights} are the base, kept in the engine's one
+   * session, and every {@link RolloutEngine#sync} takes the adapter's tensors only ({@link OrtRolloutEngine}).
    */
   public static RolloutEngine open(Backend backend, ModelConfig config, TensorSource weights, EngineOptions o) {
     return switch (backend) {
       case ONNX, ONNX_RECOMPUTE -> openOrt(backend, config, weights, o);
       case TF -> {
+        if (o.lora() != null) {
+          throw new RlsrException("LoRA rollouts (an adapter synced without the base weights) run in ONNX Runtime "
+              + "only: use the onnx or onnx-recompute backend, or merge the adapter into the weights for tf");
+        }
         if (o.device() != Device.CPU) {
           throw new RlsrException("--device " + o.device() + " applies to ONNX Runtime backends only (TensorFlow "
               + "places ops itself)");
