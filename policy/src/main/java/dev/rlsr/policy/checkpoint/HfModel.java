@@ -33,10 +33,12 @@ public final class HfModel implements AutoCloseable {
   private final Tokenizer tokenizer;
   private final boolean ownsTokenizer;
   private final PeftAdapter.Spec adapter;
+  private final TensorSource baseTensors;
+  private final TensorSource adapterTensors;
   private ModelWeights weights;
 
   private HfModel(Path dir, ModelConfig config, AutoCloseable files, TensorSource tensors, Tokenizer tokenizer,
-      boolean ownsTokenizer, PeftAdapter.Spec adapter) {
+      boolean ownsTokenizer, PeftAdapter.Spec adapter, TensorSource baseTensors, TensorSource adapterTensors) {
     this.dir = dir;
     this.config = config;
     this.files = files;
@@ -44,6 +46,8 @@ public final class HfModel implements AutoCloseable {
     this.tokenizer = tokenizer;
     this.ownsTokenizer = ownsTokenizer;
     this.adapter = adapter;
+    this.baseTensors = baseTensors;
+    this.adapterTensors = adapterTensors;
   }
 
   /**
@@ -69,7 +73,8 @@ public final class HfModel implements AutoCloseable {
           ? dir.resolve(Safetensors.SINGLE_FILE).toString() : dir.resolve(Safetensors.INDEX_FILE).toString();
       SafetensorsSource files = SafetensorsSource.openModelDir(dir);
       try {
-        return new HfModel(dir, config, files, ModelWeights.checkedLayout(config, files, source), tok, true, null);
+        return new HfModel(dir, config, files, ModelWeights.checkedLayout(config, files, source), tok, true, null,
+            null, null);
       } catch (RuntimeException e) {
         files.close();
         throw e;
@@ -105,7 +110,8 @@ public final class HfModel implements AutoCloseable {
         }
       };
       TensorSource merged = new MergedLora(base.config(), spec.lora(), base.tensors(), opened.tensors());
-      return new HfModel(dir, base.config(), closer, merged, own != null ? own : base.tokenizer(), own != null, spec);
+      return new HfModel(dir, base.config(), closer, merged, own != null ? own : base.tokenizer(), own != null, spec,
+          base.tensors(), opened.tensors());
     } catch (RuntimeException e) {
       if (own != null) {
         own.close();
@@ -118,8 +124,23 @@ public final class HfModel implements AutoCloseable {
     }
   }
 
+  /** config.json of a model directory, or of an adapter directory's base model (read from its adapter_config.json). */
+  public static Path configFile(Path dir) {
+    return PeftAdapter.isAdapterDir(dir) ? PeftAdapter.readConfig(dir).baseModel().resolve(CONFIG) : dir.resolve(CONFIG);
+  }
+
   public Path dir() {
     return dir;
+  }
+
+  /** The base model's own tensors: of an adapter directory the unmerged base, else {@link #tensors}. */
+  public TensorSource baseTensors() {
+    return adapter != null ? baseTensors : tensors;
+  }
+
+  /** An adapter directory's adapter in rlsr names ({@link dev.rlsr.policy.model.LoraConfig#layout}); null for a model. */
+  public TensorSource adapterTensors() {
+    return adapterTensors;
   }
 
   /** The adapter this directory holds (its base loaded from {@link PeftAdapter.Spec#baseModel}); null for a model. */

@@ -78,7 +78,7 @@ final class RunGuard {
     if (!Files.isDirectory(model)) {
       throw new RlsrException(model + ": model directory not found");
     }
-    return ModelConfig.read(model.resolve(HfModel.CONFIG));
+    return ModelConfig.read(HfModel.configFile(model)); // an adapter directory: its base's
   }
 
   /**

@@ -30,7 +30,7 @@ public final class Phases {
         ? Safetensors.SINGLE_FILE : Safetensors.INDEX_FILE);
     String count;
     try {
-      count = " (" + count(MemoryPlan.parameters(ModelConfig.read(modelDir.resolve(HfModel.CONFIG))))
+      count = " (" + count(MemoryPlan.parameters(ModelConfig.read(HfModel.configFile(modelDir))))
           + " parameters)";
     } catch (RuntimeException e) { // the load that follows names what is wrong with the config
       count = "";
