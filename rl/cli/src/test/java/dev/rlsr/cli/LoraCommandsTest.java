@@ -138,6 +138,35 @@ class LoraCommandsTest {
     }
     assertThat(maxDiff).isLessThan(1e-4f);
     assertThat(fromBase).as("the adapter changes the model").isGreaterThan(1e-3f);
+
+    // export of the adapter directory writes the merged model
+    Path exported = tmp.resolve("exported");
+    var e = Cli.run("export", "--model", out.toString(), "--out", exported.toString(), "--format", "safetensors");
+    assertThat(e.code()).as(e.err()).isZero();
+    Map<String, FloatTensor> got = Safetensors.read(exported.resolve("model.safetensors"));
+    for (var t : merged.entrySet()) {
+      float[] x = t.getValue().data();
+      float[] y = got.get(t.getKey()).data();
+      for (int i = 0; i < x.length; i++) {
+        assertThat(Math.abs(x[i] - y[i])).as(t.getKey()).isLessThan(1e-5f);
+      }
+    }
+  }
+
+  @Test
+  void trainTakesTheLoraFlagsFromItsConfigFileAndRefusesThemNamingTheFlag() throws Exception {
+    Path yaml = tmp.resolve("run.yaml");
+    Files.writeString(yaml, "lora-alpha: 8\n");
+    var r = Cli.run("train", "--config", yaml.toString(), "--model", tmp.resolve("m").toString(), "--data",
+        data(4).toString(), "--out", tmp.resolve("out").toString());
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err()).contains("--lora-alpha needs an adapter").contains("--lora-r");
+    Files.writeString(yaml, "lora_r: 4\nlora-target-modules: q_proj,router\n");
+    r = Cli.run("train", "--config", yaml.toString(), "--model", tmp.resolve("m").toString(), "--data",
+        data(4).toString(), "--out", tmp.resolve("out").toString());
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err()).contains("--lora-target-modules").contains("router");
+    assertThat(tmp.resolve("out")).doesNotExist();
   }
 
   private static float[] logprobs(Path model) throws Exception {

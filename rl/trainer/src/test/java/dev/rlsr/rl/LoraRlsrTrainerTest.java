@@ -17,6 +17,8 @@ import dev.rlsr.policy.model.LoraConfig;
 import dev.rlsr.policy.testing.TinyCheckpoints;
 import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.train.MetricsLog;
+import dev.rlsr.train.SftOptions;
+import dev.rlsr.train.SftTrainer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -105,5 +107,37 @@ class LoraRlsrTrainerTest {
     // a LoRA checkpoint cannot be resumed as a full run
     assertThatThrownBy(() -> run(firstHalf.toBuilder().iterations(4).resume(true).lora(null).build(), true))
         .isInstanceOf(RlsrException.class).hasMessageContaining("LoRA adapter");
+  }
+
+  @Test
+  void rlsrOnAnSftAdapterContinuesItOnItsBase() {
+    Path model = TinyCheckpoints.write(tmp.resolve("m"), TinyCheckpoints.qwen2(), Safetensors.DType.F32, 7);
+    Path sftOut = tmp.resolve("sft");
+    var sft = new SftTrainer(SftOptions.builder().model(model).data(Path.of("task.jsonl")).out(sftOut).maxSteps(4)
+        .batchSize(4).learningRate(1e-2).maxSeqLen(64).threads(2).lora(LORA).build(),
+        new PrintWriter(new StringWriter(), true)).run(RlsrTrainerTest.task());
+    assertThat(sft.steps()).isEqualTo(4);
+    LinkedHashMap<String, FloatTensor> sftAdapter = Safetensors.read(sftOut.resolve(PeftAdapter.WEIGHTS));
+    Path out = tmp.resolve("rl");
+    GrpoConfig cfg = RlsrTrainerTest.config(sftOut, out, 2, 1e-2).toBuilder().lora(LORA).build();
+    run(cfg, false);
+    // the reference is the base, not the SFT adapter: the policy differs from it from the first iteration
+    assertThat(MetricsLog.read(out.resolve("metrics.jsonl")).get(0).get("kl").asDouble()).isGreaterThan(0.0);
+    try (HfModel m = HfModel.load(out)) {
+      assertThat(m.adapter().baseModel()).isEqualTo(model.toAbsolutePath().normalize());
+    }
+    LinkedHashMap<String, FloatTensor> rlAdapter = Safetensors.read(out.resolve(PeftAdapter.WEIGHTS));
+    String b = "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight";
+    float fromSft = 0;
+    float sftSize = 0;
+    for (int i = 0; i < sftAdapter.get(b).data().length; i++) {
+      fromSft = Math.max(fromSft, Math.abs(rlAdapter.get(b).data()[i] - sftAdapter.get(b).data()[i]));
+      sftSize = Math.max(sftSize, Math.abs(sftAdapter.get(b).data()[i]));
+    }
+    assertThat(sftSize).as("SFT moved B").isGreaterThan(1e-3f);
+    assertThat(fromSft).as("RLSR moved on from the SFT adapter").isGreaterThan(0f).isLessThan(sftSize * 2);
+    // another rank on the SFT adapter is refused, naming the flags to use
+    assertThatThrownBy(() -> run(cfg.toBuilder().out(tmp.resolve("rl2")).lora(LoraConfig.of(4)).build(), false))
+        .isInstanceOf(RlsrException.class).hasMessageContaining("--lora-r 8").hasMessageContaining("--lora-alpha 16");
   }
 }
