@@ -346,7 +346,8 @@ public final class Checkpoints {
     TensorSource w;
     if (lora != null) {
       PeftAdapter.Spec spec = PeftAdapter.readConfig(dir);
-      if (!spec.lora().equals(lora)) {
+      LoraConfig have = spec.lora(); // the dropout may differ (--resume-override): it changes no tensor
+      if (have.r() != lora.r() || have.alpha() != lora.alpha() || !have.targetModules().equals(lora.targetModules())) {
         throw new RlsrException("--resume: " + dir.resolve(PeftAdapter.CONFIG) + " is an adapter of " + spec.lora()
             + ", this run trains " + lora);
       }

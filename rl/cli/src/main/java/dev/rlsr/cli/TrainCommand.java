@@ -167,7 +167,7 @@ public final class TrainCommand implements Callable<Integer> {
     if (sftSteps > 0) { // the SFT phase runs with the reward encoder already loaded
       plans.add(MemoryGuard.plan(planned, new MemoryPlan.Run("train", sftBatchSize, "--sft-batch-size",
           RunGuard.seqLen(sftMaxSeqLen, SftOptions.DEFAULT_MAX_SEQ_LEN, planned, model.resolve("config.json"),
-              "--sft-max-seq-len"), "--sft-max-seq-len", 1, false, null, embedder)));
+              "--sft-max-seq-len"), "--sft-max-seq-len", 1, false, null, embedder, cfg.lora())));
     }
     MemoryGuard.check("train", plans, memory, spec.commandLine().getErr(), MemoryGuard.roots(out, "sft"));
     var examples = JsonlDataset.read(data);
