@@ -8,6 +8,7 @@ package dev.rlsr.policy.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rlsr.policy.model.LoraConfig;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.model.TensorSource;
@@ -44,6 +45,9 @@ public final class Checkpoints {
   /** The files every checkpoint has; resume refuses a checkpoint missing any of them. */
   public static final List<String> REQUIRED = List.of(HfModel.CONFIG, Safetensors.SINGLE_FILE, "tokenizer.json",
       HfModel.GENERATION_CONFIG, OPTIMIZER, TRAINER_STATE, RUN_CONFIG);
+  /** The files every checkpoint of a LoRA run has (its model part is an adapter directory in PEFT's layout). */
+  public static final List<String> REQUIRED_ADAPTER = List.of(PeftAdapter.CONFIG, PeftAdapter.WEIGHTS,
+      "tokenizer.json", OPTIMIZER, TRAINER_STATE, RUN_CONFIG);
   /**
    * Run-config keys that may differ on resume: they change speed, logging or where checkpoints go, not the
    * weights a run ends with. Every other key (data and its hash, batch sizes, learning rate and schedule, steps,
@@ -56,11 +60,21 @@ public final class Checkpoints {
 
   /**
    * What a checkpoint writes of a run in progress, each part streamed one tensor at a time: the weights (the
-   * layout of {@code config}, e.g. {@code PolicyGraph.variables()}) and the optimizer moments
+   * layout of {@code config}, e.g. {@code PolicyGraph.variables()}; of a LoRA run the adapter,
+   * {@code PolicyGraph.adapter()}, written as a PEFT adapter directory on {@code baseModel}) and the optimizer moments
    * ({@code AdamW.moments()}: m.NAME then v.NAME; null writes no optimizer.safetensors) after {@code optimizerStep}
    * steps.
+   *
+   * @param lora      the run's adapter; null for a full fine-tuning run (the whole model is saved)
+   * @param baseModel the directory the adapter applies to (base_model_name_or_path); with an adapter only
    */
-  public record Snapshot(ModelConfig config, TensorSource weights, TensorSource moments, long optimizerStep) {}
+  public record Snapshot(ModelConfig config, TensorSource weights, TensorSource moments, long optimizerStep,
+      LoraConfig lora, Path baseModel) {
+    /** A full fine-tuning run's snapshot: the whole model. */
+    public Snapshot(ModelConfig config, TensorSource weights, TensorSource moments, long optimizerStep) {
+      this(config, weights, moments, optimizerStep, null, null);
+    }
+  }
 
   /**
    * A checkpoint read back, its tensors still in the files: the weights (checked against the layout), the optimizer
@@ -69,13 +83,13 @@ public final class Checkpoints {
    */
   public static final class Loaded implements AutoCloseable {
     private final Path dir;
-    private final SafetensorsSource weightFile;
+    private final AutoCloseable weightFile;
     private final TensorSource weights;
     private final SafetensorsSource moments;
     private final long optimizerStep;
     private final ObjectNode trainerState;
 
-    private Loaded(Path dir, SafetensorsSource weightFile, TensorSource weights, SafetensorsSource moments,
+    private Loaded(Path dir, AutoCloseable weightFile, TensorSource weights, SafetensorsSource moments,
         long optimizerStep, ObjectNode trainerState) {
       this.dir = dir;
       this.weightFile = weightFile;
@@ -89,7 +103,7 @@ public final class Checkpoints {
       return dir;
     }
 
-    /** The weights in layout order, read from model.safetensors one tensor per read. */
+    /** The weights in layout order, read from model.safetensors one tensor per read (a LoRA run's: the adapter). */
     public TensorSource weights() {
       return weights;
     }
@@ -110,7 +124,7 @@ public final class Checkpoints {
 
     @Override
     public void close() {
-      weightFile.close();
+      closeQuietly(weightFile);
       if (moments != null) {
         moments.close();
       }
@@ -140,7 +154,12 @@ public final class Checkpoints {
     try {
       Files.createDirectories(root);
       Map<String, String> md = Map.of("rlsr.run_config", Json.MAPPER.writeValueAsString(runConfig));
-      HfModel.save(tmp, snapshot.config(), snapshot.weights(), tokenizer, md);
+      if (snapshot.lora() != null) {
+        PeftAdapter.write(tmp, snapshot.config(), snapshot.lora(), snapshot.baseModel(), snapshot.weights(), tokenizer,
+            md);
+      } else {
+        HfModel.save(tmp, snapshot.config(), snapshot.weights(), tokenizer, md);
+      }
       if (snapshot.moments() != null) {
         Safetensors.write(tmp.resolve(OPTIMIZER), snapshot.moments(), Safetensors.DType.F32,
             Map.of("step", Long.toString(snapshot.optimizerStep())));
@@ -220,7 +239,7 @@ public final class Checkpoints {
       throw new RlsrException(latest + ": " + name + " leads to " + real + ", outside " + root()
           + " (a symbolic link); a checkpoint must be a directory inside " + root());
     }
-    for (String f : REQUIRED) {
+    for (String f : PeftAdapter.isAdapterDir(dir) ? REQUIRED_ADAPTER : REQUIRED) {
       if (!Files.isRegularFile(dir.resolve(f), LinkOption.NOFOLLOW_LINKS)) {
         throw new RlsrException("--resume: checkpoint " + dir + " is incomplete: " + f + " is missing; restore it, "
             + "or write the name of an earlier complete checkpoint into " + latest + ", or start afresh in another --out");
@@ -307,14 +326,50 @@ public final class Checkpoints {
    * every weight) and the trainer state are checked now; the tensors are read only when restored.
    */
   public static Loaded load(Path dir, ModelConfig expected) {
-    ModelConfig c = ModelConfig.read(dir.resolve(HfModel.CONFIG));
-    if (expected != null && !ModelWeights.layout(c).keySet().equals(ModelWeights.layout(expected).keySet())) {
-      throw new RlsrException(dir + ": checkpoint architecture differs from the model being trained");
+    return load(dir, expected, null);
+  }
+
+  /**
+   * {@link #load(Path, ModelConfig)} for a run with adapter {@code lora} (null: full fine-tuning): its checkpoints
+   * hold the adapter (adapter_config.json, adapter_model.safetensors, checked against {@code lora} on
+   * {@code expected}), and {@link Loaded#weights} gives the adapter's tensors in rlsr names. A full checkpoint for a
+   * LoRA run, or an adapter checkpoint for a full run, is refused.
+   */
+  public static Loaded load(Path dir, ModelConfig expected, LoraConfig lora) {
+    boolean isAdapter = PeftAdapter.isAdapterDir(dir);
+    if (isAdapter != (lora != null)) {
+      throw new RlsrException("--resume: " + dir + (isAdapter ? " holds a LoRA adapter (" + PeftAdapter.CONFIG
+          + "), this run trains every weight (--lora-r 0)" : " holds a whole model, this run trains a LoRA adapter"
+          + " (--lora-r " + lora.r() + ")") + "; resume with the run's own flags, or choose another --out");
     }
-    SafetensorsSource file = SafetensorsSource.openModelDir(dir);
+    AutoCloseable file;
+    TensorSource w;
+    if (lora != null) {
+      PeftAdapter.Spec spec = PeftAdapter.readConfig(dir);
+      LoraConfig have = spec.lora(); // the dropout may differ (--resume-override): it changes no tensor
+      if (have.r() != lora.r() || have.alpha() != lora.alpha() || !have.targetModules().equals(lora.targetModules())) {
+        throw new RlsrException("--resume: " + dir.resolve(PeftAdapter.CONFIG) + " is an adapter of " + spec.lora()
+            + ", this run trains " + lora);
+      }
+      PeftAdapter.Opened opened = PeftAdapter.open(dir, expected, lora);
+      file = opened;
+      w = opened.tensors();
+    } else {
+      ModelConfig c = ModelConfig.read(dir.resolve(HfModel.CONFIG));
+      if (expected != null && !ModelWeights.layout(c).keySet().equals(ModelWeights.layout(expected).keySet())) {
+        throw new RlsrException(dir + ": checkpoint architecture differs from the model being trained");
+      }
+      SafetensorsSource f = SafetensorsSource.openModelDir(dir);
+      file = f;
+      try {
+        w = ModelWeights.checkedLayout(c, f, dir.resolve(Safetensors.SINGLE_FILE).toString());
+      } catch (RuntimeException e) {
+        f.close();
+        throw e;
+      }
+    }
     SafetensorsSource moments = null;
     try {
-      TensorSource w = ModelWeights.checkedLayout(c, file, dir.resolve(Safetensors.SINGLE_FILE).toString());
       ObjectNode state;
       try {
         JsonNode n = Json.MAPPER.readTree(dir.resolve(TRAINER_STATE).toFile());
@@ -343,11 +398,19 @@ public final class Checkpoints {
       long optimizerStep = state.path("optimizer_step").asLong(state.path("step").asLong());
       return new Loaded(dir, file, w, moments, optimizerStep, state);
     } catch (RuntimeException e) {
-      file.close();
+      closeQuietly(file);
       if (moments != null) {
         moments.close();
       }
       throw e;
+    }
+  }
+
+  private static void closeQuietly(AutoCloseable c) {
+    try {
+      c.close();
+    } catch (Exception ignored) {
+      // closing a read-only file: nothing to recover
     }
   }
 

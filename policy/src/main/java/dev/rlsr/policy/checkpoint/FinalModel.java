@@ -1,5 +1,6 @@
 // Publishing a run's final model: a checkpoint's model files staged in OUT/.final.tmp and moved into OUT itself,
-// config.json last, so OUT passes for a model directory only once every other file is in place.
+// config.json (an adapter's adapter_config.json) last, so OUT passes for a model directory only once every other
+// file is in place.
 package dev.rlsr.policy.checkpoint;
 
 import dev.rlsr.policy.util.FileTrees;
@@ -37,13 +38,16 @@ final class FinalModel {
           names.add(n);
         }
       }
-      if (!names.contains(HfModel.CONFIG)) {
-        throw new IOException(checkpoint + " has no " + HfModel.CONFIG);
+      // a whole model is complete once config.json is there, an adapter once adapter_config.json is
+      String marker = names.contains(HfModel.CONFIG) ? HfModel.CONFIG : PeftAdapter.CONFIG;
+      if (!names.contains(marker)) {
+        throw new IOException(checkpoint + " has no " + HfModel.CONFIG + " (nor " + PeftAdapter.CONFIG + ")");
       }
       DurableFiles.syncTree(staged);
       Files.deleteIfExists(outDir.resolve(HfModel.CONFIG));
-      names.remove(HfModel.CONFIG);
-      names.add(HfModel.CONFIG); // last: its presence says the model is complete
+      Files.deleteIfExists(outDir.resolve(PeftAdapter.CONFIG)); // OUT holds one kind of model at a time
+      names.remove(marker);
+      names.add(marker); // last: its presence says the model is complete
       for (String n : names) {
         beforeMove.accept(n);
         Files.move(staged.resolve(n), outDir.resolve(n), StandardCopyOption.ATOMIC_MOVE,

@@ -4,6 +4,7 @@
 package dev.rlsr.policy.checkpoint;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rlsr.policy.model.MergedLora;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.model.TensorSource;
@@ -27,26 +28,42 @@ public final class HfModel implements AutoCloseable {
 
   private final Path dir;
   private final ModelConfig config;
-  private final SafetensorsSource files;
+  private final AutoCloseable files; // the weight files (with an adapter: the adapter's and the base model)
   private final TensorSource tensors;
   private final Tokenizer tokenizer;
+  private final boolean ownsTokenizer;
+  private final PeftAdapter.Spec adapter;
+  private final TensorSource baseTensors;
+  private final TensorSource adapterTensors;
   private ModelWeights weights;
 
-  private HfModel(Path dir, ModelConfig config, SafetensorsSource files, TensorSource tensors, Tokenizer tokenizer) {
+  private HfModel(Path dir, ModelConfig config, AutoCloseable files, TensorSource tensors, Tokenizer tokenizer,
+      boolean ownsTokenizer, PeftAdapter.Spec adapter, TensorSource baseTensors, TensorSource adapterTensors) {
     this.dir = dir;
     this.config = config;
     this.files = files;
     this.tensors = tensors;
     this.tokenizer = tokenizer;
+    this.ownsTokenizer = ownsTokenizer;
+    this.adapter = adapter;
+    this.baseTensors = baseTensors;
+    this.adapterTensors = adapterTensors;
   }
 
   /**
    * Loads and validates a model directory; every refusal names the file and key. The safetensors headers are
    * checked against the layout config.json implies (every tensor present with its shape); no weight is read yet.
+   * A LoRA adapter directory ({@link PeftAdapter#CONFIG}, written by rlsr or PEFT) loads its base model from
+   * {@code base_model_name_or_path} and presents the merged weights W + (alpha / r) B A as its tensors, merged
+   * tensor by tensor as they are read ({@link MergedLora}); config and tokenizer come from the base, the tokenizer
+   * from the adapter directory when it has tokenizer.json.
    */
   public static HfModel load(Path dir) {
     if (!Files.isDirectory(dir)) {
       throw new RlsrException(dir + ": model directory not found");
+    }
+    if (PeftAdapter.isAdapterDir(dir)) {
+      return loadAdapter(dir);
     }
     ModelConfig config = ModelConfig.read(dir.resolve(CONFIG));
     Tokenizer tok = Tokenizer.load(dir);
@@ -56,7 +73,8 @@ public final class HfModel implements AutoCloseable {
           ? dir.resolve(Safetensors.SINGLE_FILE).toString() : dir.resolve(Safetensors.INDEX_FILE).toString();
       SafetensorsSource files = SafetensorsSource.openModelDir(dir);
       try {
-        return new HfModel(dir, config, files, ModelWeights.checkedLayout(config, files, source), tok);
+        return new HfModel(dir, config, files, ModelWeights.checkedLayout(config, files, source), tok, true, null,
+            null, null);
       } catch (RuntimeException e) {
         files.close();
         throw e;
@@ -67,8 +85,67 @@ public final class HfModel implements AutoCloseable {
     }
   }
 
+  /** An adapter directory: its base loaded, the adapter's tensors opened and merged into the base's as they are read. */
+  private static HfModel loadAdapter(Path dir) {
+    PeftAdapter.Spec spec = PeftAdapter.readConfig(dir);
+    if (PeftAdapter.isAdapterDir(spec.baseModel())) {
+      throw new RlsrException(dir.resolve(PeftAdapter.CONFIG) + ": base_model_name_or_path " + spec.baseModel()
+          + " is itself an adapter; rlsr loads an adapter on a whole base model only");
+    }
+    HfModel base = HfModel.load(spec.baseModel());
+    PeftAdapter.Opened opened = null;
+    Tokenizer own = null;
+    try {
+      opened = PeftAdapter.open(dir, base.config(), spec.lora());
+      if (Files.isRegularFile(dir.resolve(Tokenizer.TOKENIZER_JSON))) {
+        own = Tokenizer.load(dir);
+        own.validateAgainst(base.config(), dir);
+      }
+      PeftAdapter.Opened file = opened;
+      AutoCloseable closer = () -> {
+        try {
+          file.close();
+        } finally {
+          base.close();
+        }
+      };
+      TensorSource merged = new MergedLora(base.config(), spec.lora(), base.tensors(), opened.tensors());
+      return new HfModel(dir, base.config(), closer, merged, own != null ? own : base.tokenizer(), own != null, spec,
+          base.tensors(), opened.tensors());
+    } catch (RuntimeException e) {
+      if (own != null) {
+        own.close();
+      }
+      if (opened != null) {
+        opened.close();
+      }
+      base.close();
+      throw e;
+    }
+  }
+
+  /** config.json of a model directory, or of an adapter directory's base model (read from its adapter_config.json). */
+  public static Path configFile(Path dir) {
+    return PeftAdapter.isAdapterDir(dir) ? PeftAdapter.readConfig(dir).baseModel().resolve(CONFIG) : dir.resolve(CONFIG);
+  }
+
   public Path dir() {
     return dir;
+  }
+
+  /** The base model's own tensors: of an adapter directory the unmerged base, else {@link #tensors}. */
+  public TensorSource baseTensors() {
+    return adapter != null ? baseTensors : tensors;
+  }
+
+  /** An adapter directory's adapter in rlsr names ({@link dev.rlsr.policy.model.LoraConfig#layout}); null for a model. */
+  public TensorSource adapterTensors() {
+    return adapterTensors;
+  }
+
+  /** The adapter this directory holds (its base loaded from {@link PeftAdapter.Spec#baseModel}); null for a model. */
+  public PeftAdapter.Spec adapter() {
+    return adapter;
   }
 
   public ModelConfig config() {
@@ -151,13 +228,21 @@ public final class HfModel implements AutoCloseable {
     return g;
   }
 
-  /** Closes the tokenizer and the weight files. */
+  /** Closes the tokenizer and the weight files (of an adapter directory: its base model too). */
   @Override
   public void close() {
     try {
-      tokenizer.close();
+      if (ownsTokenizer) {
+        tokenizer.close();
+      }
     } finally {
-      files.close();
+      try {
+        files.close();
+      } catch (RuntimeException e) {
+        throw e;
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
     }
   }
 }

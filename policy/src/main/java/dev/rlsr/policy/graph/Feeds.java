@@ -12,6 +12,7 @@ import org.tensorflow.Tensor;
 import org.tensorflow.ndarray.Shape;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
 
 public final class Feeds {
   private Feeds() {}
@@ -95,6 +96,12 @@ public final class Feeds {
 
     public Run scalar(Operand<TFloat32> placeholder, float v) {
       runner.feed(placeholder, keep(TFloat32.scalarOf(v)));
+      return this;
+    }
+
+    /** A 1-D int64 vector. */
+    public Run longs(Operand<TInt64> placeholder, long[] v) {
+      runner.feed(placeholder, keep(TInt64.vectorOf(v)));
       return this;
     }
 

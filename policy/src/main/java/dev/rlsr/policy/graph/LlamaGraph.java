@@ -24,13 +24,33 @@ final class LlamaGraph {
   private final ModelConfig c;
   private final Architecture arch;
   private final Function<String, Operand<TFloat32>> weight;
+  private final Adapter adapter;
+
+  /** What a LoRA adapter adds to a linear layer's output. */
+  interface Adapter {
+    /**
+     * @param x      the layer's input [N, in]
+     * @param prefix the layer's weight prefix ({@code model.layers.0.self_attn.q_proj})
+     * @return the adapter's term [N, out] added to x W^T (+ b), or null when the layer is not adapted
+     */
+    Operand<TFloat32> delta(Operand<TFloat32> x, String prefix);
+  }
 
   /** @param weight reads a weight by its Hugging Face name */
   LlamaGraph(Ops tf, ModelConfig c, Function<String, Operand<TFloat32>> weight) {
+    this(tf, c, weight, (x, prefix) -> null);
+  }
+
+  /**
+   * @param weight  reads a weight by its Hugging Face name
+   * @param adapter the term a LoRA adapter adds to each linear layer (null terms leave a layer as it is)
+   */
+  LlamaGraph(Ops tf, ModelConfig c, Function<String, Operand<TFloat32>> weight, Adapter adapter) {
     this.tf = tf;
     this.c = c;
     this.arch = c.architecture();
     this.weight = weight;
+    this.adapter = adapter;
     arch.requireImplemented("TensorFlow graph");
   }
 
@@ -114,13 +134,17 @@ final class LlamaGraph {
     return tf.math.mul(normed, weight.apply(name));
   }
 
-  /** x W^T (+ b): x [N, in], W [out, in] as stored by Hugging Face; b = {@code prefix.bias} when {@code hasBias}. */
+  /**
+   * x W^T (+ b) (+ the adapter's term): x [N, in], W [out, in] as stored by Hugging Face; b = {@code prefix.bias}
+   * when {@code hasBias}.
+   */
   private Operand<TFloat32> linear(Operand<TFloat32> x, String prefix, boolean hasBias) {
     Operand<TFloat32> y = tf.linalg.matMul(x, weight.apply(prefix + ".weight"), MatMul.transposeB(true));
     if (hasBias) {
       y = tf.math.add(y, weight.apply(prefix + ".bias"));
     }
-    return y;
+    Operand<TFloat32> d = adapter.delta(x, prefix);
+    return d == null ? y : tf.math.add(y, d);
   }
 
   /** [B*T, n*hd] -> [B, n, T, hd] */

@@ -4,6 +4,8 @@
 // accumulation (through the head's hand-written backward) and AdamW over the trainable parameters.
 package dev.rlsr.policy.graph;
 
+import dev.rlsr.policy.model.LoraConfig;
+import dev.rlsr.policy.model.LoraInit;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.model.TensorSource;
@@ -29,6 +31,7 @@ import org.tensorflow.op.linalg.MatMul;
 import org.tensorflow.proto.ConfigProto;
 import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
+import org.tensorflow.types.TInt64;
 
 public final class PolicyGraph implements AutoCloseable {
   /**
@@ -36,27 +39,35 @@ public final class PolicyGraph implements AutoCloseable {
    * @param interOpThreads  TensorFlow inter-op threads
    * @param trainable       build the losses, gradient accumulators and the optimizer (false for the frozen reference)
    * @param adamW           the optimizer's betas and epsilon
-   * @param trainableParams the weights (by HF name, in this order) a step changes; null = every layout tensor
+   * @param trainableParams the weights (by HF name, in this order) a step changes; null = every layout tensor (with an
+   *                        adapter: every adapter tensor; naming others is refused)
    * @param head            how the log-prob head is computed (default {@link Head#CHUNKED})
+   * @param lora            a LoRA adapter on the frozen base weights (null: no adapter, every weight trainable)
+   * @param loraSeed        seeds the adapter's initial A and its dropout masks
    */
   public record Options(int intraOpThreads, int interOpThreads, boolean trainable, AdamW.Hyper adamW,
-      List<String> trainableParams, Head head) {
+      List<String> trainableParams, Head head, LoraConfig lora, long loraSeed) {
     public static Options training(int threads) {
-      return new Options(threads, Math.min(2, threads), true, AdamW.Hyper.DEFAULT, null, Head.CHUNKED);
+      return new Options(threads, Math.min(2, threads), true, AdamW.Hyper.DEFAULT, null, Head.CHUNKED, null, 0);
     }
 
     public static Options inference(int threads) {
-      return new Options(threads, Math.min(2, threads), false, AdamW.Hyper.DEFAULT, null, Head.CHUNKED);
+      return new Options(threads, Math.min(2, threads), false, AdamW.Hyper.DEFAULT, null, Head.CHUNKED, null, 0);
     }
 
     /** Trains only these weights; the others keep their loaded values through every step. */
     public Options withTrainableParams(List<String> names) {
-      return new Options(intraOpThreads, interOpThreads, trainable, adamW, List.copyOf(names), head);
+      return new Options(intraOpThreads, interOpThreads, trainable, adamW, List.copyOf(names), head, lora, loraSeed);
     }
 
     /** The same options with another head. */
     public Options withHead(Head h) {
-      return new Options(intraOpThreads, interOpThreads, trainable, adamW, trainableParams, h);
+      return new Options(intraOpThreads, interOpThreads, trainable, adamW, trainableParams, h, lora, loraSeed);
+    }
+
+    /** The same options with a LoRA adapter ({@code null}: none), its A drawn and its dropout seeded from {@code seed}. */
+    public Options withLora(LoraConfig l, long seed) {
+      return new Options(intraOpThreads, interOpThreads, trainable, adamW, trainableParams, head, l, seed);
     }
   }
 
@@ -112,6 +123,15 @@ public final class PolicyGraph implements AutoCloseable {
   private final Operand<TFloat32> entropy;
   private final PlaceholderWithDefault<TFloat32> invTemperature;
   private final Training training;
+  private final LoraConfig lora; // null: no adapter
+  private final long loraSeed;
+  private final Map<String, Variable<TFloat32>> adapterVars = new LinkedHashMap<>();
+  private final Map<String, Operand<TFloat32>> adapterReads = new LinkedHashMap<>();
+  private final Map<String, Placeholder<TFloat32>> adapterFeeds = new LinkedHashMap<>();
+  private final List<Op> adapterLoadOps = new ArrayList<>();
+  private final PlaceholderWithDefault<TFloat32> loraScale; // alpha / r by default; 0 turns the adapter off
+  private final PlaceholderWithDefault<TFloat32> loraDropout; // the dropout rate, 0 unless fed by a training pass
+  private final PlaceholderWithDefault<TInt64> loraDropoutSeed; // [2], the stateless dropout masks' seed
   private float temperature = 1f;
 
   private PolicyGraph(ModelConfig config, Options options, List<? extends LossSpec<?>> losses) {
@@ -130,12 +150,47 @@ public final class PolicyGraph implements AutoCloseable {
       loadOps.add(tf.assign(var, feed));
     }
 
+    // A LoRA adapter: A [r, in] and B [out, r] per adapted layer, variables like the weights (which it leaves frozen)
+    lora = options.lora();
+    loraSeed = options.loraSeed();
+    LlamaGraph.Adapter adapterTerm = (x, prefix) -> null;
+    if (lora != null) {
+      for (var e : lora.layout(config).entrySet()) {
+        String name = e.getKey();
+        Shape shape = Shape.of(e.getValue());
+        Variable<TFloat32> var = tf.withName(name).variable(shape, TFloat32.class);
+        adapterVars.put(name, var);
+        adapterReads.put(name, tf.withName(name + "__read").identity(var));
+        Placeholder<TFloat32> feed = tf.withName(name + "__load").placeholder(TFloat32.class, Placeholder.shape(shape));
+        adapterFeeds.put(name, feed);
+        adapterLoadOps.add(tf.assign(var, feed));
+      }
+      loraScale = tf.withName("lora_scale").placeholderWithDefault(tf.constant((float) lora.scale()), Shape.scalar());
+      if (lora.dropout() > 0) {
+        loraDropout = tf.withName("lora_dropout").placeholderWithDefault(tf.constant(0f), Shape.scalar());
+        loraDropoutSeed = tf.withName("lora_dropout_seed").placeholderWithDefault(tf.constant(new long[] {0, 0}),
+            Shape.of(2));
+      } else {
+        loraDropout = null;
+        loraDropoutSeed = null;
+      }
+      List<String> adapted = new ArrayList<>(lora.adaptedLayers(config).keySet());
+      adapterTerm = (x, prefix) -> {
+        int k = adapted.indexOf(prefix);
+        return k < 0 ? null : adapterDelta(tf, x, prefix, k);
+      };
+    } else {
+      loraScale = null;
+      loraDropout = null;
+      loraDropoutSeed = null;
+    }
+
     inputIds = tf.withName("input_ids").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
     targets = tf.withName("targets").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
     attentionMask = tf.withName("attention_mask").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
     positionIds = tf.withName("position_ids").placeholder(TInt32.class, Placeholder.shape(Shape.of(-1, -1)));
 
-    LlamaGraph model = new LlamaGraph(tf, config, reads::get);
+    LlamaGraph model = new LlamaGraph(tf, config, reads::get, adapterTerm);
     hidden = model.hidden(inputIds, positionIds, attentionMask); // [B*T, D]
     headWeight = LlamaGraph.headWeightName(config);
     Operand<TFloat32> w = reads.get(headWeight); // [V, D]
@@ -174,6 +229,32 @@ public final class PolicyGraph implements AutoCloseable {
         .setInterOpParallelismThreads(options.interOpThreads())
         .build();
     session = new Session(graph, cp);
+    if (lora != null) {
+      try {
+        setAdapter(new LoraInit(config, lora, loraSeed));
+      } catch (RuntimeException e) {
+        close();
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * scale · B (A dropout(x)) of adapted layer number {@code k}: dropout (rate fed by training passes, 0 otherwise)
+   * from a stateless uniform draw seeded by the fed seed and k, as PEFT's {@code lora_dropout} on the adapter path only.
+   */
+  private Operand<TFloat32> adapterDelta(Ops tf, Operand<TFloat32> x, String prefix, int k) {
+    Operand<TFloat32> in = x;
+    if (loraDropout != null) {
+      Operand<TFloat32> keep = tf.math.sub(tf.constant(1f), loraDropout);
+      Operand<TInt64> seed = tf.math.add(loraDropoutSeed, tf.constant(new long[] {0, k}));
+      Operand<TFloat32> u = tf.random.statelessRandomUniform(tf.shape(x), seed, TFloat32.class);
+      Operand<TFloat32> mask = tf.math.floor(tf.math.add(u, keep)); // 1 with probability keep
+      in = tf.math.div(tf.math.mul(x, mask), keep);
+    }
+    Operand<TFloat32> ax = tf.linalg.matMul(in, adapterReads.get(LoraConfig.aName(prefix)), MatMul.transposeB(true));
+    Operand<TFloat32> bax = tf.linalg.matMul(ax, adapterReads.get(LoraConfig.bName(prefix)), MatMul.transposeB(true));
+    return tf.math.mul(bax, loraScale);
   }
 
   /** Builds the graph and session; weights are loaded with {@link #setWeights}. */
@@ -205,14 +286,17 @@ public final class PolicyGraph implements AutoCloseable {
     }
   }
 
-  /** The trainable parameters by name (null: all weights, in layout order). */
+  /** The trainable parameters by name (null: all weights in layout order, or with an adapter all its tensors). */
   private List<Parameter> parameters(List<String> names) {
+    Map<String, Variable<TFloat32>> pool = lora != null ? adapterVars : vars;
+    Map<String, Operand<TFloat32>> poolReads = lora != null ? adapterReads : reads;
     List<Parameter> out = new ArrayList<>();
-    for (String name : names == null ? List.copyOf(vars.keySet()) : names) {
-      if (!vars.containsKey(name)) {
-        throw new IllegalArgumentException("no weight " + name + " to train in this " + config.modelType() + " model");
+    for (String name : names == null ? List.copyOf(pool.keySet()) : names) {
+      if (!pool.containsKey(name)) {
+        throw new IllegalArgumentException("no " + (lora != null ? "adapter tensor " : "weight ") + name
+            + " to train in this " + config.modelType() + " model" + (lora != null ? " (its base weights are frozen)" : ""));
       }
-      out.add(new Parameter(name, vars.get(name), reads.get(name)));
+      out.add(new Parameter(name, pool.get(name), poolReads.get(name)));
     }
     return out;
   }
@@ -262,12 +346,46 @@ public final class PolicyGraph implements AutoCloseable {
   }
 
   /**
-   * The variables as a source in layout order, fetched a group at a time ({@link TfStreams#fetching}): checkpoint
+   * The model weights (with an adapter: the frozen base, without it) as a source in layout order, fetched a group at a time ({@link TfStreams#fetching}): checkpoint
    * saves and the rollout engine's weight sync stream the weights through this. Take a new view for each pass; a view
    * sees the variables as they were when each group was fetched.
    */
   public TensorSource variables() {
     return TfStreams.fetching(this::session, reads);
+  }
+
+  /** The LoRA adapter this graph was built with; null when it has none. */
+  public LoraConfig lora() {
+    return lora;
+  }
+
+  /**
+   * The adapter's tensors (rlsr names, {@link LoraConfig#layout} order) as a source fetched a group at a time, like
+   * {@link #variables}: a LoRA run's checkpoints save these, and the rollout sync merges them into the base.
+   */
+  public TensorSource adapter() {
+    requireAdapter();
+    return TfStreams.fetching(this::session, adapterReads);
+  }
+
+  /** Loads the adapter's tensors (every one of {@link LoraConfig#layout}, with its shape; checked first). */
+  public void setAdapter(TensorSource a) {
+    requireAdapter();
+    LinkedHashMap<String, long[]> have = a.shapes();
+    adapterVars.forEach((name, v) -> TfStreams.requireShape(have, name, v.shape().asArray()));
+    LinkedHashMap<String, TfStreams.Assignment> assignments = new LinkedHashMap<>();
+    int i = 0;
+    for (String name : adapterVars.keySet()) {
+      assignments.put(name, new TfStreams.Assignment(adapterVars.get(name).shape().asArray(), adapterFeeds.get(name),
+          adapterLoadOps.get(i++)));
+    }
+    TfStreams.assignAll(session, a, assignments);
+  }
+
+  private void requireAdapter() {
+    if (lora == null) {
+      throw new IllegalStateException("this graph has no LoRA adapter (built without Options.withLora)");
+    }
   }
 
   /** Reads all weights into memory: tests and small models (the trainers stream through {@link #variables}). */
@@ -341,8 +459,14 @@ public final class PolicyGraph implements AutoCloseable {
 
   /** Logits [B*T*V] flattened row-major ([b][t][v]). */
   public float[] logits(int[][] ids, int[][] attention, int[][] positions) {
+    return logits(ids, attention, positions, false);
+  }
+
+  /** {@link #logits} of the base alone: the adapter's scale fed as 0 (a graph without adapter ignores the flag). */
+  public float[] logits(int[][] ids, int[][] attention, int[][] positions, boolean adapterOff) {
     try (Feeds.Run run = new Feeds.Run(session)) {
       run.ints(inputIds, ids).ints(attentionMask, attention).ints(positionIds, positions).fetch(logits);
+      feedAdapterOff(run, adapterOff);
       try (Result r = run.run()) {
         float[] out = new float[Math.toIntExact(r.get(0).shape().size())];
         r.get(0).asRawTensor().data().asFloats().read(out);
@@ -358,10 +482,19 @@ public final class PolicyGraph implements AutoCloseable {
 
   /** Per-token log p(targets) and (optionally) entropy, [B][T]. */
   public TokenOutputs forward(TokenBatch batch, boolean withEntropy) {
+    return forward(batch, withEntropy, false);
+  }
+
+  /**
+   * Per-token log p(targets) and (optionally) entropy, [B][T]; {@code adapterOff}: of the base alone, the adapter's
+   * scale fed as 0 (RLSR's reference log-probs with an adapter: the same graph, no second copy of the model).
+   */
+  public TokenOutputs forward(TokenBatch batch, boolean withEntropy, boolean adapterOff) {
     int b = batch.rows();
     int t = batch.ids()[0].length;
     try (Feeds.Run run = new Feeds.Run(session)) {
       feedScoring(run, batch);
+      feedAdapterOff(run, adapterOff);
       run.fetch(tokenLogprobs);
       if (withEntropy) {
         run.fetch(entropy);
@@ -369,6 +502,24 @@ public final class PolicyGraph implements AutoCloseable {
       try (Result r = run.run()) {
         return new TokenOutputs(Feeds.read2d(r.get(0), b, t), withEntropy ? Feeds.read2d(r.get(1), b, t) : null);
       }
+    }
+  }
+
+  private void feedAdapterOff(Feeds.Run run, boolean adapterOff) {
+    if (adapterOff && lora != null) {
+      run.scalar(loraScale, 0f);
+    }
+  }
+
+  /**
+   * What a training pass feeds besides the tokens: the adapter's dropout rate and the seed of its masks, from the run
+   * seed, the optimizer step and the micro-batch within it (so a resumed run draws the masks an uninterrupted one
+   * draws).
+   */
+  void feedTraining(Feeds.Run run, long step, int microBatch) {
+    if (loraDropout != null) {
+      run.scalar(loraDropout, (float) lora.dropout());
+      run.longs(loraDropoutSeed, new long[] {loraSeed, step * 1_000_003L + microBatch});
     }
   }
 

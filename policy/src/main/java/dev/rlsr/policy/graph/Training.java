@@ -30,6 +30,7 @@ public final class Training {
   private final AdamW optimizer;
   private final Map<String, Built<?>> losses = new LinkedHashMap<>();
   private final Map<String, Placeholder<TFloat32>> placeholders = new HashMap<>();
+  private int microBatch; // accumulate calls since the last step (seeds the adapter's dropout masks)
 
   Training(PolicyGraph model, Ops tf, Graph graph, List<Parameter> trainable, AdamW.Hyper hyper,
       List<? extends LossSpec<?>> specs, Supplier<Session> session) {
@@ -101,6 +102,7 @@ public final class Training {
     Map<String, Float> out = new LinkedHashMap<>();
     try (Feeds.Run run = new Feeds.Run(session.get())) {
       model.feedScoring(run, inputs.tokens());
+      model.feedTraining(run, optimizer.step(), microBatch);
       built.outputs().feeder().feed(inputs, run);
       run.fetch(built.outputs().loss());
       names.forEach(n -> run.fetch(metrics.get(n)));
@@ -113,16 +115,19 @@ public final class Training {
       }
     }
     optimizer.markAccumulated();
+    microBatch++;
     return out;
   }
 
   /** See {@link AdamW#applyGradients}. */
   public AdamW.StepResult applyGradients(double learningRate, double weightDecay, double maxGradNorm) {
+    microBatch = 0;
     return optimizer.applyGradients(learningRate, weightDecay, maxGradNorm);
   }
 
   /** Clears accumulated gradients without applying them. */
   public void discardGradients() {
+    microBatch = 0;
     optimizer.discardGradients();
   }
 
@@ -133,6 +138,7 @@ public final class Training {
 
   /** Fresh optimizer state (zero moments, step 0) and no accumulated gradients. */
   public void resetOptimizer() {
+    microBatch = 0;
     optimizer.reset();
   }
 
@@ -142,6 +148,7 @@ public final class Training {
 
   /** Restores moments and step count (as saved by {@link #optimizerState}) and clears accumulated gradients. */
   public void setOptimizerState(OptimizerState s) {
+    microBatch = 0;
     optimizer.setState(s);
   }
 

@@ -73,7 +73,7 @@ public final class EvalCommand implements Callable<Integer> {
       throw new RlsrException("--out " + out + " is a directory; give the JSONL file to write");
     }
     ModelConfig mc = RunGuard.modelConfig(model);
-    try (Tokenizer tok = Tokenizer.load(model)) {
+    try (Tokenizer tok = Tokenizer.load(RunGuard.tokenizerDir(model))) {
       PositionLimits.checkPromptPlusNew(mc, model, PositionLimits.longestPrompt(tok, rows, maxPromptLength),
           maxPromptLength, "--max-prompt-length", maxNewTokens, "--max-new-tokens");
     }

@@ -5,7 +5,9 @@ package dev.rlsr.cli;
 
 import dev.rlsr.policy.checkpoint.Checkpoints;
 import dev.rlsr.policy.checkpoint.HfModel;
+import dev.rlsr.policy.checkpoint.PeftAdapter;
 import dev.rlsr.policy.model.ModelConfig;
+import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.util.FileTrees;
 import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.policy.util.RunLock;
@@ -78,7 +80,15 @@ final class RunGuard {
     if (!Files.isDirectory(model)) {
       throw new RlsrException(model + ": model directory not found");
     }
-    return ModelConfig.read(model.resolve(HfModel.CONFIG));
+    return ModelConfig.read(HfModel.configFile(model)); // an adapter directory: its base's
+  }
+
+  /** Where a model directory's tokenizer is: itself, or an adapter directory's base when it has no tokenizer.json. */
+  static Path tokenizerDir(Path model) {
+    if (PeftAdapter.isAdapterDir(model) && !Files.isRegularFile(model.resolve(Tokenizer.TOKENIZER_JSON))) {
+      return PeftAdapter.readConfig(model).baseModel();
+    }
+    return model;
   }
 
   /**

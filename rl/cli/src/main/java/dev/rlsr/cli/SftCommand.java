@@ -28,6 +28,8 @@ public final class SftCommand implements Callable<Integer> {
 
   @Mixin OptimizerMixin optimizer;
 
+  @Mixin LoraMixin lora;
+
   @Mixin MemoryLimitMixin memory;
 
   @Option(names = "--max-seq-len", description = "Longest prompt+response in tokens, at most the model's max_position_embeddings (default: " + SftOptions.DEFAULT_MAX_SEQ_LEN + ", or that limit when smaller); longer responses are cut, over-long prompts dropped.")
@@ -52,7 +54,7 @@ public final class SftCommand implements Callable<Integer> {
     int seqLen = RunGuard.seqLen(maxSeqLen, SftOptions.DEFAULT_MAX_SEQ_LEN, config, model.resolve("config.json"),
         "--max-seq-len");
     SftOptions o = loop.applyTo(optimizer.applyTo(SftOptions.builder())).model(model).data(data).out(out)
-        .maxSeqLen(seqLen).threads(threads.threads).build().validate();
+        .maxSeqLen(seqLen).threads(threads.threads).lora(lora.config()).build().validate();
     MemoryGuard.check("sft", List.of(MemoryGuard.plan(config, MemoryPlan.sft("sft", o, "--batch-size",
         "--max-seq-len", 0))), memory, log, MemoryGuard.roots(out));
     var examples = JsonlDataset.read(data);

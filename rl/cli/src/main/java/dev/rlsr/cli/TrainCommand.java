@@ -62,6 +62,8 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Mixin OptimizerMixin optimizer;
 
+  @Mixin LoraMixin lora;
+
   @Option(names = "--beta", defaultValue = GrpoConfig.DEFAULT_BETA, description = "Weight of the k3 KL to the frozen starting model; 0 skips the reference model (default: ${DEFAULT-VALUE}).")
   double beta;
 
@@ -158,14 +160,14 @@ public final class TrainCommand implements Callable<Integer> {
         .maskTruncatedCompletions(maskTruncatedCompletions).embedder(reward.embedder).seed(seed).saveEvery(saveEvery)
         .saveTotalLimit(saveTotalLimit).microBatchSize(microBatchSize).generationBatchSize(generationBatchSize)
         .isCorrection(isCorrection).isCap(isCap).logCompletions(logCompletions).threads(threads.threads)
-        .device(deviceOption.device).resume(resume).build().validate();
+        .device(deviceOption.device).resume(resume).lora(lora.config()).build().validate();
     ModelConfig planned = RunGuard.modelConfig(model);
     long embedder = MemoryGuard.embedderBytes(reward.embedder);
     List<MemoryPlan> plans = new ArrayList<>(List.of(MemoryGuard.plan(planned, MemoryPlan.rlsr(cfg, embedder))));
     if (sftSteps > 0) { // the SFT phase runs with the reward encoder already loaded
       plans.add(MemoryGuard.plan(planned, new MemoryPlan.Run("train", sftBatchSize, "--sft-batch-size",
           RunGuard.seqLen(sftMaxSeqLen, SftOptions.DEFAULT_MAX_SEQ_LEN, planned, model.resolve("config.json"),
-              "--sft-max-seq-len"), "--sft-max-seq-len", 1, false, null, embedder)));
+              "--sft-max-seq-len"), "--sft-max-seq-len", 1, false, null, embedder, cfg.lora())));
     }
     MemoryGuard.check("train", plans, memory, spec.commandLine().getErr(), MemoryGuard.roots(out, "sft"));
     var examples = JsonlDataset.read(data);
@@ -184,7 +186,7 @@ public final class TrainCommand implements Callable<Integer> {
       ModelConfig mc = RunGuard.modelConfig(model);
       int sftSeqLen = RunGuard.seqLen(sftMaxSeqLen, SftOptions.DEFAULT_MAX_SEQ_LEN, mc, model.resolve("config.json"),
           "--sft-max-seq-len");
-      try (Tokenizer tok = Tokenizer.load(model)) { // the lengths of the RLSR phase, checked before any phase runs
+      try (Tokenizer tok = Tokenizer.load(RunGuard.tokenizerDir(model))) { // the lengths of the RLSR phase, checked before any phase runs
         PositionLimits.checkPromptPlusNew(mc, model, PositionLimits.longestPrompt(tok, examples, maxPromptLength),
             maxPromptLength, "--max-prompt-length", maxCompletionLength, "--max-completion-length");
       }
@@ -192,7 +194,8 @@ public final class TrainCommand implements Callable<Integer> {
       // the SFT phase: SFT's defaults (cosine, no warm-up or weight decay), the RLSR run's clip, seed and threads
       SftOptions so = sftSteps == 0 ? null : SftOptions.builder().model(model).data(data).out(sftOut)
           .maxSteps(sftSteps).batchSize(sftBatchSize).learningRate(sftLearningRate).maxGradNorm(optimizer.maxGradNorm)
-          .maxSeqLen(sftSeqLen).seed(seed).saveTotalLimit(1).threads(threads.threads).resume(resume).build()
+          .maxSeqLen(sftSeqLen).seed(seed).saveTotalLimit(1).threads(threads.threads).resume(resume).lora(cfg.lora())
+          .build()
           .validate();
       GrpoConfig rl = sftSteps == 0 ? cfg : cfg.withModel(sftOut);
       try (var lock = RunGuard.lock(out, spec, err)) {

@@ -5,9 +5,11 @@ package dev.rlsr.rl;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.embedder.SentenceEmbedder;
 import dev.rlsr.export.Device;
+import dev.rlsr.policy.model.LoraConfig;
 import dev.rlsr.policy.rollout.SamplingOptions;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.train.LoraRun;
 import dev.rlsr.train.LrSchedule;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -58,6 +60,9 @@ import java.util.Objects;
  *                                 cuda is refused up front when this ONNX Runtime has no CUDA provider
  * @param resume                   {@code --resume}: continue from out/checkpoints/LATEST, whose recorded run config must match
  *                                 (differences are refused unless {@code --resume-override})
+ * @param lora                     {@code --lora-r} and the rest: train a LoRA adapter on the frozen model (the KL
+ *                                 reference is that model: the same graph with the adapter off; checkpoints and the
+ *                                 final model are PEFT adapter directories); null = full fine-tuning
  */
 public record GrpoConfig(
     Path model,
@@ -94,7 +99,8 @@ public record GrpoConfig(
     int logCompletions,
     int threads,
     Device device,
-    boolean resume) {
+    boolean resume,
+    LoraConfig lora) {
 
   // The defaults, each written once. Strings, because picocli's defaultValue takes them as they are (and prints
   // them so in --help); the builder parses the same strings.
@@ -177,6 +183,7 @@ public record GrpoConfig(
     b.threads = threads;
     b.device = device;
     b.resume = resume;
+    b.lora = lora;
     return b;
   }
 
@@ -237,6 +244,7 @@ public record GrpoConfig(
     n.put("schedule", schedule.name().toLowerCase());
     n.put("device", device.flag());
     n.put("recipe", "rlsr");
+    LoraRun.record(n, lora);
     return n;
   }
 
@@ -277,6 +285,7 @@ public record GrpoConfig(
     private int threads = Runtime.getRuntime().availableProcessors();
     private Device device = Device.parse(Device.DEFAULT);
     private boolean resume;
+    private LoraConfig lora;
 
     private Builder() {}
 
@@ -316,6 +325,7 @@ public record GrpoConfig(
     public Builder threads(int v) { threads = v; return this; }
     public Builder device(Device v) { device = v; return this; }
     public Builder resume(boolean v) { resume = v; return this; }
+    public Builder lora(LoraConfig v) { lora = v; return this; }
 
     /** The config (not yet validated: {@link GrpoConfig#validate} refuses impossible settings naming the flag). */
     public GrpoConfig build() {
@@ -327,7 +337,7 @@ public record GrpoConfig(
           epsilonHigh == null ? epsilon : epsilonHigh, lossType, scaleRewards, numIterations, maskTruncatedCompletions,
           embedder, seed, saveEvery, saveTotalLimit, microBatchSize, generationBatchSize, weightDecay, maxGradNorm,
           warmupSteps, schedule, isCorrection, isCap, logCompletions, threads, Objects.requireNonNull(device, "device"),
-          resume);
+          resume, lora);
     }
   }
 }

@@ -13,6 +13,7 @@ import java.util.Optional;
 /**
  * @param start      iterations already done (0 on a fresh start)
  * @param weights    the policy's starting weights, read tensor by tensor from the model's or the checkpoint's files
+ *                   (a LoRA run's checkpoint: its adapter; on a fresh start the model's tensors)
  * @param checkpoint the checkpoint resumed from (its optimizer moments included), open until {@link #close}; null on
  *                   a fresh start
  * @param order      the prompt order's position
@@ -40,7 +41,7 @@ record ResumePoint(int start, TensorSource weights, Checkpoints.Loaded checkpoin
       }
       return new ResumePoint(0, base.tensors(), null, new PromptOrder.State(0, 0), 0);
     }
-    Checkpoints.Loaded ck = Checkpoints.load(latest.get(), base.config());
+    Checkpoints.Loaded ck = Checkpoints.load(latest.get(), base.config(), cfg.lora());
     try {
       return resumed(cfg, ck, latest.get(), usablePrompts, log);
     } catch (RuntimeException e) {

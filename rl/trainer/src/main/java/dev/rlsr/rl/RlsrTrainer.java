@@ -12,6 +12,8 @@ import dev.rlsr.policy.data.Example;
 import dev.rlsr.policy.graph.Feeds;
 import dev.rlsr.policy.graph.PolicyGraph;
 import dev.rlsr.policy.graph.TokenBatch;
+import dev.rlsr.policy.model.MergedLora;
+import dev.rlsr.policy.model.TensorSource;
 import dev.rlsr.policy.optim.AdamW;
 import dev.rlsr.policy.rollout.Rollout;
 import dev.rlsr.policy.rollout.RolloutEngine;
@@ -19,6 +21,7 @@ import dev.rlsr.policy.rollout.SamplingOptions;
 import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.train.LoraRun;
 import dev.rlsr.train.LrSchedule;
 import dev.rlsr.train.MetricsLog;
 import dev.rlsr.train.Phases;
@@ -83,6 +86,7 @@ public final class RlsrTrainer {
     Phases phases = new Phases(log);
     phases.loading(cfg.model());
     try (HfModel base = HfModel.load(cfg.model())) {
+      LoraRun lora = cfg.lora() == null ? null : LoraRun.start(base, cfg.model(), cfg.lora());
       TrainingPrompts data = TrainingPrompts.prepare(cfg, base, examples, log);
       if (latest.isPresent()) {
         Checkpoints.verifyRunConfig(latest.get(), runConfig, resumeOverride, log);
@@ -103,7 +107,7 @@ public final class RlsrTrainer {
         resume.close();
         throw e;
       }
-      return new Loop(base, data, resume, ckpts, runConfig, reward).iterate(phases);
+      return new Loop(base, lora, data, resume, ckpts, runConfig, reward).iterate(phases);
     } catch (java.io.IOException e) {
       throw new RlsrException(cfg.out() + ": " + e.getMessage(), e);
     }
@@ -121,6 +125,7 @@ public final class RlsrTrainer {
     private final LrSchedule schedule;
     private final PromptOrder order;
     private final SamplingOptions baseSampling;
+    private final LoraRun lora; // null: full fine-tuning
     // opened and closed by iterate()
     private PolicyGraph policy;
     private PolicyGraph ref;
@@ -135,8 +140,8 @@ public final class RlsrTrainer {
     private double lastReward = Double.NaN;
     private double runningReward = Double.NaN;
 
-    Loop(HfModel base, TrainingPrompts data, ResumePoint resume, Checkpoints ckpts, ObjectNode runConfig,
-        RewardFunction reward) {
+    Loop(HfModel base, LoraRun lora, TrainingPrompts data, ResumePoint resume, Checkpoints ckpts,
+        ObjectNode runConfig, RewardFunction reward) {
       this.base = base;
       this.tok = base.tokenizer();
       this.data = data;
@@ -151,6 +156,7 @@ public final class RlsrTrainer {
           cfg.topP(), false, cfg.seed(), Arrays.stream(tok.eosIds()).boxed().toList(), tok.padId());
       this.skipped = resume.skipped();
       this.lastCkpt = resume.checkpoint() == null ? null : resume.checkpoint().dir();
+      this.lora = lora;
     }
 
     /** Opens the graphs, the rollout engine and the logs, runs the remaining iterations, publishes the last checkpoint. */
@@ -159,24 +165,33 @@ public final class RlsrTrainer {
       // (rlsr bench generate: 430 vs 370 tokens/s on the 5M model; far more memory saved at a 150k vocabulary).
       EngineOptions rolloutOptions = EngineOptions.of(cfg.threads(), cfg.device())
           .withMetadata(Map.of("rlsr.run_config", runConfig.toString()));
-      phases.begin(cfg.beta() > 0 ? "building the TensorFlow graphs (policy with gradients and AdamW, frozen reference)"
+      // With an adapter (--lora-r) there is no reference graph: the KL reference is the frozen base, the policy graph
+      // with the adapter's scale fed as 0.
+      boolean refGraph = cfg.beta() > 0 && cfg.lora() == null;
+      phases.begin(refGraph ? "building the TensorFlow graphs (policy with gradients and AdamW, frozen reference)"
+          : cfg.lora() != null ? "building the TensorFlow graph (a rank-" + cfg.lora().r() + " LoRA adapter with"
+          + " gradients and AdamW on the frozen policy" + (cfg.beta() > 0 ? ", which is also the reference)" : ")")
           : "building the TensorFlow graph (policy with gradients and AdamW)");
       // Every copy of the model is streamed tensor by tensor from files or graph variables; none is ever whole on
       // the Java heap. The reference model (the KL term) loads from the base model's files.
       PolicyGraph policy;
       try {
-        ref = cfg.beta() > 0 ? PolicyGraph.create(base.config(), base.tensors(),
+        ref = refGraph ? PolicyGraph.create(base.config(), base.tensors(),
             PolicyGraph.Options.inference(cfg.threads()), List.of()) : null;
-        policy = PolicyGraph.create(base.config(), resume.weights(), PolicyGraph.Options.training(cfg.threads()),
-            List.of(new GrpoLoss()));
+        PolicyGraph.Options options = PolicyGraph.Options.training(cfg.threads()).withLora(cfg.lora(), cfg.seed());
         Checkpoints.Loaded ck = resume.checkpoint();
-        if (ck != null && ck.moments() != null) {
-          try {
-            policy.training().optimizer().restore(ck.moments(), ck.optimizerStep());
-          } catch (RuntimeException e) {
-            policy.close();
-            throw e;
+        policy = PolicyGraph.create(base.config(), lora != null ? lora.base() : resume.weights(), options,
+            List.of(new GrpoLoss()));
+        try {
+          if (lora != null && (ck != null || lora.adapter() != null)) {
+            policy.setAdapter(ck != null ? ck.weights() : lora.adapter());
           }
+          if (ck != null && ck.moments() != null) {
+            policy.training().optimizer().restore(ck.moments(), ck.optimizerStep());
+          }
+        } catch (RuntimeException e) {
+          policy.close();
+          throw e;
         }
       } catch (RuntimeException e) {
         if (ref != null) {
@@ -201,7 +216,7 @@ public final class RlsrTrainer {
           ref.setTemperature((float) cfg.temperature());
         }
         // the rollout engine takes the policy's weights straight from its variables (and so at every sync)
-        engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, base.config(), policy.variables(), rolloutOptions);
+        engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, base.config(), rolloutWeights(), rolloutOptions);
         for (int it = resume.start(); it < cfg.iterations(); it++) {
           iteration(it);
         }
@@ -219,6 +234,15 @@ public final class RlsrTrainer {
           ref.close();
         }
       }
+    }
+
+    /**
+     * What the rollout engine is synced with: the policy's variables, or with an adapter the frozen base with the
+     * adapter merged in tensor by tensor (MergedLora), until the engine takes adapter inputs of its own.
+     */
+    private TensorSource rolloutWeights() {
+      return lora == null ? policy.variables()
+          : new MergedLora(base.config(), cfg.lora(), policy.variables(), policy.adapter());
     }
 
     /** One iteration: rollout -> reward -> log-probs -> update -> sync, its metrics and, when due, a checkpoint. */
@@ -256,8 +280,9 @@ public final class RlsrTrainer {
       // 3. log-probs of the sampled tokens: ℓ_old (policy before the update) and ℓ_ref, in TensorFlow
       t = System.nanoTime();
       RolloutBatch rb = RolloutBatch.layout(rowPrompts, rollouts);
-      float[][] oldLogp = logprobs(policy, rb);
-      float[][] refLogp = ref != null ? logprobs(ref, rb) : oldLogp;
+      float[][] oldLogp = logprobs(policy, rb, false);
+      float[][] refLogp = ref != null ? logprobs(ref, rb, false)
+          : cfg.lora() != null && cfg.beta() > 0 ? logprobs(policy, rb, true) : oldLogp;
       SamplerGap isw = importanceWeights(rb, oldLogp);
       double sLogprobs = (System.nanoTime() - t) / 1e9;
 
@@ -269,7 +294,7 @@ public final class RlsrTrainer {
       // 5. weight sync: the updated TensorFlow variables go to the rollout engine tensor by tensor (a new ONNX
       // Runtime session)
       t = System.nanoTime();
-      engine.sync(policy.variables());
+      engine.sync(rolloutWeights());
       double sSync = (System.nanoTime() - t) / 1e9;
 
       // metrics
@@ -353,8 +378,11 @@ public final class RlsrTrainer {
       state.put("optimizer_step", policy.training().step());
       state.put("skipped_steps", skipped);
       state.put("seed", cfg.seed());
-      Checkpoints.Snapshot snapshot = new Checkpoints.Snapshot(base.config(), policy.variables(),
-          policy.training().optimizer().moments(), policy.training().step());
+      Checkpoints.Snapshot snapshot = lora != null
+          ? new Checkpoints.Snapshot(base.config(), policy.adapter(), policy.training().optimizer().moments(),
+              policy.training().step(), cfg.lora(), lora.baseDir())
+          : new Checkpoints.Snapshot(base.config(), policy.variables(), policy.training().optimizer().moments(),
+              policy.training().step());
       return ckpts.save(iteration, snapshot, tok, state, runConfig, cfg.saveTotalLimit());
     }
   }
@@ -402,13 +430,14 @@ public final class RlsrTrainer {
     return h;
   }
 
-  private float[][] logprobs(PolicyGraph g, RolloutBatch rb) {
+  /** Log-probs of the batch's tokens, micro-batch by micro-batch; {@code adapterOff}: of the base alone. */
+  private float[][] logprobs(PolicyGraph g, RolloutBatch rb, boolean adapterOff) {
     int rows = rb.ids().length;
     float[][] out = new float[rows][];
     for (int from = 0; from < rows; from += cfg.microBatchSize()) {
       int to = Math.min(rows, from + cfg.microBatchSize());
-      float[][] lp = g.forward(slice(rb.ids(), from, to), slice(rb.targets(), from, to), slice(rb.attention(), from, to),
-          slice(rb.positions(), from, to), false).logprobs();
+      float[][] lp = g.forward(new TokenBatch(slice(rb.ids(), from, to), slice(rb.targets(), from, to),
+          slice(rb.attention(), from, to), slice(rb.positions(), from, to)), false, adapterOff).logprobs();
       System.arraycopy(lp, 0, out, from, to - from);
     }
     return out;

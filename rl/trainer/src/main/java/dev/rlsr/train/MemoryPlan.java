@@ -2,6 +2,7 @@
 // before anything is loaded: itemised bytes for each phase of the run, with constants calibrated on measured peak RSS.
 package dev.rlsr.train;
 
+import dev.rlsr.policy.model.LoraConfig;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.rl.GrpoConfig;
@@ -190,28 +191,36 @@ public final class MemoryPlan {
    * @param midRunCheckpoints steps follow a checkpoint, so the heap it grew stays committed under them
    * @param rollout           the RLSR parts; null for SFT and pretraining
    * @param embedderBytes     a reward encoder loaded alongside (train), else 0
+   * @param lora              the run's LoRA adapter (frozen weights, the adapter trained, no reference copy); null
+   *                          for full fine-tuning
    */
   public record Run(String command, int rows, String rowsFlag, int tokens, String tokensFlag, int gradAccum,
-      boolean midRunCheckpoints, Rollout rollout, long embedderBytes) {
+      boolean midRunCheckpoints, Rollout rollout, long embedderBytes, LoraConfig lora) {
+    /** A full fine-tuning run. */
+    public Run(String command, int rows, String rowsFlag, int tokens, String tokensFlag, int gradAccum,
+        boolean midRunCheckpoints, Rollout rollout, long embedderBytes) {
+      this(command, rows, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, rollout, embedderBytes, null);
+    }
+
     public Run withRows(int r) {
-      return new Run(command, r, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, rollout, embedderBytes);
+      return new Run(command, r, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, rollout, embedderBytes, lora);
     }
 
     /** Fewer tokens per row; RLSR shortens the completions (the prompt cut stays). */
     public Run withTokens(int t) {
       Rollout r = rollout == null ? null : new Rollout(rollout.reference(), rollout.rows(), rollout.group(),
           rollout.promptTokens(), t - rollout.promptTokens());
-      return new Run(command, rows, rowsFlag, t, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes);
+      return new Run(command, rows, rowsFlag, t, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes, lora);
     }
 
     Run withRolloutRows(int n) {
       Rollout r = new Rollout(rollout.reference(), n, rollout.group(), rollout.promptTokens(), rollout.completionTokens());
-      return new Run(command, rows, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes);
+      return new Run(command, rows, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes, lora);
     }
 
     Run withoutReference() {
       Rollout r = new Rollout(false, rollout.rows(), rollout.group(), rollout.promptTokens(), rollout.completionTokens());
-      return new Run(command, rows, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes);
+      return new Run(command, rows, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes, lora);
     }
 
     /** Fewest tokens per row a suggestion goes down to (RLSR: the prompt plus one completion token). */
@@ -230,16 +239,17 @@ public final class MemoryPlan {
     long end = o.stopAfter() > 0 ? o.stopAfter() : o.maxSteps(); // 0: unknown before the data is read
     boolean mid = o.saveEvery() > 0 && (end == 0 || o.saveEvery() < end);
     return new Run(command, o.batchSize(), rowsFlag, o.maxSeqLen(), tokensFlag, o.gradAccum(), mid, null,
-        embedderBytes);
+        embedderBytes, o.lora());
   }
 
   /** An RLSR run ({@code rlsr train}): micro-batches of prompt + completion, rollouts, the reference, the embedder. */
   public static Run rlsr(GrpoConfig g, long embedderBytes) {
     boolean mid = g.saveEvery() > 0 && g.saveEvery() < g.iterations();
-    Rollout r = new Rollout(g.beta() > 0, g.rolloutRows(), g.numGenerations(), g.maxPromptLength(),
-        g.maxCompletionLength());
+    // with an adapter the reference is the policy graph with the adapter off: no copy of the model
+    Rollout r = new Rollout(g.beta() > 0 && g.lora() == null, g.rolloutRows(), g.numGenerations(),
+        g.maxPromptLength(), g.maxCompletionLength());
     return new Run("train", g.microBatchSize(), "--micro-batch-size", g.maxPromptLength() + g.maxCompletionLength(),
-        "--max-completion-length", 0, mid, r, embedderBytes);
+        "--max-completion-length", 0, mid, r, embedderBytes, g.lora());
   }
 
   private final ModelConfig config;
@@ -262,10 +272,18 @@ public final class MemoryPlan {
     long headFloats = (long) config.vocabSize() * config.hiddenSize();
     Rollout ro = run.rollout();
 
+    // trained: every weight, or with an adapter only the adapter (its largest tensor the largest trained one)
+    long trained = run.lora() == null ? p : adapterParameters(config, run.lora());
+    long largestTrained = run.lora() == null ? largest : largestAdapterTensor(config, run.lora());
     List<Item> resident = new ArrayList<>();
-    resident.add(new Item("weights", F32 * p));
-    resident.add(new Item("gradients", F32 * p));
-    resident.add(new Item("AdamW moments", 2 * F32 * p));
+    if (run.lora() == null) {
+      resident.add(new Item("weights", F32 * p));
+      resident.add(new Item("gradients", F32 * p));
+      resident.add(new Item("AdamW moments", 2 * F32 * p));
+    } else { // the frozen base has no gradients and no moments
+      resident.add(new Item("frozen weights", F32 * p));
+      resident.add(new Item("LoRA adapter (weights, gradients, AdamW moments)", 4 * F32 * trained));
+    }
     long session = 0;
     if (ro != null) {
       if (ro.reference()) {
@@ -281,7 +299,9 @@ public final class MemoryPlan {
     resident.add(new Item("runtime", RUNTIME_BYTES));
 
     double weightsOnHeap = HEAP_RESIDENT_WEIGHT_COPIES + (ro != null ? HEAP_READ_BACK_WEIGHT_COPIES : 0);
-    long steadyLive = HEAP_BASE_BYTES + (long) (F32 * p * weightsOnHeap);
+    // a sync with an adapter merges it into the base on the heap: the adapter and one merged tensor at a time
+    long mergeLive = ro != null && run.lora() != null ? F32 * (trained + largest) : 0;
+    long steadyLive = HEAP_BASE_BYTES + (long) (F32 * p * weightsOnHeap) + mergeLive;
     long checkpointLive = HEAP_BASE_BYTES + F32 * largest + (long) (F32 * p
         * (HEAP_RESIDENT_WEIGHT_COPIES + HEAP_READ_BACK_WEIGHT_COPIES + HEAP_CHECKPOINT_MOMENT_COPIES));
     this.heapLive = checkpointLive;
@@ -292,8 +312,8 @@ public final class MemoryPlan {
         + LAYER_INTERMEDIATE_COPIES * config.intermediateSize())
         + LAYER_ATTENTION_COPIES * run.rows() * config.numHeads() * (double) run.tokens() * run.tokens()));
     long head = Math.min((long) (F32 * HEAD_VOCAB_COPIES * n * config.vocabSize()), LOGPROB_HEAD_BUDGET_BYTES);
-    long gradients = (long) (F32 * GRADIENT_LARGEST_COPIES * largest);
-    long optimizer = (long) (F32 * Math.max(OPTIMIZER_STEP_COPIES * p, OPTIMIZER_LARGEST_COPIES * largest));
+    long gradients = (long) (F32 * GRADIENT_LARGEST_COPIES * largestTrained);
+    long optimizer = (long) (F32 * Math.max(OPTIMIZER_STEP_COPIES * trained, OPTIMIZER_LARGEST_COPIES * largestTrained));
     List<Item> step = new ArrayList<>();
     if (activations + head + gradients >= optimizer) {
       step.add(new Item("activations at " + shape(), activations));
@@ -360,7 +380,7 @@ public final class MemoryPlan {
     }
     int tokens = ro != null ? ro.promptTokens() + ro.completionTokens() : Math.min(r.tokens(), positions);
     return new Run(r.command(), r.rows(), r.rowsFlag(), tokens, r.tokensFlag(), r.gradAccum(), r.midRunCheckpoints(),
-        ro, r.embedderBytes());
+        ro, r.embedderBytes(), r.lora());
   }
 
   private static List<Item> phase(List<Item> resident, Item heap, List<Item> transients) {
@@ -386,6 +406,19 @@ public final class MemoryPlan {
       n += elements(shape);
     }
     return n;
+  }
+
+  /** Parameters of a LoRA adapter on the model of {@code c} (r x (in + out) per adapted linear layer). */
+  public static long adapterParameters(ModelConfig c, LoraConfig lora) {
+    long n = 0;
+    for (long[] shape : lora.layout(c).values()) {
+      n += elements(shape);
+    }
+    return n;
+  }
+
+  private static long largestAdapterTensor(ModelConfig c, LoraConfig lora) {
+    return lora.layout(c).values().stream().mapToLong(MemoryPlan::elements).max().orElse(0);
   }
 
   /** Bytes of the model's largest tensor in float32 (the embedding or the LM head at a large vocabulary). */

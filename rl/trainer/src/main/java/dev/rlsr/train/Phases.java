@@ -3,6 +3,7 @@
 package dev.rlsr.train;
 
 import dev.rlsr.policy.checkpoint.HfModel;
+import dev.rlsr.policy.checkpoint.PeftAdapter;
 import dev.rlsr.policy.checkpoint.Safetensors;
 import dev.rlsr.policy.model.ModelConfig;
 import java.io.PrintWriter;
@@ -24,13 +25,17 @@ public final class Phases {
     log.flush();
   }
 
-  /** "loading DIR/model.safetensors (494M parameters)", the count from config.json (nothing else is read). */
+  /**
+   * "loading DIR/model.safetensors (494M parameters)", the count from config.json (nothing else is read); an adapter
+   * directory names its adapter_model.safetensors and counts its base.
+   */
   public void loading(Path modelDir) {
-    Path file = modelDir.resolve(Files.isRegularFile(modelDir.resolve(Safetensors.SINGLE_FILE))
-        ? Safetensors.SINGLE_FILE : Safetensors.INDEX_FILE);
+    Path file = PeftAdapter.isAdapterDir(modelDir) ? modelDir.resolve(PeftAdapter.WEIGHTS)
+        : modelDir.resolve(Files.isRegularFile(modelDir.resolve(Safetensors.SINGLE_FILE))
+            ? Safetensors.SINGLE_FILE : Safetensors.INDEX_FILE);
     String count;
     try {
-      count = " (" + count(MemoryPlan.parameters(ModelConfig.read(modelDir.resolve(HfModel.CONFIG))))
+      count = " (" + count(MemoryPlan.parameters(ModelConfig.read(HfModel.configFile(modelDir))))
           + " parameters)";
     } catch (RuntimeException e) { // the load that follows names what is wrong with the config
       count = "";

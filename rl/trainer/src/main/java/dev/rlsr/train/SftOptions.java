@@ -2,6 +2,7 @@
 package dev.rlsr.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rlsr.policy.model.LoraConfig;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
 import java.nio.file.Path;
@@ -36,6 +37,8 @@ import java.util.Objects;
  * @param promptLoss    also train on prompt tokens (pretraining on raw text); SFT masks the prompt
  * @param stopAfter     stop after this step with a checkpoint, keeping the schedule of the whole run, so a long job
  *                      can be split over sessions and continued with resume; 0 = run to the end
+ * @param lora          train a LoRA adapter on the frozen model (checkpoints and the final model are PEFT adapter
+ *                      directories); null = full fine-tuning of every weight
  */
 public record SftOptions(
     Path model,
@@ -57,7 +60,8 @@ public record SftOptions(
     int threads,
     boolean resume,
     boolean promptLoss,
-    long stopAfter) {
+    long stopAfter,
+    LoraConfig lora) {
 
   // The defaults of an SFT run, each written once (strings: picocli's defaultValue takes and prints them as they are).
   public static final String DEFAULT_EPOCHS = "1";
@@ -128,6 +132,7 @@ public record SftOptions(
     n.put("data", data.toString());
     n.put("out", out.toString());
     n.put("recipe", promptLoss ? "pretrain" : "sft");
+    LoraRun.record(n, lora);
     return n;
   }
 
@@ -153,6 +158,7 @@ public record SftOptions(
     private boolean resume;
     private boolean promptLoss;
     private long stopAfter = Long.parseLong(DEFAULT_STOP_AFTER);
+    private LoraConfig lora;
 
     private Builder() {}
 
@@ -176,13 +182,14 @@ public record SftOptions(
     public Builder resume(boolean v) { resume = v; return this; }
     public Builder promptLoss(boolean v) { promptLoss = v; return this; }
     public Builder stopAfter(long v) { stopAfter = v; return this; }
+    public Builder lora(LoraConfig v) { lora = v; return this; }
 
     /** The options (not yet validated: {@link SftOptions#validate} refuses impossible settings naming the flag). */
     public SftOptions build() {
       return new SftOptions(Objects.requireNonNull(model, "model"), Objects.requireNonNull(data, "data"),
           Objects.requireNonNull(out, "out"), epochs, maxSteps, batchSize, gradAccum, learningRate,
           Objects.requireNonNull(schedule, "schedule"), warmupSteps, weightDecay, maxGradNorm, maxSeqLen, seed,
-          saveEvery, saveTotalLimit, threads, resume, promptLoss, stopAfter);
+          saveEvery, saveTotalLimit, threads, resume, promptLoss, stopAfter, lora);
     }
   }
 }

@@ -124,6 +124,7 @@ public final class SftTrainer {
         throw new RlsrException("--max-seq-len " + opt.maxSeqLen() + " exceeds the model's max_position_embeddings "
             + limit + " (" + opt.model().resolve(HfModel.CONFIG) + "): use --max-seq-len " + limit + " or less");
       }
+      LoraRun lora = opt.lora() == null ? null : LoraRun.start(base, opt.model(), opt.lora());
       List<TokenizedExample> data = prepare.apply(base);
       long perStep = (long) opt.batchSize() * opt.gradAccum();
       long totalSteps = opt.maxSteps() > 0 ? opt.maxSteps() : opt.epochs() * ((data.size() + perStep - 1) / perStep);
@@ -142,7 +143,7 @@ public final class SftTrainer {
       long skippedBefore = 0;
       if (latest.isPresent()) {
         phases.begin("loading the checkpoint " + latest.get());
-        ck = Checkpoints.load(latest.get(), base.config());
+        ck = Checkpoints.load(latest.get(), base.config(), opt.lora());
         step = ck.trainerState().path("step").asLong();
         skippedBefore = ck.trainerState().path("skipped_steps").asLong();
         dataState = new Batches.State(ck.trainerState().path("data_epoch").asInt(),
@@ -171,20 +172,26 @@ public final class SftTrainer {
       }
       Files.createDirectories(opt.out());
       SftLoss sft = new SftLoss();
-      phases.begin("building the TensorFlow graph (" + base.config().numLayers() + " layers, with gradients and AdamW) and loading the weights");
+      phases.begin("building the TensorFlow graph (" + base.config().numLayers() + " layers, with gradients and AdamW"
+          + (lora != null ? ", a rank-" + opt.lora().r() + " LoRA adapter on the frozen weights" : "")
+          + ") and loading the weights");
       PolicyGraph graph;
       try {
         // the weights go from the files into the graph tensor by tensor: the base model (or the checkpoint) is
-        // never whole on the Java heap
-        graph = PolicyGraph.create(base.config(), ck != null ? ck.weights() : base.tensors(),
-            PolicyGraph.Options.training(opt.threads()), List.of(sft));
-        if (ck != null && ck.moments() != null) {
-          try {
-            graph.training().optimizer().restore(ck.moments(), ck.optimizerStep());
-          } catch (RuntimeException e) {
-            graph.close();
-            throw e;
+        // never whole on the Java heap. With an adapter the base is frozen and the checkpoint holds the adapter.
+        PolicyGraph.Options options = PolicyGraph.Options.training(opt.threads()).withLora(opt.lora(), opt.seed());
+        graph = PolicyGraph.create(base.config(), lora != null ? lora.base() : ck != null ? ck.weights()
+            : base.tensors(), options, List.of(sft));
+        try {
+          if (lora != null && (ck != null || lora.adapter() != null)) {
+            graph.setAdapter(ck != null ? ck.weights() : lora.adapter());
           }
+          if (ck != null && ck.moments() != null) {
+            graph.training().optimizer().restore(ck.moments(), ck.optimizerStep());
+          }
+        } catch (RuntimeException e) {
+          graph.close();
+          throw e;
         }
       } finally {
         if (ck != null) {
@@ -257,9 +264,12 @@ public final class SftTrainer {
             state.put("seed", opt.seed());
             state.put("skipped_steps", skipped);
             long t1 = System.nanoTime();
-            lastCkpt = ckpts.save(step, new Checkpoints.Snapshot(graph.config(), graph.variables(),
-                training.optimizer().moments(), training.step()), base.tokenizer(), state, runConfig,
-                opt.saveTotalLimit());
+            Checkpoints.Snapshot snapshot = lora != null
+                ? new Checkpoints.Snapshot(graph.config(), graph.adapter(), training.optimizer().moments(),
+                    training.step(), opt.lora(), lora.baseDir())
+                : new Checkpoints.Snapshot(graph.config(), graph.variables(), training.optimizer().moments(),
+                    training.step());
+            lastCkpt = ckpts.save(step, snapshot, base.tokenizer(), state, runConfig, opt.saveTotalLimit());
             log.printf("checkpoint %s written in %.1f s%n", lastCkpt.getFileName(), (System.nanoTime() - t1) / 1e9);
           }
         }

@@ -4,6 +4,7 @@ package dev.rlsr.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.rlsr.policy.model.LoraConfig;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.rl.GrpoConfig;
 import java.nio.file.Path;
@@ -145,6 +146,25 @@ class MemoryPlanTest {
     assertThat(r.phase()).isEqualTo(MemoryPlan.Phase.ROLLOUT);
     assertThat(item(r, "rollout session")).isGreaterThan(2 * 4 * r.parameterCount());
     assertThat(r.fixes(r.total() - GIB)).anyMatch(f -> f.startsWith("lower --generation-batch-size to "));
+  }
+
+  @Test
+  void aLoraRunCountsTheFrozenBaseOnceAndSixteenBytesPerAdapterParameter() {
+    LoraConfig lora = LoraConfig.of(8);
+    long adapter = MemoryPlan.adapterParameters(qwen(24), lora);
+    // r (in + out) per projection: q 896+896, k 896+128, v 896+128, o 896+896, gate, up 896+4864, down 4864+896
+    assertThat(adapter).isEqualTo(24L * 8 * (1792 + 1024 + 1024 + 1792 + 3 * 5760));
+    MemoryPlan s = plan(qwen(24), sft(4, 256).lora(lora).build());
+    assertThat(item(s, "frozen weights")).isEqualTo(4 * s.parameterCount());
+    assertThat(item(s, "LoRA adapter (weights, gradients, AdamW moments)")).isEqualTo(16 * adapter);
+    assertThat(s.items()).noneMatch(i -> i.label().equals("gradients") || i.label().equals("AdamW moments"));
+    assertThat(s.total()).isLessThan(plan(qwen(24), sft(4, 256).build()).total() - 2 * 4 * s.parameterCount());
+
+    GrpoConfig g = GrpoConfig.builder().model(Path.of("m")).data(Path.of("d")).out(Path.of("o")).beta(0.04)
+        .lora(lora).build();
+    MemoryPlan r = MemoryPlan.of(qwen(24), MemoryPlan.rlsr(g, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP);
+    assertThat(r.items()).noneMatch(i -> i.label().equals("reference model")); // the graph with the adapter off
+    assertThat(item(r, "LoRA adapter (weights, gradients, AdamW moments)")).isEqualTo(16 * adapter);
   }
 
   @Test
