@@ -12,7 +12,6 @@ import dev.rlsr.policy.data.Example;
 import dev.rlsr.policy.graph.Feeds;
 import dev.rlsr.policy.graph.PolicyGraph;
 import dev.rlsr.policy.graph.TokenBatch;
-import dev.rlsr.policy.model.MergedLora;
 import dev.rlsr.policy.model.TensorSource;
 import dev.rlsr.policy.optim.AdamW;
 import dev.rlsr.policy.rollout.Rollout;
@@ -215,8 +214,13 @@ public final class RlsrTrainer {
         if (ref != null) {
           ref.setTemperature((float) cfg.temperature());
         }
-        // the rollout engine takes the policy's weights straight from its variables (and so at every sync)
-        engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, base.config(), rolloutWeights(), rolloutOptions);
+        // the rollout engine takes the policy's weights straight from its variables (and so at every sync); with an
+        // adapter it is made once over the frozen base and every sync moves only the adapter (no new session)
+        engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, base.config(), policy.variables(),
+            lora == null ? rolloutOptions : rolloutOptions.withLora(cfg.lora()));
+        if (lora != null) {
+          engine.sync(policy.adapter()); // a resumed adapter, or PEFT's initial one (B = 0: the base's output)
+        }
         for (int it = resume.start(); it < cfg.iterations(); it++) {
           iteration(it);
         }
@@ -236,13 +240,9 @@ public final class RlsrTrainer {
       }
     }
 
-    /**
-     * What the rollout engine is synced with: the policy's variables, or with an adapter the frozen base with the
-     * adapter merged in tensor by tensor (MergedLora), until the engine takes adapter inputs of its own.
-     */
+    /** What a sync hands the rollout engine: the policy's variables, or with an adapter the adapter alone. */
     private TensorSource rolloutWeights() {
-      return lora == null ? policy.variables()
-          : new MergedLora(base.config(), cfg.lora(), policy.variables(), policy.adapter());
+      return lora == null ? policy.variables() : policy.adapter();
     }
 
     /** One iteration: rollout -> reward -> log-probs -> update -> sync, its metrics and, when due, a checkpoint. */
@@ -263,7 +263,8 @@ public final class RlsrTrainer {
       long t = System.nanoTime();
       List<Rollout> rollouts = rollout(it, rowPrompts);
       // the session is not used again before the sync makes a new one: free it, so that the log-prob passes and the
-      // update run without it (at 0.5B a whole bench train run peaked at 20.64 GiB with it, 18.52 GiB without)
+      // update run without it (at 0.5B a whole bench train run peaked at 20.64 GiB with it, 18.52 GiB without); an
+      // adapter engine keeps its session over the base, which no sync sends again
       engine.release();
       double sRollout = (System.nanoTime() - t) / 1e9;
 
@@ -292,7 +293,7 @@ public final class RlsrTrainer {
       double sUpdate = (System.nanoTime() - t) / 1e9;
 
       // 5. weight sync: the updated TensorFlow variables go to the rollout engine tensor by tensor (a new ONNX
-      // Runtime session)
+      // Runtime session), or with an adapter the adapter alone (the same session)
       t = System.nanoTime();
       engine.sync(rolloutWeights());
       double sSync = (System.nanoTime() - t) / 1e9;

@@ -289,19 +289,22 @@ public final class MemoryPlan {
       if (ro.reference()) {
         resident.add(new Item("reference model", F32 * p));
       }
-      // not resident: train releases the session after the rollouts and the sync makes a new one, so it is in the
-      // rollout, sync and checkpoint phases (the checkpoint follows the sync) but not in a training step
+      // full fine-tuning: not resident, train releases the session after the rollouts and the sync makes a new one,
+      // so it is in the rollout, sync and checkpoint phases (the checkpoint follows the sync) but not in a training
+      // step. With an adapter the session is made once over the base and only the adapter moves: resident
       session = ORT_SESSION_BYTES + (long) (F32 * (ORT_WEIGHT_COPIES * p + ORT_HEAD_COPIES * headFloats));
+      if (run.lora() != null) {
+        resident.add(new Item("rollout session", session));
+      }
     }
+    boolean sessionPerPhase = ro != null && run.lora() == null;
     if (run.embedderBytes() > 0) {
       resident.add(new Item("reward embedder", run.embedderBytes()));
     }
     resident.add(new Item("runtime", RUNTIME_BYTES));
 
     double weightsOnHeap = HEAP_RESIDENT_WEIGHT_COPIES + (ro != null ? HEAP_READ_BACK_WEIGHT_COPIES : 0);
-    // a sync with an adapter merges it into the base on the heap: the adapter and one merged tensor at a time
-    long mergeLive = ro != null && run.lora() != null ? F32 * (trained + largest) : 0;
-    long steadyLive = HEAP_BASE_BYTES + (long) (F32 * p * weightsOnHeap) + mergeLive;
+    long steadyLive = HEAP_BASE_BYTES + (long) (F32 * p * weightsOnHeap);
     long checkpointLive = HEAP_BASE_BYTES + F32 * largest + (long) (F32 * p
         * (HEAP_RESIDENT_WEIGHT_COPIES + HEAP_READ_BACK_WEIGHT_COPIES + HEAP_CHECKPOINT_MOMENT_COPIES));
     this.heapLive = checkpointLive;
@@ -331,7 +334,7 @@ public final class MemoryPlan {
         new Item("step memory not yet returned", (long) ((ro != null ? CHECKPOINT_RETAINED_FRACTION_AFTER_SYNC
             : CHECKPOINT_RETAINED_FRACTION) * stepBytes)),
         new Item("streaming group", STREAM_GROUP_BYTES)));
-    if (ro != null) {
+    if (sessionPerPhase) {
       checkpoint.add(new Item("rollout session", session));
     }
     phases.add(phase(resident, heap(checkpointLive), checkpoint));
@@ -343,13 +346,16 @@ public final class MemoryPlan {
           + PREFILL_INTERMEDIATE_COPIES * config.intermediateSize())
           + PREFILL_ATTENTION_COPIES * ro.rows() * config.numHeads() * (double) ro.promptTokens() * ro.promptTokens()
           + SAMPLER_LOGITS_COPIES * ro.rows() * (double) config.vocabSize()));
-      phases.add(phase(resident, heap(steadyLive), List.of(new Item("rollout session", session),
+      List<Item> rollouts = new ArrayList<>(List.of(
           new Item("KV cache at " + ro.rows() + " rollout rows x " + (ro.promptTokens() + ro.completionTokens())
-              + " tokens", kv), new Item("prefill", prefill))));
-      // the old session is gone (released after the rollouts); the new one is handed the weights in direct buffers
-      // it copies
-      phases.add(phase(resident, heap(steadyLive), List.of(new Item("rollout session", session),
-          new Item("direct buffers during the sync", F32 * p))));
+              + " tokens", kv), new Item("prefill", prefill)));
+      List<Item> sync = new ArrayList<>(List.of(new Item("direct buffers during the sync", F32 * p)));
+      if (sessionPerPhase) { // the old session is gone (released after the rollouts); the new one copies the buffers
+        rollouts.add(0, new Item("rollout session", session));
+        sync.add(0, new Item("rollout session", session));
+      } // with an adapter the one session is made from these buffers when the run opens; a sync moves the adapter
+      phases.add(phase(resident, heap(steadyLive), rollouts));
+      phases.add(phase(resident, heap(steadyLive), sync));
     }
     int peak = 0;
     for (int i = 1; i < phases.size(); i++) {
