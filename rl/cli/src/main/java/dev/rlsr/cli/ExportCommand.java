@@ -34,6 +34,12 @@ import picocli.CommandLine.Model.CommandSpec;
         "  --format safetensors  OUT is a Hugging Face checkpoint: config.json, model.safetensors (fp32), tokenizer "
             + "files, generation_config.json (+ run_config.json).",
         "  --format both         the safetensors checkpoint in OUT and the ONNX directory in OUT/onnx/ (Optimum: subfolder=\"onnx\").",
+        "  --format onnx-adapter a LoRA adapter directory (--model with adapter_config.json): OUT/model.onnx (+ "
+            + "model.onnx_data) is the BASE model with every adapter tensor as an input whose default is zero, and "
+            + "OUT/adapter.onnx_adapter the adapter in ONNX Runtime's adapter format: load it with "
+            + "OrtLoraAdapter.create and run with RunOptions.addActiveLoraAdapter; other adapters of the same rank "
+            + "and modules swap in without a new session. The other formats of an adapter directory write the "
+            + "merged model (W + alpha/r B A).",
         "The ONNX metadata holds the HF config (rlsr.config) and the export settings (rlsr.export, plus "
             + "rlsr.run_config when present). OUT is written into a temporary directory beside it and renamed "
             + "into place; a non-empty OUT is refused unless --force."})
@@ -51,15 +57,15 @@ public final class ExportCommand implements Callable<Integer> {
 
   /** What {@code --format} writes (see the command's description). */
   enum Format {
-    ONNX, SAFETENSORS, BOTH;
+    ONNX, SAFETENSORS, BOTH, ONNX_ADAPTER;
 
     @Override
     public String toString() {
-      return FlagChoices.name(this);
+      return FlagChoices.name(this).replace('_', '-');
     }
   }
 
-  @Option(names = "--format", defaultValue = "onnx", converter = FlagConverters.Format.class, description = "onnx, safetensors or both (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--format", defaultValue = "onnx", converter = FlagConverters.Format.class, description = "onnx, safetensors, both or onnx-adapter (default: ${DEFAULT-VALUE}).")
   Format format;
 
   @Option(names = "--force", description = "Replace a non-empty OUT.")
@@ -80,6 +86,10 @@ public final class ExportCommand implements Callable<Integer> {
       throw new RlsrException("--out " + out + " is not empty; choose another directory or pass --force to replace it");
     }
     try (HfModel m = HfModel.load(model)) {
+      if (format == Format.ONNX_ADAPTER && m.adapter() == null) {
+        throw new RlsrException("--format onnx-adapter exports a LoRA adapter, but --model " + model + " has no "
+            + "adapter_config.json; export a whole model with --format onnx");
+      }
       Path parent = target.getParent();
       Files.createDirectories(parent);
       Path tmp = Files.createTempDirectory(parent, "." + target.getFileName() + ".export-");
@@ -88,10 +98,12 @@ public final class ExportCommand implements Callable<Integer> {
       }
       try {
         String runConfig = readRunConfig(m.dir());
-        if (format != Format.ONNX) {
+        if (format == Format.ONNX_ADAPTER) {
+          writeOnnx(m, tmp, runConfig);
+        } else if (format != Format.ONNX) {
           writeSafetensors(m, tmp, runConfig);
         }
-        if (format != Format.SAFETENSORS) {
+        if (format == Format.ONNX || format == Format.BOTH) {
           writeOnnx(m, format == Format.BOTH ? tmp.resolve(ONNX_SUBDIR) : tmp, runConfig);
         }
         replace(tmp, target);
@@ -124,7 +136,14 @@ public final class ExportCommand implements Callable<Integer> {
     if (runConfig != null) {
       metadata.put("rlsr.run_config", runConfig);
     }
-    OnnxPolicyExporter.writeModel(m.config(), m.tensors(), dir.resolve("model.onnx"), metadata);
+    if (format == Format.ONNX_ADAPTER) {
+      settings.put("lora_r", m.adapter().lora().r());
+      metadata.put("rlsr.export", Json.MAPPER.writeValueAsString(settings));
+      OnnxPolicyExporter.writeModelWithAdapter(m.config(), m.adapter().lora(), m.baseTensors(), m.adapterTensors(),
+          1, dir, metadata);
+    } else {
+      OnnxPolicyExporter.writeModel(m.config(), m.tensors(), dir.resolve("model.onnx"), metadata);
+    }
     Json.PRETTY.writeValue(dir.resolve(HfModel.CONFIG).toFile(), m.config().toJson());
     m.tokenizer().copyFilesTo(dir);
     Json.PRETTY.writeValue(dir.resolve(HfModel.GENERATION_CONFIG).toFile(), HfModel.generationConfig(m.config(), m.tokenizer()));

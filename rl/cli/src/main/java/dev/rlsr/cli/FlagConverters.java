@@ -18,11 +18,17 @@ final class FlagConverters {
     }
   }
 
-  /** {@code --format onnx|safetensors|both} of export. */
+  /** {@code --format onnx|safetensors|both|onnx-adapter} of export. */
   static final class Format implements ITypeConverter<ExportCommand.Format> {
     @Override
     public ExportCommand.Format convert(String value) {
-      return FlagChoices.parse("--format", value, ExportCommand.Format.values());
+      for (ExportCommand.Format f : ExportCommand.Format.values()) {
+        if (f.toString().equals(value.toLowerCase(java.util.Locale.ROOT))) {
+          return f;
+        }
+      }
+      throw new picocli.CommandLine.TypeConversionException("--format must be one of onnx, safetensors, both, "
+          + "onnx-adapter; got '" + value + "'");
     }
   }
 

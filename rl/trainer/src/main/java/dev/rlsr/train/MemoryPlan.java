@@ -48,6 +48,10 @@ public final class MemoryPlan {
    * call allocates): 1.78 GiB per session for 166M parameters at vocab 151,936, 0.50 GiB for 61M at vocab 1,088.
    */
   public static final double ORT_HEAD_COPIES = 2;
+  /** A LoRA rollout session (no prepacking, OnnxPolicySessions.createLora): its copy of the weights. */
+  public static final double ORT_LORA_WEIGHT_COPIES = 1;
+  /** A LoRA rollout session: the transposed head constant-folded from a tied embedding. */
+  public static final double ORT_LORA_HEAD_COPIES = 1;
   /** A rollout session's own allocations besides the weights. */
   public static final long ORT_SESSION_BYTES = 50 * MIB;
   /** A built-in reward encoder (all-minilm-l6-v2: 90 MB, e5-small-v2: 133 MB of ONNX) with its session and batches. */
@@ -292,7 +296,9 @@ public final class MemoryPlan {
       // full fine-tuning: not resident, train releases the session after the rollouts and the sync makes a new one,
       // so it is in the rollout, sync and checkpoint phases (the checkpoint follows the sync) but not in a training
       // step. With an adapter the session is made once over the base and only the adapter moves: resident
-      session = ORT_SESSION_BYTES + (long) (F32 * (ORT_WEIGHT_COPIES * p + ORT_HEAD_COPIES * headFloats));
+      session = ORT_SESSION_BYTES + (long) (F32 * (run.lora() == null
+          ? ORT_WEIGHT_COPIES * p + ORT_HEAD_COPIES * headFloats
+          : ORT_LORA_WEIGHT_COPIES * p + ORT_LORA_HEAD_COPIES * headFloats));
       if (run.lora() != null) {
         resident.add(new Item("rollout session", session));
       }
