@@ -27,8 +27,8 @@ final class FlagConverters {
           return f;
         }
       }
-      throw new picocli.CommandLine.TypeConversionException("--format must be one of onnx, safetensors, both, "
-          + "onnx-adapter; got '" + value + "'");
+      throw new dev.rlsr.policy.util.RlsrException("--format \"" + value + "\" is not known: use onnx, safetensors, "
+          + "both or onnx-adapter");
     }
   }
 

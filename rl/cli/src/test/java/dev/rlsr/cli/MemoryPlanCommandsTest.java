@@ -114,7 +114,8 @@ class MemoryPlanCommandsTest {
     assertThat(r.err()).contains("error: rlsr train: this run needs " + plan.summary() + " but ")
         .contains("GiB is available (--memory-limit " + limit + "): lower --micro-batch-size to 2 (about "
             + MemoryPlan.gib(two) + " GiB)");
-    assertThat(r.err()).contains("rollout session").contains("reference model").contains("reward embedder");
+    // a training step runs without the rollout session (released after the rollouts): it is not in this phase
+    assertThat(r.err()).doesNotContain("rollout session").contains("reference model").contains("reward embedder");
   }
 
   @Test

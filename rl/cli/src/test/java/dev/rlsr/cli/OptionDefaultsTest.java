@@ -120,7 +120,7 @@ class OptionDefaultsTest {
     assertThat(d.code()).isEqualTo(1);
     assertThat(d.err()).isEqualTo("error: --device \"tpu\" is not known: use cpu or cuda" + System.lineSeparator());
     var f = Cli.run("export", "--model", "m", "--out", tmp.resolve("x").toString(), "--format", "zip");
-    assertThat(f.err()).startsWith("error: --format \"zip\" is not known: use onnx, safetensors or both");
+    assertThat(f.err()).startsWith("error: --format \"zip\" is not known: use onnx, safetensors, both or onnx-adapter");
     var l = Cli.run("bench", "generate", "--json", tmp.resolve("b.json").toString(), "--logits", "some");
     assertThat(l.err()).startsWith("error: --logits \"some\" is not known: use last or all");
   }
