@@ -1,5 +1,5 @@
 // Parsing of a flag that takes one of a few names (--device, --logits, --format): the names are the enum constants'
-// in lower case, and anything else is refused with one message shape naming the flag and the choices.
+// in lower case with hyphens for underscores (ONNX_ADAPTER: onnx-adapter), and anything else is refused with one message shape naming the flag and the choices.
 package dev.rlsr.policy.util;
 
 import java.util.Locale;
@@ -8,7 +8,7 @@ public final class FlagChoices {
   private FlagChoices() {}
 
   /**
-   * The constant of {@code choices} whose lower-case name is {@code value} (any case); otherwise an
+   * The constant of {@code choices} whose {@link #name} is {@code value} (any case); otherwise an
    * {@link RlsrException} "{@code --flag "value" is not known: use a, b or c}".
    */
   @SafeVarargs
@@ -25,8 +25,8 @@ public final class FlagChoices {
     throw new RlsrException(flag + " \"" + value + "\" is not known: use " + names);
   }
 
-  /** The name of {@code e} on the command line: its constant name in lower case. */
+  /** The name of {@code e} on the command line: its constant name in lower case, underscores as hyphens. */
   public static String name(Enum<?> e) {
-    return e.name().toLowerCase(Locale.ROOT);
+    return e.name().toLowerCase(Locale.ROOT).replace('_', '-');
   }
 }

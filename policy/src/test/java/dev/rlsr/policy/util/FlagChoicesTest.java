@@ -9,11 +9,16 @@ import org.junit.jupiter.api.Test;
 class FlagChoicesTest {
   enum Format { ONNX, SAFETENSORS, BOTH }
 
+  enum Export { ONNX, ONNX_ADAPTER }
+
   @Test
   void parsesLowerCaseNamesInAnyCase() {
     assertThat(FlagChoices.parse("--format", "safetensors", Format.values())).isSameAs(Format.SAFETENSORS);
     assertThat(FlagChoices.parse("--format", "Both", Format.values())).isSameAs(Format.BOTH);
     assertThat(FlagChoices.name(Format.ONNX)).isEqualTo("onnx");
+    // underscores read as hyphens, as command-line names are spelled
+    assertThat(FlagChoices.name(Export.ONNX_ADAPTER)).isEqualTo("onnx-adapter");
+    assertThat(FlagChoices.parse("--format", "ONNX-Adapter", Export.values())).isSameAs(Export.ONNX_ADAPTER);
   }
 
   @Test

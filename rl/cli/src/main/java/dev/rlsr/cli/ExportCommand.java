@@ -61,7 +61,7 @@ public final class ExportCommand implements Callable<Integer> {
 
     @Override
     public String toString() {
-      return FlagChoices.name(this).replace('_', '-');
+      return FlagChoices.name(this);
     }
   }
 
@@ -131,14 +131,15 @@ public final class ExportCommand implements Callable<Integer> {
     settings.put("opset", OnnxPolicyExporter.OPSET);
     settings.put("logits", "all");
     settings.put("weights_dtype", "float32");
+    if (format == Format.ONNX_ADAPTER) {
+      settings.put("lora_r", m.adapter().lora().r());
+    }
     LinkedHashMap<String, String> metadata = new LinkedHashMap<>();
     metadata.put("rlsr.export", Json.MAPPER.writeValueAsString(settings));
     if (runConfig != null) {
       metadata.put("rlsr.run_config", runConfig);
     }
     if (format == Format.ONNX_ADAPTER) {
-      settings.put("lora_r", m.adapter().lora().r());
-      metadata.put("rlsr.export", Json.MAPPER.writeValueAsString(settings));
       OnnxPolicyExporter.writeModelWithAdapter(m.config(), m.adapter().lora(), m.baseTensors(), m.adapterTensors(),
           1, dir, metadata);
     } else {

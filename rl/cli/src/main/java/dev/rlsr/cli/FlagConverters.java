@@ -22,13 +22,7 @@ final class FlagConverters {
   static final class Format implements ITypeConverter<ExportCommand.Format> {
     @Override
     public ExportCommand.Format convert(String value) {
-      for (ExportCommand.Format f : ExportCommand.Format.values()) {
-        if (f.toString().equals(value.toLowerCase(java.util.Locale.ROOT))) {
-          return f;
-        }
-      }
-      throw new dev.rlsr.policy.util.RlsrException("--format \"" + value + "\" is not known: use onnx, safetensors, "
-          + "both or onnx-adapter");
+      return FlagChoices.parse("--format", value, ExportCommand.Format.values());
     }
   }
 
