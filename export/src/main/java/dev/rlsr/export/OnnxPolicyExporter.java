@@ -253,17 +253,19 @@ public final class OnnxPolicyExporter {
     return out;
   }
 
-  /** {@code base}'s weights and {@link #zeroAdapter}'s tensors as one source, by name. */
-  private static TensorSource withAdapterDefaults(ModelConfig c, LoraConfig lora, TensorSource base) {
+  /**
+   * The initializers of a LoRA graph ({@link #initializerLayout}) as one source: the weights of {@code c}'s layout
+   * from {@code base}, the adapter tensors as {@link #zeroAdapter}'s zeros (the adapter inputs' defaults) whatever
+   * else {@code base} holds. The serving export writes these, and a LoRA rollout session is made from them.
+   */
+  public static TensorSource withAdapterDefaults(ModelConfig c, LoraConfig lora, TensorSource base) {
     TensorSource zeros = zeroAdapter(c, lora);
     LinkedHashMap<String, long[]> layout = initializerLayout(c, lora);
     LinkedHashMap<String, long[]> baseLayout = ModelWeights.layout(c);
     return new TensorSource() {
       @Override
       public LinkedHashMap<String, long[]> shapes() {
-        LinkedHashMap<String, long[]> out = new LinkedHashMap<>();
-        layout.forEach((k, v) -> out.put(k, v.clone()));
-        return out;
+        return TensorSource.copyShapes(layout);
       }
 
       @Override
@@ -284,9 +286,7 @@ public final class OnnxPolicyExporter {
     return new TensorSource() {
       @Override
       public LinkedHashMap<String, long[]> shapes() {
-        LinkedHashMap<String, long[]> out = new LinkedHashMap<>();
-        layout.forEach((k, v) -> out.put(k, v.clone()));
-        return out;
+        return TensorSource.copyShapes(layout);
       }
 
       @Override

@@ -25,7 +25,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 public final class OnnxPolicySessions {
   private OnnxPolicySessions() {}
@@ -66,7 +65,7 @@ public final class OnnxPolicySessions {
   static OnnxPolicySession create(OrtEnvironment env, byte[] proto, ModelConfig c, TensorSource w, int threads,
       Device device, Consumer<List<FloatBuffer>> created) {
     OnnxPolicyExporter.checkWeights(c, w);
-    return create(env, proto, ModelWeights.layout(c), name -> w, threads, device, false, created);
+    return create(env, proto, ModelWeights.layout(c), w, threads, device, false, created);
   }
 
   /**
@@ -80,27 +79,26 @@ public final class OnnxPolicySessions {
   public static OnnxPolicySession createLora(OrtEnvironment env, byte[] proto, ModelConfig c, LoraConfig lora,
       TensorSource base, int threads, Device device) {
     OnnxPolicyExporter.checkWeights(c, base);
-    TensorSource zeros = OnnxPolicyExporter.zeroAdapter(c, lora);
-    LinkedHashMap<String, long[]> baseLayout = ModelWeights.layout(c);
-    return create(env, proto, OnnxPolicyExporter.initializerLayout(c, lora),
-        name -> baseLayout.containsKey(name) ? base : zeros, threads, device, true, buffers -> {});
+    TensorSource initializers = OnnxPolicyExporter.withAdapterDefaults(c, lora, base);
+    return create(env, proto, OnnxPolicyExporter.initializerLayout(c, lora), initializers, threads, device,
+        true, buffers -> {});
   }
 
   /**
-   * The session with each tensor of {@code layout} read from {@code sourceOf.apply(name)} into a direct buffer.
+   * The session with each tensor of {@code layout} read from {@code w} into a direct buffer.
    * {@code overridable}: the graph has initializers that are also inputs (the LoRA adapter); ONNX Runtime warns at
    * creation, once per such initializer, that it will not constant-fold them, which is the point, so the session
    * logs errors only; and it does not prepack (the session is resident for the whole run).
    */
   private static OnnxPolicySession create(OrtEnvironment env, byte[] proto, LinkedHashMap<String, long[]> layout,
-      Function<String, TensorSource> sourceOf, int threads, Device device, boolean overridable,
+      TensorSource w, int threads, Device device, boolean overridable,
       Consumer<List<FloatBuffer>> created) {
     OrtSession.SessionOptions opts = options(threads, device);
     if (overridable) {
       try {
         opts.setSessionLogLevel(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
         // A LoRA session lives through the whole run beside TensorFlow's frozen base: no prepacked second copy of
-        // every matrix (at Llama-3.2-1B 4.9 GB less; decoding about a fifth slower, OrtSessionOptionsBench at 0.5B)
+        // every matrix (at Llama-3.2-1B 4.9 GB less; decoding about a fifth slower, OrtSyncMemoryBench at 0.5B)
         opts.addConfigEntry("session.disable_prepacking", "1");
       } catch (OrtException e) {
         opts.close();
@@ -113,7 +111,7 @@ public final class OnnxPolicySessions {
     try {
       Map<String, OnnxTensorLike> initializers = new LinkedHashMap<>();
       for (Map.Entry<String, long[]> e : layout.entrySet()) {
-        OnnxTensor t = directTensor(env, sourceOf.apply(e.getKey()), e.getKey(), e.getValue(), memory, values);
+        OnnxTensor t = directTensor(env, w, e.getKey(), e.getValue(), memory, values);
         tensors.add(t);
         initializers.put(e.getKey(), t);
       }

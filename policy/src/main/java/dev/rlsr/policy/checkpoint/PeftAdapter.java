@@ -256,32 +256,7 @@ public final class PeftAdapter {
       }
       LinkedHashMap<String, String> toFile = new LinkedHashMap<>();
       want.keySet().forEach(k -> toFile.put(k, fileName.get(k)));
-      return new Opened(file, new TensorSource() {
-        @Override
-        public LinkedHashMap<String, long[]> shapes() {
-          LinkedHashMap<String, long[]> out = new LinkedHashMap<>();
-          want.forEach((k, v) -> out.put(k, v.clone()));
-          return out;
-        }
-
-        @Override
-        public FloatTensor read(String name) {
-          return file.read(fileName(name));
-        }
-
-        @Override
-        public void readInto(String name, FloatBuffer dst) {
-          file.readInto(fileName(name), dst);
-        }
-
-        private String fileName(String name) {
-          String n = toFile.get(name);
-          if (n == null) {
-            throw new IllegalArgumentException("no adapter tensor " + name);
-          }
-          return n;
-        }
-      });
+      return new Opened(file, TensorSource.renamed(file, want, toFile));
     } catch (RuntimeException e) {
       file.close();
       throw e;
@@ -291,32 +266,11 @@ public final class PeftAdapter {
   /** {@code source}'s tensors of {@code layout} under their PEFT names. */
   private static TensorSource toPeftNames(TensorSource source, LinkedHashMap<String, long[]> layout) {
     LinkedHashMap<String, String> from = new LinkedHashMap<>(); // PEFT name -> source name
-    layout.keySet().forEach(k -> from.put(LoraConfig.peftName(k), k));
-    return new TensorSource() {
-      @Override
-      public LinkedHashMap<String, long[]> shapes() {
-        LinkedHashMap<String, long[]> out = new LinkedHashMap<>();
-        from.forEach((k, v) -> out.put(k, layout.get(v).clone()));
-        return out;
-      }
-
-      @Override
-      public FloatTensor read(String name) {
-        return source.read(src(name));
-      }
-
-      @Override
-      public void readInto(String name, FloatBuffer dst) {
-        source.readInto(src(name), dst);
-      }
-
-      private String src(String name) {
-        String s = from.get(name);
-        if (s == null) {
-          throw new IllegalArgumentException("no tensor " + name);
-        }
-        return s;
-      }
-    };
+    LinkedHashMap<String, long[]> peftLayout = new LinkedHashMap<>();
+    layout.forEach((k, v) -> {
+      from.put(LoraConfig.peftName(k), k);
+      peftLayout.put(LoraConfig.peftName(k), v);
+    });
+    return TensorSource.renamed(source, peftLayout, from);
   }
 }

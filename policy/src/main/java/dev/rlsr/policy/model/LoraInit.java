@@ -23,9 +23,7 @@ public final class LoraInit implements TensorSource {
 
   @Override
   public LinkedHashMap<String, long[]> shapes() {
-    LinkedHashMap<String, long[]> out = new LinkedHashMap<>();
-    layout.forEach((k, v) -> out.put(k, v.clone()));
-    return out;
+    return TensorSource.copyShapes(layout);
   }
 
   @Override

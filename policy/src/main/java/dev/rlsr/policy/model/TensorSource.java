@@ -33,6 +33,44 @@ public interface TensorSource {
     return n;
   }
 
+  /** A copy of a name -> shape map (each shape cloned): what {@link #shapes} hands out so callers cannot change it. */
+  static LinkedHashMap<String, long[]> copyShapes(Map<String, long[]> shapes) {
+    LinkedHashMap<String, long[]> out = new LinkedHashMap<>();
+    shapes.forEach((k, v) -> out.put(k, v.clone()));
+    return out;
+  }
+
+  /**
+   * A view of {@code source} under other names: the tensors of {@code layout} (name -> shape, in its order), each
+   * read from {@code source} by its name there, {@code sourceName.get(name)}. Nothing is copied.
+   */
+  static TensorSource renamed(TensorSource source, LinkedHashMap<String, long[]> layout, Map<String, String> sourceName) {
+    return new TensorSource() {
+      @Override
+      public LinkedHashMap<String, long[]> shapes() {
+        return copyShapes(layout);
+      }
+
+      @Override
+      public FloatTensor read(String name) {
+        return source.read(sourceName(name));
+      }
+
+      @Override
+      public void readInto(String name, FloatBuffer dst) {
+        source.readInto(sourceName(name), dst);
+      }
+
+      private String sourceName(String name) {
+        String n = sourceName.get(name);
+        if (n == null) {
+          throw new IllegalArgumentException("no tensor " + name);
+        }
+        return n;
+      }
+    };
+  }
+
   /** The tensors of a map, in its iteration order, as a source (the map's own tensors are handed out, not copies). */
   static TensorSource of(Map<String, FloatTensor> tensors) {
     LinkedHashMap<String, FloatTensor> copy = new LinkedHashMap<>(tensors);
