@@ -1,6 +1,7 @@
 // Bench (not a test): process memory (VmRSS, and VmHWM peaks reset before each stage) of ONNX Runtime weight-sync
 // sessions on a real model directory, with the direct weight buffers freed after creation (rlsr) or kept alive for
-// the session's life (the way it was), and for a sync that closes the old session first or last.
+// the session's life (the way it was), and for a sync that closes the old session first or last; and what prepacking
+// costs a sync (fill and create seconds) and buys the rollouts (KV-cache decode speed).
 // Run: mvn -q -o -pl export -am test-compile, then
 //   java -cp <test classpath of export> dev.rlsr.export.runtime.OrtSyncMemoryBench MODEL_DIR [threads]
 package dev.rlsr.export.runtime;
@@ -17,6 +18,7 @@ import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
 import dev.rlsr.policy.model.TensorSource;
+import dev.rlsr.policy.rollout.SamplingOptions;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -32,6 +34,20 @@ public final class OrtSyncMemoryBench {
   private static final int[][] IDS = {{1, 2, 3, 4, 5, 6, 7, 8}};
   private static final int[][] MASK = {{1, 1, 1, 1, 1, 1, 1, 1}};
   private static final int[][] POS = {{0, 1, 2, 3, 4, 5, 6, 7}};
+  /** 16 prompts of 64 ids (below every vocabulary here) for the decode timing. */
+  private static final List<int[]> DECODE_PROMPTS = decodePrompts();
+
+  private static List<int[]> decodePrompts() {
+    List<int[]> out = new ArrayList<>();
+    for (int r = 0; r < 16; r++) {
+      int[] p = new int[64];
+      for (int i = 0; i < p.length; i++) {
+        p[i] = 1 + (37 * r + 11 * i) % 1000;
+      }
+      out.add(p);
+    }
+    return out;
+  }
 
   public static void main(String[] args) throws Exception {
     Path dir = Path.of(args[0]);
@@ -110,6 +126,7 @@ public final class OrtSyncMemoryBench {
         if (!prepack) {
           o.addConfigEntry("session.disable_prepacking", "1");
         }
+        long t0 = System.nanoTime();
         List<ByteBuffer> mem = new ArrayList<>();
         Map<String, OnnxTensorLike> in = new LinkedHashMap<>();
         List<OnnxTensor> ts = new ArrayList<>();
@@ -124,17 +141,28 @@ public final class OrtSyncMemoryBench {
           in.put(e.getKey(), t);
         }
         o.addExternalInitializers(in);
+        long t1 = System.nanoTime();
         OrtSession ps = ENV.createSession(proto, o);
+        long t2 = System.nanoTime();
         ts.forEach(OnnxTensor::close);
         mem.forEach(dev.rlsr.policy.util.NativeBuffers::free);
-        stage("prepacking " + (prepack ? "on" : "off") + ": created, buffers freed");
+        stage(String.format("prepacking %s: created (fill %.2f s, create %.2f s), buffers freed", prepack ? "on" : "off",
+            (t1 - t0) / 1e9, (t2 - t1) / 1e9));
         OrtTestIo.forward(ENV, ps, c, ids, mask, pos);
-        long t0 = System.nanoTime();
+        long t3 = System.nanoTime();
         for (int i = 0; i < 20; i++) {
           OrtTestIo.forward(ENV, ps, c, ids, mask, pos);
         }
         stage(String.format("prepacking %s: %.1f ms per 4x1-token step", prepack ? "on" : "off",
-            (System.nanoTime() - t0) / 20 / 1e6));
+            (System.nanoTime() - t3) / 20 / 1e6));
+        // what rollouts see: KV-cache greedy decoding of 16 rows, 64 prompt + 64 new tokens
+        OrtSampler sampler = new OrtSampler(ENV, ps, c);
+        sampler.sample(DECODE_PROMPTS.subList(0, 2), SamplingOptions.greedy(4, List.of(), 0)); // warm-up
+        long t4 = System.nanoTime();
+        sampler.sample(DECODE_PROMPTS, SamplingOptions.greedy(64, List.of(), 0));
+        double decode = (System.nanoTime() - t4) / 1e9;
+        stage(String.format("prepacking %s: 16 x (64 + 64) greedy %.2f s = %.1f new tokens/s", prepack ? "on" : "off",
+            decode, 16 * 64 / decode));
         ps.close();
         o.close();
       }
