@@ -222,6 +222,13 @@ public final class MemoryPlan {
       return new Run(command, rows, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes, lora);
     }
 
+    /** The same run training a LoRA adapter: the frozen weights once, no reference copy (the adapter off is it). */
+    Run withLora(LoraConfig l) {
+      Rollout r = rollout == null ? null
+          : new Rollout(false, rollout.rows(), rollout.group(), rollout.promptTokens(), rollout.completionTokens());
+      return new Run(command, rows, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes, l);
+    }
+
     Run withoutReference() {
       Rollout r = new Rollout(false, rollout.rows(), rollout.group(), rollout.promptTokens(), rollout.completionTokens());
       return new Run(command, rows, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes, lora);
@@ -513,10 +520,15 @@ public final class MemoryPlan {
     return "about " + gib(total) + " GiB at its peak, in " + phase + " (" + breakdown() + ")";
   }
 
+  /** The LoRA rank {@link #fixes} suggests for a full fine-tuning run that does not fit (PEFT's usual 8-16). */
+  public static final int SUGGESTED_LORA_R = 16;
+
   /**
    * Changes of one flag each that bring the plan within {@code available} bytes, best first: the largest micro-batch,
    * the longest rows, the largest rollout batch that fit, or no reference model; when none fits alone, the smallest
-   * micro-batch and rollout batch with the longest rows that fit. Empty when even that does not fit.
+   * micro-batch and rollout batch with the longest rows that fit; for full fine-tuning (sft, train), also a
+   * rank-{@value #SUGGESTED_LORA_R} LoRA adapter when that fits (then the fallback combinations are not offered).
+   * Empty when nothing fits.
    */
   public List<String> fixes(long available) {
     List<String> out = new ArrayList<>();
@@ -546,7 +558,13 @@ public final class MemoryPlan {
         out.add("--beta 0 (no reference model: about " + gib(with(run.withoutReference()).total) + " GiB)");
       }
     }
-    if (out.isEmpty()) {
+    // full fine-tuning that does not fit may fit as a LoRA adapter: PEFT's usual rank, every linear layer
+    String lora = null;
+    if (run.lora() == null && !run.command().equals("pretrain") && with(run.withLora(LoraConfig.of(SUGGESTED_LORA_R))).total <= available) {
+      lora = "--lora-r " + SUGGESTED_LORA_R + " (train a LoRA adapter on the frozen model instead of every weight: "
+          + "about " + gib(with(run.withLora(LoraConfig.of(SUGGESTED_LORA_R))).total) + " GiB)";
+    }
+    if (out.isEmpty() && lora == null) {
       Run smallest = run.withRows(1);
       if (ro != null) {
         smallest = smallest.withRolloutRows(ro.group());
@@ -561,6 +579,9 @@ public final class MemoryPlan {
               + " and " + t);
         }
       }
+    }
+    if (lora != null) {
+      out.add(lora);
     }
     return out;
   }

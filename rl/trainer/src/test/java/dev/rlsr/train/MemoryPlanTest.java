@@ -61,7 +61,13 @@ class MemoryPlanTest {
         new Measured("train 2 layers, P=4 G=4, 64 new tokens, micro-batch 4",
             MemoryPlan.of(qwen(2), MemoryPlan.rlsr(rlsr, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP), 8_608_809 / 1024),
         new Measured("train 24 layers, P=4 G=4, 64 new tokens, micro-batch 4",
-            MemoryPlan.of(qwen(24), MemoryPlan.rlsr(rlsr, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP), 20_193_776 / 1024));
+            MemoryPlan.of(qwen(24), MemoryPlan.rlsr(rlsr, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP), 20_193_776 / 1024),
+        // LoRA r 16 all-linear at the Llama-3.2-1B shape (random bf16 weights), /usr/bin/time -v
+        new Measured("sft LoRA r16, Llama-3.2-1B, 4 x 256, 3 steps, checkpoints at 2 and 3",
+            plan(llama1b(), sft(4, 256).lora(LoraConfig.of(16)).maxSteps(3).saveEvery(2).build()), 11_148_652 / 1024),
+        new Measured("train LoRA r16, Llama-3.2-1B, P=4 G=4, 64 new tokens, micro-batch 2",
+            MemoryPlan.of(llama1b(), MemoryPlan.rlsr(rlsr.toBuilder().microBatchSize(2).lora(LoraConfig.of(16)).build(),
+                MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP), 15_686_000 / 1024)); // 14.96 GiB
   }
 
   @Test
@@ -165,6 +171,34 @@ class MemoryPlanTest {
     MemoryPlan r = MemoryPlan.of(qwen(24), MemoryPlan.rlsr(g, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP);
     assertThat(r.items()).noneMatch(i -> i.label().equals("reference model")); // the graph with the adapter off
     assertThat(item(r, "LoRA adapter (weights, gradients, AdamW moments)")).isEqualTo(16 * adapter);
+  }
+
+  /** Llama-3.2-1B's published shape (1.24B parameters, tied embeddings). */
+  static ModelConfig llama1b() {
+    return ModelConfig.builder("llama").vocabSize(128256).hiddenSize(2048).intermediateSize(8192).layers(16)
+        .heads(32).kvHeads(8).tied(true).maxPositions(131072).build();
+  }
+
+  @Test
+  void fullFineTuningThatDoesNotFitIsPointedAtLoraWhereThatFits() {
+    long available = 23L * GIB;
+    MemoryPlan full = plan(llama1b(), sft(4, 256).build());
+    assertThat(full.total()).as("full fine-tuning of 1.24B needs more than 24 GiB").isGreaterThan(available);
+    MemoryPlan lora = plan(llama1b(), sft(4, 256).lora(LoraConfig.of(MemoryPlan.SUGGESTED_LORA_R)).build());
+    assertThat(full.fixes(available)).containsExactly("--lora-r 16 (train a LoRA adapter on the frozen model instead"
+        + " of every weight: about " + MemoryPlan.gib(lora.total()) + " GiB)");
+    // pretraining from scratch has no base to adapt
+    MemoryPlan pre = MemoryPlan.of(llama1b(), MemoryPlan.sft("pretrain", sft(4, 256).build(), "--batch-size",
+        "--max-seq-len", 0), HEAP);
+    assertThat(pre.fixes(available)).noneMatch(f -> f.contains("--lora-r"));
+    // an RLSR run the same way, its reference copy gone with the adapter
+    GrpoConfig g = GrpoConfig.builder().model(Path.of("m")).data(Path.of("d")).out(Path.of("o")).beta(0.04)
+        .promptsPerIteration(4).numGenerations(4).maxCompletionLength(64).microBatchSize(2).build();
+    MemoryPlan r = MemoryPlan.of(llama1b(), MemoryPlan.rlsr(g, MemoryPlan.EMBEDDER_BUILT_IN_BYTES), HEAP);
+    assertThat(r.total()).isGreaterThan(available);
+    assertThat(r.fixes(available)).last().asString().startsWith("--lora-r 16 (");
+    // a LoRA run is not told to use LoRA
+    assertThat(lora.fixes(GIB)).noneMatch(f -> f.contains("--lora-r"));
   }
 
   @Test
