@@ -43,16 +43,18 @@ import picocli.CommandLine.Model.CommandSpec;
             + "tokenizer of the shape's vocabulary (every id a made-up word, so completions decode to text the "
             + "reward embedder scores); its prompts and references are random words. With --model the prompts come "
             + "from --data, else from the demo's instruction data.",
-        "MFU of update and logprobs: the model FLOPs of the real tokens of each pass (training 3x forward; "
+        "MFU of update and logprobs: the model FLOPs of the real tokens of each pass (training 3x forward, 2x with "
+            + "--lora-r, whose frozen base has no weight gradients; "
             + "logprobs one forward for the policy plus one for the reference when --beta > 0) per second over the "
             + "float32 matmul peak measured in the same run. sync_share = seconds_sync / seconds_iteration.",
         "Writes {\"model\", \"params\", \"prompts\", \"generations\", \"completion_tokens\", \"threads\", "
-            + "\"matmul_peak_gflops\", \"iterations\": [metrics row + mfu_update, mfu_logprobs, sync_share], "
+            + "\"lora_r\", \"matmul_peak_gflops\", \"iterations\": [metrics row + mfu_update, mfu_logprobs, sync_share], "
             + "\"timed\": {means of the counted iterations}, \"seconds_checkpoint\", \"peak_rss_bytes\"} to --json."})
 public final class BenchTrainCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ThreadsMixin threads;
   @Mixin BenchModelMixin source;
+  @Mixin LoraMixin lora;
 
   @Option(names = "--data", description = "JSONL of (prompt, response) pairs for --model (default: the demo's instruction data).")
   Path data;
@@ -121,12 +123,13 @@ public final class BenchTrainCommand implements Callable<Integer> {
       long params = dev.rlsr.policy.model.ModelWeights.layout(c).values().stream()
           .mapToLong(dev.rlsr.policy.model.FloatTensor::numel).sum();
       out.printf("bench train: %s, %,d parameters, %d prompts x %d completions x %d new tokens, micro-batch %d, "
-          + "beta %s, %d threads%n", name, params, prompts, generations, newTokens, microBatch, beta, threads.threads);
+          + "beta %s, %s, %d threads%n", name, params, prompts, generations, newTokens, microBatch, beta,
+          lora.r > 0 ? "LoRA r " + lora.r : "full fine-tuning", threads.threads);
       out.flush();
       Path runDir = work.resolve("run");
       GrpoConfig cfg = GrpoConfig.builder().model(modelDir).data(dataFile).out(runDir).iterations(iterations)
           .promptsPerIteration(prompts).numGenerations(generations).maxCompletionLength(newTokens)
-          .microBatchSize(microBatch).beta(beta).saveEvery(0).saveTotalLimit(1).logCompletions(0)
+          .microBatchSize(microBatch).beta(beta).lora(lora.config()).saveEvery(0).saveTotalLimit(1).logCompletions(0)
           .threads(threads.threads).build().validate();
       List<Example> examples = JsonlDataset.read(dataFile);
       long t0;
@@ -147,6 +150,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
       o.put("completion_tokens", newTokens);
       o.put("micro_batch_size", microBatch);
       o.put("beta", beta);
+      o.put("lora_r", cfg.lora() == null ? 0 : cfg.lora().r());
       o.put("threads", threads.threads);
       o.put("matmul_peak_gflops", peak / 1e9);
       ArrayNode rows = o.putArray("iterations");
@@ -156,7 +160,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
         double tokens = row.path("update_tokens").asDouble();
         double len = row.path("update_padded_tokens").asDouble() / (prompts * generations);
         double forward = tokens * ModelFlops.forwardPerToken(c, len);
-        row.put("mfu_update", 3 * forward * cfg.numIterations() / row.path("seconds_update").asDouble() / peak);
+        // training is 3x forward (activation and weight gradients); with a frozen base 2x (no weight gradients)
+        row.put("mfu_update", (cfg.lora() == null ? 3 : 2) * forward * cfg.numIterations() / row.path("seconds_update").asDouble() / peak);
         row.put("mfu_logprobs", forward * (beta > 0 ? 2 : 1) / row.path("seconds_logprobs").asDouble() / peak);
         row.put("sync_share", row.path("seconds_sync").asDouble() / row.path("seconds_iteration").asDouble());
         rows.add(row);

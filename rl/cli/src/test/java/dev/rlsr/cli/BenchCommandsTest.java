@@ -84,5 +84,17 @@ class BenchCommandsTest {
     assertThat(o.get("timed").get("seconds_iteration").asDouble()).isPositive();
     assertThat(o.get("peak_rss_bytes").asLong()).isPositive();
     assertThat(tmp.resolve("work")).doesNotExist(); // the work directory is removed afterwards
+    assertThat(o.get("lora_r").asInt()).isZero();
+
+    // the same with a LoRA adapter: its sync moves the adapter only
+    Path loraJson = tmp.resolve("train-lora.json");
+    var l = Cli.run("bench", "train", "--shape", "small", "--prompts", "2", "--generations", "2", "--new-tokens", "4",
+        "--prompt-words", "6", "--iterations", "2", "--warmup", "1", "--threads", "1", "--lora-r", "4", "--json",
+        loraJson.toString());
+    assertThat(l.code()).as(l.err()).isZero();
+    JsonNode lo = Json.MAPPER.readTree(loraJson.toFile());
+    assertThat(lo.get("lora_r").asInt()).isEqualTo(4);
+    assertThat(lo.get("timed").get("seconds_sync").asDouble()).isPositive();
+    assertThat(l.out()).contains("LoRA r 4");
   }
 }

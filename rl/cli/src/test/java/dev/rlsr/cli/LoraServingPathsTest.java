@@ -1,7 +1,7 @@
 // After LoRA training through the CLI, the three ways to run the adapter agree on logits to 1e-4: unmerged in the
 // TensorFlow graph, applied by ONNX Runtime to the base (`export --format onnx-adapter`: model.onnx plus
 // adapter.onnx_adapter in plain ONNX Runtime), and merged (`export --format onnx` of the adapter directory). A second
-// adapter swaps into the same session.
+// adapter swaps into the same session; generate and eval on the adapter directory answer as the merged model.
 package dev.rlsr.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -120,6 +120,37 @@ class LoraServingPathsTest {
     // the adapters moved: each path differs from the base and from the other adapter
     assertThat(diff(tf, tfBase)).isGreaterThan(1e-3);
     assertThat(diff(tf, tfMid)).isGreaterThan(1e-4);
+
+    // generate and eval take the adapter directory as --model and answer as the merged model does
+    Path mergedDir = tmp.resolve("merged-st");
+    assertThat(Cli.run("export", "--model", run.toString(), "--out", mergedDir.toString(), "--format",
+        "safetensors").code()).isZero();
+    for (String backend : List.of("onnx", "tf")) {
+      String[] gen = {"generate", "--data", data.toString(), "--greedy", "--max-new-tokens", "6", "--threads", "1",
+          "--backend", backend, "--model"};
+      var viaAdapter = Cli.run(concat(gen, run.toString()));
+      var viaMerged = Cli.run(concat(gen, mergedDir.toString()));
+      assertThat(viaAdapter.code()).as(viaAdapter.err()).isZero();
+      assertThat(viaAdapter.out()).isEqualTo(viaMerged.out()).hasLineCount(16);
+    }
+    for (Path m : List.of(run, mergedDir)) {
+      var ev = Cli.run("eval", "--model", m.toString(), "--data", data.toString(), "--limit", "3", "--max-new-tokens",
+          "6", "--threads", "1", "--out", tmp.resolve("eval-" + m.getFileName() + ".jsonl").toString());
+      assertThat(ev.code()).as(ev.err()).isZero();
+    }
+    List<String> a = Files.readAllLines(tmp.resolve("eval-sft.jsonl"));
+    List<String> b = Files.readAllLines(tmp.resolve("eval-merged-st.jsonl"));
+    assertThat(a).hasSize(3);
+    for (int i = 0; i < a.size(); i++) {
+      assertThat(Json.MAPPER.readTree(a.get(i)).get("response"))
+          .isEqualTo(Json.MAPPER.readTree(b.get(i)).get("response"));
+    }
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
   }
 
   private static float[][][] run(OrtSession s, ModelConfig c, OrtSession.RunOptions ro) throws Exception {
