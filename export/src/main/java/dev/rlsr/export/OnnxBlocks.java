@@ -140,6 +140,41 @@ final class OnnxBlocks {
         attrFloat("alpha", lora.scale()), attrFloat("beta", 1f));                                           // [N, out]
   }
 
+  /**
+   * {@link #linear(OnnxGraph, String, String, String, boolean, Adapter)}, or when {@code stored} (null: float32)
+   * quantizes {@code prefix.weight}, its {@link #quantizedMatMul}.
+   */
+  static String linear(OnnxGraph g, String s, String x, String prefix, boolean hasBias, Adapter lora,
+      StoredWeights stored) {
+    String weight = prefix + ".weight";
+    if (stored == null || !stored.quantizes(weight)) {
+      return linear(g, s, x, prefix, hasBias, lora);
+    }
+    if (lora.adapts(prefix)) {
+      throw new IllegalStateException("a quantized export takes no LoRA adapter inputs");
+    }
+    return quantizedMatMul(g, s, x, weight, hasBias ? prefix + ".bias" : null, stored);
+  }
+
+  /**
+   * y = x W^T (+ b) for a weight W [out, in] stored quantized ({@link StoredWeights}): q8 as one
+   * DynamicQuantizeMatMul(x, W_quantized [in, out] int8, W_scale [out], zero points 0, b), x quantized to uint8 per
+   * tensor as it runs; q4 as MatMulNBits(x, W_quantized, W_scale) with K = in, N = out, 4 bits, float32 compute,
+   * then + b. x [N, in] -> [N, out].
+   */
+  static String quantizedMatMul(OnnxGraph g, String s, String x, String weight, String bias, StoredWeights stored) {
+    String q = weight + StoredWeights.QUANTIZED_SUFFIX;
+    String scale = weight + StoredWeights.SCALE_SUFFIX;
+    long[] shape = stored.tensors().get(q).sourceShape();                                                  // [out, in]
+    if (stored.dtype() == ExportDtype.Q8) {
+      String zero = g.constInt8Zeros(s + "/zero_point", shape[0]);
+      return g.msNode(s, "DynamicQuantizeMatMul", bias == null ? in(x, q, scale, zero) : in(x, q, scale, zero, bias));
+    }
+    String y = g.msNode(bias == null ? s : s + "/matmul", "MatMulNBits", in(x, q, scale), attr("K", shape[1]),
+        attr("N", shape[0]), attr("bits", 4L), attr("block_size", stored.blockSize()), attr("accuracy_level", 0L));
+    return bias == null ? y : g.node(s, "Add", in(y, bias));                                            // [N, out]
+  }
+
   /** The layers (weight prefixes) a LoRA adapter adapts and its scale alpha / r; {@link #NONE}: no adapter. */
   record Adapter(Set<String> prefixes, float scale) {
     static final Adapter NONE = new Adapter(Set.of(), 1f);

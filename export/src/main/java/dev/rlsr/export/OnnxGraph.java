@@ -105,10 +105,36 @@ final class OnnxGraph {
    * such initializer after the graph (see {@code OnnxPolicyExporter.writeModel}); not loadable as it is.
    */
   String weightHeader(String name, long[] shape) {
+    return tensorHeader(name, TensorProto.DataType.FLOAT, shape);
+  }
+
+  /** {@link #weightHeader} of another element type (a float16 or quantized weight). */
+  String tensorHeader(String name, TensorProto.DataType type, long[] dims) {
+    claim(name);
+    graph.addInitializer(TensorProto.newBuilder().setName(name).setDataType(type.getNumber()).addAllDims(longs(dims)));
+    return name;
+  }
+
+  /** {@link #externalWeight} of another element type, {@code length} bytes at {@code offset}. */
+  String externalTensor(String name, TensorProto.DataType type, long[] dims, String location, long offset,
+      long length) {
     claim(name);
     graph.addInitializer(TensorProto.newBuilder().setName(name)
-        .setDataType(TensorProto.DataType.FLOAT.getNumber())
-        .addAllDims(longs(shape)));
+        .setDataType(type.getNumber())
+        .addAllDims(longs(dims))
+        .setDataLocation(TensorProto.DataLocation.EXTERNAL)
+        .addExternalData(entry("location", location))
+        .addExternalData(entry("offset", Long.toString(offset)))
+        .addExternalData(entry("length", Long.toString(length))));
+    return name;
+  }
+
+  /** A small int8 constant of zeros (always inside the proto), e.g. a symmetric quantization's zero points. */
+  String constInt8Zeros(String name, long... dims) {
+    claim(name);
+    long n = FloatTensor.numel(dims);
+    graph.addInitializer(TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT8.getNumber())
+        .addAllDims(longs(dims)).setRawData(ByteString.copyFrom(new byte[Math.toIntExact(n)])));
     return name;
   }
 
@@ -168,8 +194,30 @@ final class OnnxGraph {
     return nodeMulti(name, opType, inputs, out, attributes);
   }
 
+  /**
+   * Adds node {@code name} of ONNX Runtime's contrib domain ({@value #MS_DOMAIN}: MatMulNBits, DynamicQuantizeMatMul),
+   * whose opset the model then imports; its single output is also called {@code name}.
+   */
+  String msNode(String name, String opType, String[] inputs, AttributeProto... attributes) {
+    usesMsDomain = true;
+    return nodeMulti(name, MS_DOMAIN, opType, inputs, new String[] {name}, attributes)[0];
+  }
+
+  /** ONNX Runtime's contrib operator domain, and the opset of it a model imports when it uses one. */
+  static final String MS_DOMAIN = "com.microsoft";
+  static final long MS_OPSET = 1;
+  private boolean usesMsDomain;
+
   private String[] nodeMulti(String name, String opType, String[] inputs, String[] outputs, AttributeProto... attributes) {
+    return nodeMulti(name, "", opType, inputs, outputs, attributes);
+  }
+
+  private String[] nodeMulti(String name, String domain, String opType, String[] inputs, String[] outputs,
+      AttributeProto... attributes) {
     NodeProto.Builder n = NodeProto.newBuilder().setName(name).setOpType(opType);
+    if (!domain.isEmpty()) {
+      n.setDomain(domain);
+    }
     for (String in : inputs) {
       if (!names.contains(in)) {
         throw new IllegalStateException("node " + name + " reads " + in + ", which is not defined yet");
@@ -218,6 +266,9 @@ final class OnnxGraph {
         .setProducerVersion(producerVersion)
         .addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
         .setGraph(graph);
+    if (usesMsDomain) {
+      m.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(MS_OPSET));
+    }
     for (Map.Entry<String, String> e : metadata.entrySet()) {
       m.addMetadataProps(entry(e.getKey(), e.getValue()));
     }

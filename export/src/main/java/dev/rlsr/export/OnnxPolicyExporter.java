@@ -103,7 +103,7 @@ public final class OnnxPolicyExporter {
 
   /** How the graph gets the bytes of a weight. */
   interface WeightSource {
-    String declare(OnnxGraph g, String name, long[] shape);
+    String declare(OnnxGraph g, StoredWeights.Tensor t);
   }
 
   // ==================================================================== public API
@@ -167,17 +167,41 @@ public final class OnnxPolicyExporter {
 
   static void writeModel(ModelConfig c, LoraConfig lora, TensorSource base, Path modelOnnx,
       Map<String, String> metadata, long embedLimitBytes) {
+    writeModel(StoredWeights.fp32(c, lora), lora, base, modelOnnx, metadata, embedLimitBytes);
+  }
+
+  /**
+   * A serving model whose weights are stored as {@code stored} says (float32, float16, int8 or 4-bit: see
+   * {@link StoredWeights}), streamed like {@link #writeModel(ModelConfig, TensorSource, Path, Map)}: inside the file
+   * up to {@value #EMBED_LIMIT_BYTES} bytes of stored weights, else in {@code <file name>_data} beside it. The graph,
+   * its inputs and outputs (KV cache included) are those of the float32 export; the metadata records the dtype
+   * under {@value #QUANTIZATION_METADATA_KEY}.
+   */
+  public static void writeModel(StoredWeights stored, TensorSource base, Path modelOnnx, Map<String, String> metadata) {
+    writeModel(stored, null, base, modelOnnx, metadata, EMBED_LIMIT_BYTES);
+  }
+
+  /** Metadata key of the stored dtype ({@link StoredWeights#describe}) of an export that is not float32. */
+  public static final String QUANTIZATION_METADATA_KEY = "rlsr.quantization";
+
+  static void writeModel(StoredWeights stored, LoraConfig lora, TensorSource base, Path modelOnnx,
+      Map<String, String> metadata, long embedLimitBytes) {
+    ModelConfig c = stored.config();
     checkWeights(c, base);
-    LinkedHashMap<String, long[]> layout = initializerLayout(c, lora);
     TensorSource w = lora == null ? base : withAdapterDefaults(c, lora, base);
-    long bytes = 0;
-    for (long[] shape : layout.values()) {
-      bytes += FloatTensor.numel(shape) * Float.BYTES;
+    if (stored.dtype() != ExportDtype.FP32) {
+      LinkedHashMap<String, String> m = new LinkedHashMap<>(metadata);
+      try {
+        m.put(QUANTIZATION_METADATA_KEY, Json.MAPPER.writeValueAsString(stored.describe()));
+      } catch (JsonProcessingException e) {
+        throw new IllegalStateException(e);
+      }
+      metadata = m;
     }
-    boolean embed = bytes <= embedLimitBytes;
+    boolean embed = stored.totalBytes() <= embedLimitBytes;
     String location = modelOnnx.getFileName() + "_data";
     Path dataFile = modelOnnx.resolveSibling(location);
-    LinkedHashMap<String, Long> offsets = externalOffsets(layout);
+    LinkedHashMap<String, Long> offsets = externalOffsets(stored);
     try {
       Path parent = modelOnnx.toAbsolutePath().getParent();
       if (parent != null) {
@@ -185,14 +209,14 @@ public final class OnnxPolicyExporter {
       }
       try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(modelOnnx), 1 << 20)) {
         if (embed) {
-          writeEmbedded(c, lora, w, metadata, out);
+          writeEmbedded(stored, lora, w, metadata, out);
         } else {
-          build(c, lora, metadata, Logits.ALL,
-              (g, name, shape) -> g.externalWeight(name, shape, location, offsets.get(name))).writeTo(out);
+          build(c, lora, metadata, Logits.ALL, (g, t) -> g.externalTensor(t.name(), t.type(), t.dims(), location,
+              offsets.get(t.name()), t.bytes()), stored).writeTo(out);
         }
       }
       if (!embed) {
-        writeExternalData(layout, w, dataFile, offsets);
+        writeExternalData(stored, w, dataFile, offsets);
       }
     } catch (IOException e) {
       throw new RlsrException(modelOnnx + ": cannot write the ONNX model: " + e.getMessage(), e);
@@ -234,7 +258,7 @@ public final class OnnxPolicyExporter {
       Logits logits) {
     LinkedHashMap<String, Long> offsets = externalOffsets(initializerLayout(c, lora));
     return build(c, lora, metadata, logits,
-        (g, name, shape) -> g.externalWeight(name, shape, EXTERNAL_DATA_FILE, offsets.get(name))).toByteArray();
+        (g, t) -> g.externalWeight(t.name(), t.dims(), EXTERNAL_DATA_FILE, offsets.get(t.name()))).toByteArray();
   }
 
   /**
@@ -334,7 +358,7 @@ public final class OnnxPolicyExporter {
   /** The model proto with the weights inside (raw_data), built in memory: small models only (tests, benchmarks). */
   static OnnxMl.ModelProto buildEmbedded(ModelWeights w, Map<String, String> metadata) {
     checkWeights(w.config(), w);
-    return build(w.config(), metadata, Logits.ALL, (g, name, shape) -> g.weight(name, w.get(name)));
+    return build(w.config(), metadata, Logits.ALL, (g, t) -> g.weight(t.name(), w.get(t.name())));
   }
 
   /**
@@ -365,6 +389,15 @@ public final class OnnxPolicyExporter {
   /** The graph; with {@code lora} (null: none) the adapter's tensors are declared after the weights and are inputs. */
   static OnnxMl.ModelProto build(ModelConfig c, LoraConfig lora, Map<String, String> metadata, Logits which,
       WeightSource weights) {
+    return build(c, lora, metadata, which, weights, StoredWeights.fp32(c, lora));
+  }
+
+  /** The graph over weights stored as {@code stored} says: float32, float16 cast back, or quantized linear layers. */
+  static OnnxMl.ModelProto build(ModelConfig c, LoraConfig lora, Map<String, String> metadata, Logits which,
+      WeightSource weights, StoredWeights stored) {
+    if (lora != null && stored.dtype() != ExportDtype.FP32) {
+      throw new IllegalArgumentException("a graph with LoRA adapter inputs is float32");
+    }
     OnnxGraph g = new OnnxGraph("rlsr_policy", OPSET);
     int nh = c.numHeads();
     int nkv = c.numKvHeads();
@@ -383,15 +416,18 @@ public final class OnnxPolicyExporter {
       pastV[i] = g.input(PolicyIo.pastValue(i), DataType.FLOAT, "batch_size", (long) nkv, "past_sequence_length", (long) hd);
     }
 
-    // ---- weights (HF names and layout)
-    for (Map.Entry<String, long[]> e : ModelWeights.layout(c).entrySet()) {
-      weights.declare(g, e.getKey(), e.getValue());
+    // ---- weights (HF names and layout; then a LoRA adapter's, in rlsr names), as stored
+    for (StoredWeights.Tensor t : stored.tensors().values()) {
+      weights.declare(g, t);
     }
-    // ---- LoRA adapter (rlsr names): initializers that are also inputs, so a run may feed them
+    // a float16 matrix becomes its float32 self again (ONNX Runtime folds the Cast when it loads the model)
+    for (String name : stored.halved()) {
+      g.node(name, "Cast", in(name + StoredWeights.FP16_SUFFIX), attr("to", (long) DataType.FLOAT.getNumber()));
+    }
+    // ---- LoRA adapter: its initializers are also inputs, so a run may feed them
     OnnxBlocks.Adapter adapter = OnnxBlocks.Adapter.of(lora, c);
     if (lora != null) {
       for (Map.Entry<String, long[]> e : lora.layout(c).entrySet()) {
-        weights.declare(g, e.getKey(), e.getValue());
         g.overridableInput(e.getKey(), e.getValue());
       }
     }
@@ -424,9 +460,9 @@ public final class OnnxPolicyExporter {
 
       // ---- self-attention
       String x = rmsNorm(g, s + "/input_layernorm", h, p + "input_layernorm.weight");                  // [N, d]
-      String q = linear(g, s + "/self_attn/q_proj", x, p + "self_attn.q_proj", arch.qkvBias(), adapter);        // [N, nh*hd]
-      String k = linear(g, s + "/self_attn/k_proj", x, p + "self_attn.k_proj", arch.qkvBias(), adapter);        // [N, nkv*hd]
-      String v = linear(g, s + "/self_attn/v_proj", x, p + "self_attn.v_proj", arch.qkvBias(), adapter);        // [N, nkv*hd]
+      String q = linear(g, s + "/self_attn/q_proj", x, p + "self_attn.q_proj", arch.qkvBias(), adapter, stored);        // [N, nh*hd]
+      String k = linear(g, s + "/self_attn/k_proj", x, p + "self_attn.k_proj", arch.qkvBias(), adapter, stored);        // [N, nkv*hd]
+      String v = linear(g, s + "/self_attn/v_proj", x, p + "self_attn.v_proj", arch.qkvBias(), adapter, stored);        // [N, nkv*hd]
       q = splitHeads(g, s + "/self_attn/q", q, qHeadsShape);                                            // [B, nh, S, hd]
       k = splitHeads(g, s + "/self_attn/k", k, kvHeadsShape);                                           // [B, nkv, S, hd]
       v = splitHeads(g, s + "/self_attn/v", v, kvHeadsShape);                                           // [B, nkv, S, hd]
@@ -440,17 +476,17 @@ public final class OnnxPolicyExporter {
       String keys = g.node(PolicyIo.presentKey(i), "Concat", in(pastK[i], k), attr("axis", 2L));
       String values = g.node(PolicyIo.presentValue(i), "Concat", in(pastV[i], v), attr("axis", 2L));
       String ctx = attention(g, c, s + "/self_attn", q, keys, values, bias);                            // [N, nh*hd]
-      String o = linear(g, s + "/self_attn/o_proj", ctx, p + "self_attn.o_proj", false, adapter);                // [N, d]
+      String o = linear(g, s + "/self_attn/o_proj", ctx, p + "self_attn.o_proj", false, adapter, stored);                // [N, d]
       h = g.node(s + "/attn_residual", "Add", in(h, o));
 
       // ---- SwiGLU MLP: down(silu(gate(x)) * up(x))
       String x2 = rmsNorm(g, s + "/post_attention_layernorm", h, p + "post_attention_layernorm.weight"); // [N, d]
-      String gate = linear(g, s + "/mlp/gate_proj", x2, p + "mlp.gate_proj", false, adapter);                     // [N, I]
-      String up = linear(g, s + "/mlp/up_proj", x2, p + "mlp.up_proj", false, adapter);                           // [N, I]
+      String gate = linear(g, s + "/mlp/gate_proj", x2, p + "mlp.gate_proj", false, adapter, stored);                     // [N, I]
+      String up = linear(g, s + "/mlp/up_proj", x2, p + "mlp.up_proj", false, adapter, stored);                           // [N, I]
       String sig = g.node(s + "/mlp/gate_sigmoid", "Sigmoid", in(gate));
       String silu = g.node(s + "/mlp/gate_silu", "Mul", in(gate, sig));
       String prod = g.node(s + "/mlp/gate_times_up", "Mul", in(silu, up));
-      String down = linear(g, s + "/mlp/down_proj", prod, p + "mlp.down_proj", false, adapter);                   // [N, d]
+      String down = linear(g, s + "/mlp/down_proj", prod, p + "mlp.down_proj", false, adapter, stored);                   // [N, d]
       h = g.node(s + "/mlp_residual", "Add", in(h, down));
     }
 
@@ -465,7 +501,9 @@ public final class OnnxPolicyExporter {
     }
     String hn = rmsNorm(g, "model/norm", h, "model.norm.weight");                                        // [N or B, d]
     String lmHead = c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";             // [V, d]
-    String flatLogits = g.node("lm_head/Gemm", "Gemm", in(hn, lmHead), attr("transB", 1L));              // [N or B, V]
+    String flatLogits = stored.quantizes(StoredWeights.LM_HEAD)
+        ? OnnxBlocks.quantizedMatMul(g, "lm_head/MatMul", hn, StoredWeights.LM_HEAD, null, stored)       // [N or B, V]
+        : g.node("lm_head/Gemm", "Gemm", in(hn, lmHead), attr("transB", 1L));                           // [N or B, V]
     String logitsShape = which == Logits.LAST
         ? g.shapeConst("shape/logits", -1, 1, c.vocabSize())                                             // {B, 1, V}
         : g.node("shape/logits", "Concat", in(batchSeqShape, g.shapeConst("shape/vocab", c.vocabSize())),
@@ -535,21 +573,31 @@ public final class OnnxPolicyExporter {
     return offsets;
   }
 
-  /** The weights at their offsets in the data file, one tensor at a time through one reused off-heap buffer. */
-  private static void writeExternalData(LinkedHashMap<String, long[]> layout, TensorSource w, Path dataFile,
+  /** Byte offset of each stored tensor in an external data file, in file order, aligned. */
+  static LinkedHashMap<String, Long> externalOffsets(StoredWeights stored) {
+    LinkedHashMap<String, Long> offsets = new LinkedHashMap<>();
+    long at = 0;
+    for (StoredWeights.Tensor t : stored.tensors().values()) {
+      offsets.put(t.name(), at);
+      at += t.bytes();
+      at = (at + DATA_ALIGNMENT - 1) / DATA_ALIGNMENT * DATA_ALIGNMENT;
+    }
+    return offsets;
+  }
+
+  /** The stored weights at their offsets in the data file, one tensor at a time through reused off-heap buffers. */
+  private static void writeExternalData(StoredWeights stored, TensorSource w, Path dataFile,
       LinkedHashMap<String, Long> offsets) throws IOException {
-    ByteBuffer stage = stagingBuffer(layout);
-    try (FileChannel ch = FileChannel.open(dataFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+    Staging stage = new Staging(stored);
+    try (stage; FileChannel ch = FileChannel.open(dataFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         StandardOpenOption.TRUNCATE_EXISTING)) {
       for (Map.Entry<String, Long> e : offsets.entrySet()) {
-        ByteBuffer bytes = readLittleEndian(w, e.getKey(), layout.get(e.getKey()), stage);
+        ByteBuffer bytes = stage.encode(stored.tensors().get(e.getKey()), w);
         long at = e.getValue();
         while (bytes.hasRemaining()) {
           at += ch.write(bytes, at);
         }
       }
-    } finally {
-      NativeBuffers.free(stage);
     }
   }
 
@@ -558,10 +606,11 @@ public final class OnnxPolicyExporter {
    * without the weight bytes, then per weight its TensorProto header and its raw_data streamed from {@code w}.
    * Parsed back it equals {@link #buildEmbedded} (weights first among the initializers, as there).
    */
-  private static void writeEmbedded(ModelConfig c, LoraConfig lora, TensorSource w, Map<String, String> metadata,
-      OutputStream os) throws IOException {
-    LinkedHashMap<String, long[]> layout = initializerLayout(c, lora);
-    OnnxMl.ModelProto model = build(c, lora, metadata, Logits.ALL, (g, name, shape) -> g.weightHeader(name, shape));
+  private static void writeEmbedded(StoredWeights stored, LoraConfig lora, TensorSource w,
+      Map<String, String> metadata, OutputStream os) throws IOException {
+    LinkedHashMap<String, StoredWeights.Tensor> layout = stored.tensors();
+    OnnxMl.ModelProto model = build(stored.config(), lora, metadata, Logits.ALL,
+        (g, t) -> g.tensorHeader(t.name(), t.type(), t.dims()), stored);
     OnnxMl.GraphProto.Builder rest = model.getGraph().toBuilder().clearInitializer();
     List<OnnxMl.TensorProto> headers = new ArrayList<>();
     for (OnnxMl.TensorProto t : model.getGraph().getInitializerList()) {
@@ -575,15 +624,14 @@ public final class OnnxPolicyExporter {
     long graphLen = others.getSerializedSize();
     long[] tensorLen = new long[headers.size()];
     for (int i = 0; i < headers.size(); i++) {
-      long data = FloatTensor.numel(layout.get(headers.get(i).getName())) * Float.BYTES;
+      long data = layout.get(headers.get(i).getName()).bytes();
       tensorLen[i] = headers.get(i).getSerializedSize()
           + CodedOutputStream.computeTagSize(OnnxMl.TensorProto.RAW_DATA_FIELD_NUMBER)
           + CodedOutputStream.computeUInt64SizeNoTag(data) + data;
       graphLen += CodedOutputStream.computeTagSize(OnnxMl.GraphProto.INITIALIZER_FIELD_NUMBER)
           + CodedOutputStream.computeUInt64SizeNoTag(tensorLen[i]) + tensorLen[i];
     }
-    ByteBuffer stage = stagingBuffer(layout);
-    try {
+    try (Staging stage = new Staging(stored)) {
       CodedOutputStream out = CodedOutputStream.newInstance(os, 1 << 16);
       model.toBuilder().clearGraph().build().writeTo(out);
       out.writeTag(OnnxMl.ModelProto.GRAPH_FIELD_NUMBER, WireFormat.WIRETYPE_LENGTH_DELIMITED);
@@ -593,36 +641,40 @@ public final class OnnxPolicyExporter {
         out.writeTag(OnnxMl.GraphProto.INITIALIZER_FIELD_NUMBER, WireFormat.WIRETYPE_LENGTH_DELIMITED);
         out.writeUInt64NoTag(tensorLen[i]);
         h.writeTo(out);
-        ByteBuffer bytes = readLittleEndian(w, h.getName(), layout.get(h.getName()), stage);
+        ByteBuffer bytes = stage.encode(layout.get(h.getName()), w);
         out.writeTag(OnnxMl.TensorProto.RAW_DATA_FIELD_NUMBER, WireFormat.WIRETYPE_LENGTH_DELIMITED);
         out.writeUInt64NoTag(bytes.remaining());
         out.write(bytes);
       }
       others.writeTo(out);
       out.flush();
-    } finally {
-      NativeBuffers.free(stage);
     }
   }
 
-  /** An off-heap little-endian buffer that holds the largest tensor of the layout. */
-  private static ByteBuffer stagingBuffer(LinkedHashMap<String, long[]> layout) {
-    long largest = 0;
-    for (long[] shape : layout.values()) {
-      largest = Math.max(largest, FloatTensor.numel(shape));
-    }
-    return NativeBuffers.allocate(largest * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-  }
+  /** Off-heap buffers for {@link StoredWeights#encode}: the largest stored tensor, and a float32 source tensor. */
+  private static final class Staging implements AutoCloseable {
+    private final StoredWeights stored;
+    private final ByteBuffer out;
+    private final ByteBuffer source;
 
-  /** One tensor of {@code w} as float32 little-endian bytes in {@code stage} (position 0, limit its length). */
-  private static ByteBuffer readLittleEndian(TensorSource w, String name, long[] shape, ByteBuffer stage) {
-    int n = Math.toIntExact(FloatTensor.numel(shape));
-    stage.clear();
-    java.nio.FloatBuffer f = stage.asFloatBuffer();
-    w.readInto(name, f);
-    if (f.position() != n) {
-      throw new IllegalStateException("tensor " + name + " gave " + f.position() + " values, its shape has " + n);
+    Staging(StoredWeights stored) {
+      this.stored = stored;
+      this.out = NativeBuffers.allocate(stored.largestStoredBytes()).order(ByteOrder.LITTLE_ENDIAN);
+      boolean allFloat = stored.tensors().values().stream().allMatch(t -> t.kind() == StoredWeights.Kind.F32);
+      this.source = allFloat ? null
+          : NativeBuffers.allocate(stored.largestSourceElements() * Float.BYTES).order(ByteOrder.nativeOrder());
     }
-    return stage.limit(n * Float.BYTES);
+
+    ByteBuffer encode(StoredWeights.Tensor t, TensorSource w) {
+      return stored.encode(t, w, source == null ? null : source.clear().asFloatBuffer(), out);
+    }
+
+    @Override
+    public void close() {
+      NativeBuffers.free(out);
+      if (source != null) {
+        NativeBuffers.free(source);
+      }
+    }
   }
 }
