@@ -85,8 +85,8 @@ public final class StoredWeights {
    * @param quantizeLmHead q8 and q4: quantize the LM head too (it stays float32 otherwise)
    */
   public static StoredWeights of(ModelConfig c, ExportDtype dtype, int blockSize, boolean quantizeLmHead) {
-    if (dtype == ExportDtype.Q4 && (blockSize < 16 || Integer.bitCount(blockSize) != 1)) {
-      throw new RlsrException("--q4-block-size must be a power of two of at least 16 (MatMulNBits), got " + blockSize);
+    if (dtype == ExportDtype.Q4) {
+      checkBlockSize(blockSize);
     }
     if (dtype == ExportDtype.FP32) {
       return fp32(c, null);
@@ -111,6 +111,13 @@ public final class StoredWeights {
       s.addQuantized(LM_HEAD, embed, ModelWeights.layout(c).get(embed));
     }
     return s;
+  }
+
+  /** A q4 block size MatMulNBits takes: a power of two of at least 16; refused naming the flag otherwise. */
+  public static void checkBlockSize(int blockSize) {
+    if (blockSize < 16 || Integer.bitCount(blockSize) != 1) {
+      throw new RlsrException("--q4-block-size must be a power of two of at least 16 (MatMulNBits), got " + blockSize);
+    }
   }
 
   static boolean isProjection(String weightName) {

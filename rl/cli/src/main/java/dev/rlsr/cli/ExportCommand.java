@@ -3,7 +3,9 @@
 package dev.rlsr.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.rlsr.export.ExportDtype;
 import dev.rlsr.export.OnnxPolicyExporter;
+import dev.rlsr.export.StoredWeights;
 import dev.rlsr.policy.checkpoint.Checkpoints;
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.util.FileTrees;
@@ -15,7 +17,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -40,6 +45,13 @@ import picocli.CommandLine.Model.CommandSpec;
             + "OrtLoraAdapter.create and run with RunOptions.addActiveLoraAdapter; other adapters of the same rank "
             + "and modules swap in without a new session. The other formats of an adapter directory write the "
             + "merged model (W + alpha/r B A).",
+        "  --dtype fp32,fp16,q8,q4 (or all) writes one ONNX file per dtype beside one another, named as "
+            + "transformers.js and Optimum name them: model.onnx (fp32), model_fp16.onnx (matrices stored as float16, "
+            + "cast to float32 in the graph), model_quantized.onnx (q8: int8 weights per output channel, activations "
+            + "quantized at run time, DynamicQuantizeMatMul), model_q4.onnx (4-bit blocks of --q4-block-size inputs, "
+            + "symmetric, MatMulNBits); each with its own _data file when large. Embeddings and norms stay float32, the "
+            + "LM head too unless --quantize-lm-head. The inputs, outputs and KV cache are those of model.onnx; "
+            + "quantize_config.json records what each file stores.",
         "The ONNX metadata holds the HF config (rlsr.config) and the export settings (rlsr.export, plus "
             + "rlsr.run_config when present). OUT is written into a temporary directory beside it and renamed "
             + "into place; a non-empty OUT is refused unless --force."})
@@ -68,8 +80,37 @@ public final class ExportCommand implements Callable<Integer> {
   @Option(names = "--format", defaultValue = "onnx", converter = FlagConverters.Format.class, description = "onnx, safetensors, both or onnx-adapter (default: ${DEFAULT-VALUE}).")
   Format format;
 
+  @Option(names = "--dtype", split = ",", description = "Weights of the ONNX files: fp32, fp16, q8, q4 or all; comma-separated or repeated, one file each (default: fp32).")
+  List<String> dtypeNames;
+
+  @Option(names = "--quantize-lm-head", description = "With q8 or q4: quantize the LM head too (by default it stays float32, as the embeddings do).")
+  boolean quantizeLmHead;
+
+  @Option(names = "--q4-block-size", defaultValue = "" + StoredWeights.DEFAULT_BLOCK_SIZE, description = "Inputs per 4-bit scale in q4: a power of two of at least 16 (default: ${DEFAULT-VALUE}).")
+  int q4BlockSize;
+
   @Option(names = "--force", description = "Replace a non-empty OUT.")
   boolean force;
+
+  /** The file name of what --dtype writes: quantize_config.json, beside the ONNX files. */
+  public static final String QUANTIZE_CONFIG = "quantize_config.json";
+
+  /** --dtype as given (all: every dtype), duplicates dropped; fp32 when not given. */
+  List<ExportDtype> dtypes() {
+    LinkedHashSet<ExportDtype> out = new LinkedHashSet<>();
+    for (String d : dtypeNames == null ? List.of("fp32") : dtypeNames) {
+      if (d.trim().equalsIgnoreCase("all")) {
+        out.addAll(List.of(ExportDtype.values()));
+      } else {
+        try {
+          out.add(FlagChoices.parse("--dtype", d.trim(), ExportDtype.values()));
+        } catch (RlsrException e) {
+          throw new RlsrException(e.getMessage() + " (or all)");
+        }
+      }
+    }
+    return new ArrayList<>(out);
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -84,6 +125,22 @@ public final class ExportCommand implements Callable<Integer> {
     }
     if (!force && FileTrees.isNonEmptyDir(target)) {
       throw new RlsrException("--out " + out + " is not empty; choose another directory or pass --force to replace it");
+    }
+    List<ExportDtype> dtypes = dtypes();
+    boolean onlyFp32 = dtypes.equals(List.of(ExportDtype.FP32));
+    if (!onlyFp32 && format == Format.SAFETENSORS) {
+      throw new RlsrException("--dtype applies to the ONNX files (--format onnx or both); --format safetensors "
+          + "writes float32 safetensors");
+    }
+    if (!onlyFp32 && format == Format.ONNX_ADAPTER) {
+      throw new RlsrException("--format onnx-adapter writes a float32 base with adapter inputs; drop --dtype, or "
+          + "export the merged model with --format onnx --dtype ...");
+    }
+    if (quantizeLmHead && dtypes.stream().noneMatch(ExportDtype::quantized)) {
+      throw new RlsrException("--quantize-lm-head needs a quantized --dtype (q8 or q4)");
+    }
+    if (dtypes.contains(ExportDtype.Q4)) {
+      StoredWeights.checkBlockSize(q4BlockSize);
     }
     try (HfModel m = HfModel.load(model)) {
       if (format == Format.ONNX_ADAPTER && m.adapter() == null) {
@@ -113,7 +170,8 @@ public final class ExportCommand implements Callable<Integer> {
       }
     }
     spec.commandLine().getOut().println("export: " + format + " in " + out
-        + (format == Format.BOTH ? " (ONNX in " + out.resolve(ONNX_SUBDIR) + ")" : ""));
+        + (format == Format.BOTH ? " (ONNX in " + out.resolve(ONNX_SUBDIR) + ")" : "")
+        + (onlyFp32 ? "" : ": " + String.join(", ", dtypes.stream().map(d -> d + " " + d.fileName()).toList())));
     return 0;
   }
 
@@ -143,7 +201,19 @@ public final class ExportCommand implements Callable<Integer> {
       OnnxPolicyExporter.writeModelWithAdapter(m.config(), m.adapter().lora(), m.baseTensors(), m.adapterTensors(),
           1, dir, metadata);
     } else {
-      OnnxPolicyExporter.writeModel(m.config(), m.tensors(), dir.resolve("model.onnx"), metadata);
+      ObjectNode quantizeConfig = Json.MAPPER.createObjectNode();
+      quantizeConfig.put("producer", "rlsr");
+      ObjectNode files = quantizeConfig.putObject("files");
+      for (ExportDtype d : dtypes()) {
+        StoredWeights stored = StoredWeights.of(m.config(), d, q4BlockSize, quantizeLmHead);
+        settings.put("weights_dtype", d == ExportDtype.FP32 ? "float32" : d.toString());
+        metadata.put("rlsr.export", Json.MAPPER.writeValueAsString(settings));
+        OnnxPolicyExporter.writeModel(stored, m.tensors(), dir.resolve(d.fileName()), metadata);
+        files.set(d.fileName(), Json.MAPPER.valueToTree(stored.describe()));
+      }
+      if (!dtypes().equals(List.of(ExportDtype.FP32))) {
+        Json.PRETTY.writeValue(dir.resolve(QUANTIZE_CONFIG).toFile(), quantizeConfig);
+      }
     }
     Json.PRETTY.writeValue(dir.resolve(HfModel.CONFIG).toFile(), m.config().toJson());
     m.tokenizer().copyFilesTo(dir);

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.checkpoint.Safetensors;
 import dev.rlsr.policy.model.FloatTensor;
@@ -90,6 +91,58 @@ class ExportCommandTest {
     assertThat(forced.code()).as(forced.err()).isZero();
     assertThat(out.resolve("model.onnx")).doesNotExist();
     assertThat(out.resolve("model.safetensors")).isRegularFile();
+  }
+
+  @Test
+  void dtypesWriteTheirFilesBesideOneAnotherAndBadCombinationsAreRefused() throws Exception {
+    ModelConfig c = TinyCheckpoints.qwen2();
+    Path src = TinyCheckpoints.write(tmp.resolve("src"), c, Safetensors.DType.F32, 4);
+    Path out = tmp.resolve("q");
+    var r = Cli.run("export", "--model", src.toString(), "--out", out.toString(), "--dtype", "q4,fp32",
+        "--dtype", "q8", "--q4-block-size", "16", "--quantize-lm-head");
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("q4 model_q4.onnx, fp32 model.onnx, q8 model_quantized.onnx");
+    assertThat(out.resolve("model_fp16.onnx")).doesNotExist();
+    JsonNode qc = Json.MAPPER.readTree(out.resolve("quantize_config.json").toFile()).get("files");
+    assertThat(qc.get("model_q4.onnx").get("block_size").asInt()).isEqualTo(16);
+    assertThat(qc.get("model_q4.onnx").get("quantize_lm_head").asBoolean()).isTrue();
+    assertThat(qc.get("model_quantized.onnx").get("dtype").asText()).isEqualTo("q8");
+    assertThat(qc.get("model.onnx").get("weights").asText()).isEqualTo("float32");
+    OrtEnvironment env = OrtEnvironment.getEnvironment();
+    for (String f : new String[] {"model.onnx", "model_quantized.onnx", "model_q4.onnx"}) {
+      try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
+          OrtSession s = env.createSession(out.resolve(f).toString(), opts)) {
+        assertThat(s.getOutputNames()).contains("logits", "present.1.value");
+        assertThat(s.getMetadata().getCustomMetadata().get("rlsr.export")).contains("\"weights_dtype\"");
+      }
+    }
+    var all = Cli.run("export", "--model", src.toString(), "--out", tmp.resolve("all").toString(), "--format", "both",
+        "--dtype", "all");
+    assertThat(all.code()).as(all.err()).isZero();
+    for (String f : new String[] {"model.onnx", "model_fp16.onnx", "model_quantized.onnx", "model_q4.onnx"}) {
+      assertThat(tmp.resolve("all").resolve("onnx").resolve(f)).isRegularFile();
+    }
+
+    String[][] refused = {
+        {"--dtype", "int3", "error: --dtype \"int3\" is not known: use fp32, fp16, q8 or q4 (or all)"},
+        {"--format", "safetensors", "--dtype", "q8", "error: --dtype applies to the ONNX files (--format onnx or both); "
+            + "--format safetensors writes float32 safetensors"},
+        {"--dtype", "fp16", "--quantize-lm-head", "error: --quantize-lm-head needs a quantized --dtype (q8 or q4)"},
+        {"--dtype", "q4", "--q4-block-size", "24",
+            "error: --q4-block-size must be a power of two of at least 16 (MatMulNBits), got 24"}};
+    for (String[] args : refused) {
+      Path o = tmp.resolve("refused");
+      String[] cmd = new String[args.length + 3];
+      cmd[0] = "export";
+      cmd[1] = "--model";
+      cmd[2] = src.toString();
+      cmd[3] = "--out=" + o;
+      System.arraycopy(args, 0, cmd, 4, args.length - 1);
+      var x = Cli.run(cmd);
+      assertThat(x.code()).isEqualTo(1);
+      assertThat(x.err()).isEqualTo(args[args.length - 1] + System.lineSeparator());
+      assertThat(o).doesNotExist();
+    }
   }
 
   @Test
