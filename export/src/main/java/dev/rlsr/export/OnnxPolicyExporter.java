@@ -262,6 +262,17 @@ public final class OnnxPolicyExporter {
   }
 
   /**
+   * As {@link #buildWithExternalWeights(ModelConfig, Map, Logits)} for weights stored as {@code stored} says (a
+   * quantized rollout session: {@link dev.rlsr.export.runtime.OnnxPolicySessions#create(ai.onnxruntime.OrtEnvironment,
+   * byte[], StoredWeights, TensorSource, int, Device)}): every stored tensor EXTERNAL, none of their bytes.
+   */
+  public static byte[] buildWithExternalWeights(StoredWeights stored, Map<String, String> metadata, Logits logits) {
+    LinkedHashMap<String, Long> offsets = externalOffsets(stored);
+    return build(stored.config(), null, metadata, logits, (g, t) -> g.externalTensor(t.name(), t.type(), t.dims(),
+        EXTERNAL_DATA_FILE, offsets.get(t.name()), t.bytes()), stored).toByteArray();
+  }
+
+  /**
    * Every tensor a graph of {@code c} with {@code lora}'s adapter inputs (null: none) holds as initializers, in the
    * order they are declared: the base weights ({@link ModelWeights#layout}), then the adapter ({@link LoraConfig#layout}).
    */

@@ -40,10 +40,10 @@ import java.util.Set;
  */
 public final class StoredWeights {
   /** How a stored tensor's bytes come from its float32 source. */
-  enum Kind { F32, F16, Q8, Q8_SCALE, Q4, Q4_SCALE }
+  public enum Kind { F32, F16, Q8, Q8_SCALE, Q4, Q4_SCALE }
 
   /** One initializer: its name and ONNX type, dims, byte length, and the source tensor ({@code sourceShape}). */
-  record Tensor(String name, DataType type, long[] dims, long bytes, String source, long[] sourceShape, Kind kind) {}
+  public record Tensor(String name, DataType type, long[] dims, long bytes, String source, long[] sourceShape, Kind kind) {}
 
   /** The projections a q8 or q4 export quantizes (PEFT's all-linear), by the last part of their name. */
   static final List<String> PROJECTIONS = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
@@ -170,7 +170,7 @@ public final class StoredWeights {
     return quantizeLmHead;
   }
 
-  ModelConfig config() {
+  public ModelConfig config() {
     return config;
   }
 
@@ -199,7 +199,7 @@ public final class StoredWeights {
   }
 
   /** The largest source tensor's element count: what a float32 staging buffer must hold. */
-  long largestSourceElements() {
+  public long largestSourceElements() {
     long max = 0;
     for (Tensor t : tensors.values()) {
       max = Math.max(max, FloatTensor.numel(t.sourceShape()));
@@ -220,7 +220,7 @@ public final class StoredWeights {
    * The bytes of {@code t} from {@code w}, little-endian, in {@code out} (position 0, limit its length); float32
    * tensors go straight into {@code out}, the others are read into {@code source} first.
    */
-  ByteBuffer encode(Tensor t, TensorSource w, FloatBuffer source, ByteBuffer out) {
+  public ByteBuffer encode(Tensor t, TensorSource w, FloatBuffer source, ByteBuffer out) {
     out.clear().order(ByteOrder.LITTLE_ENDIAN);
     if (t.kind() == Kind.F32) {
       FloatBuffer f = out.asFloatBuffer();

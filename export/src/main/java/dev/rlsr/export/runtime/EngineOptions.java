@@ -3,6 +3,8 @@
 package dev.rlsr.export.runtime;
 
 import dev.rlsr.export.Device;
+import dev.rlsr.export.ExportDtype;
+import dev.rlsr.export.StoredWeights;
 import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.policy.model.LoraConfig;
 import java.util.Map;
@@ -17,16 +19,22 @@ import java.util.Map;
  * @param lora     ONNX backends, or null: the graph has the inputs of this adapter, the weights given at open are the
  *                 base (kept in the session for the engine's life) and {@link dev.rlsr.policy.rollout.RolloutEngine#sync}
  *                 takes the adapter tensors only ({@link OrtRolloutEngine})
+ * @param dtype    ONNX backends: how the session stores the weights ({@code train --rollout-dtype}): float32, or
+ *                 quantized as {@code rlsr export --dtype} stores them ({@link StoredWeights}), re-quantized from the
+ *                 float32 weights at every sync; a LoRA graph is float32
  */
 public record EngineOptions(int threads, Device device, OnnxPolicyExporter.Logits logits, Map<String, String> metadata,
-    LoraConfig lora) {
+    LoraConfig lora, ExportDtype dtype) {
   public EngineOptions {
     metadata = Map.copyOf(metadata);
+    if (lora != null && dtype != ExportDtype.FP32) {
+      throw new IllegalArgumentException("a LoRA rollout graph is float32, not " + dtype);
+    }
   }
 
   /** Options without an adapter. */
   public EngineOptions(int threads, Device device, OnnxPolicyExporter.Logits logits, Map<String, String> metadata) {
-    this(threads, device, logits, metadata, null);
+    this(threads, device, logits, metadata, null, ExportDtype.FP32);
   }
 
   /** Last-position logits, no metadata: the options of every generation caller. */
@@ -35,15 +43,20 @@ public record EngineOptions(int threads, Device device, OnnxPolicyExporter.Logit
   }
 
   public EngineOptions withLogits(OnnxPolicyExporter.Logits l) {
-    return new EngineOptions(threads, device, l, metadata, lora);
+    return new EngineOptions(threads, device, l, metadata, lora, dtype);
   }
 
   public EngineOptions withMetadata(Map<String, String> m) {
-    return new EngineOptions(threads, device, logits, m, lora);
+    return new EngineOptions(threads, device, logits, m, lora, dtype);
   }
 
   /** With a LoRA adapter of {@code l} (null: none): the ONNX engine syncs the adapter only. */
   public EngineOptions withLora(LoraConfig l) {
-    return new EngineOptions(threads, device, logits, metadata, l);
+    return new EngineOptions(threads, device, logits, metadata, l, dtype);
+  }
+
+  /** With the weights of the rollout session stored as {@code d} (fp32, or quantized: q8, q4). */
+  public EngineOptions withDtype(ExportDtype d) {
+    return new EngineOptions(threads, device, logits, metadata, lora, d);
   }
 }

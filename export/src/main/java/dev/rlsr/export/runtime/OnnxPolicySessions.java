@@ -3,6 +3,7 @@
 // options in one place.
 package dev.rlsr.export.runtime;
 
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxTensorLike;
 import ai.onnxruntime.OrtEnvironment;
@@ -10,6 +11,7 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.rlsr.export.Device;
 import dev.rlsr.export.OnnxPolicyExporter;
+import dev.rlsr.export.StoredWeights;
 import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.model.LoraConfig;
 import dev.rlsr.policy.model.ModelConfig;
@@ -125,6 +127,51 @@ public final class OnnxPolicySessions {
         throw re;
       }
       throw new RlsrException("ONNX Runtime refused the policy graph with the given weights: " + e.getMessage(), e);
+    } finally {
+      tensors.forEach(OnnxTensor::close);
+      memory.forEach(NativeBuffers::free);
+    }
+  }
+
+  /**
+   * A session over a proto from {@link OnnxPolicyExporter#buildWithExternalWeights(StoredWeights, Map,
+   * OnnxPolicyExporter.Logits)} with each stored tensor encoded from the float32 weights in {@code w} (quantized,
+   * halved or copied, {@link StoredWeights#encode}) into a direct buffer; the buffers are freed once the session has
+   * copied them, as for float32 weights.
+   */
+  public static OnnxPolicySession create(OrtEnvironment env, byte[] proto, StoredWeights stored, TensorSource w,
+      int threads, Device device) {
+    OnnxPolicyExporter.checkWeights(stored.config(), w);
+    OrtSession.SessionOptions opts = options(threads, device);
+    List<ByteBuffer> memory = new ArrayList<>();
+    List<OnnxTensor> tensors = new ArrayList<>();
+    ByteBuffer source = NativeBuffers.allocate(stored.largestSourceElements() * Float.BYTES);
+    memory.add(source);
+    try {
+      Map<String, OnnxTensorLike> initializers = new LinkedHashMap<>();
+      for (StoredWeights.Tensor t : stored.tensors().values()) {
+        ByteBuffer bytes = NativeBuffers.allocate(t.bytes());
+        memory.add(bytes);
+        stored.encode(t, w, source.clear().asFloatBuffer(), bytes);
+        OnnxJavaType type = switch (t.type()) {
+          case FLOAT -> OnnxJavaType.FLOAT;
+          case FLOAT16 -> OnnxJavaType.FLOAT16;
+          case INT8 -> OnnxJavaType.INT8;
+          case UINT8 -> OnnxJavaType.UINT8;
+          default -> throw new IllegalStateException("no ONNX Runtime type for " + t.type());
+        };
+        OnnxTensor tensor = OnnxTensor.createTensor(env, bytes.order(java.nio.ByteOrder.nativeOrder()), t.dims(), type);
+        tensors.add(tensor);
+        initializers.put(t.name(), tensor);
+      }
+      opts.addExternalInitializers(initializers);
+      return new OnnxPolicySession(env.createSession(proto, opts), opts);
+    } catch (OrtException | RuntimeException e) {
+      opts.close();
+      if (e instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new RlsrException("ONNX Runtime refused the " + stored.dtype() + " policy graph: " + e.getMessage(), e);
     } finally {
       tensors.forEach(OnnxTensor::close);
       memory.forEach(NativeBuffers::free);

@@ -8,6 +8,8 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoraAdapter;
 import ai.onnxruntime.OrtSession;
 import dev.rlsr.export.Device;
+import dev.rlsr.export.ExportDtype;
+import dev.rlsr.export.StoredWeights;
 import dev.rlsr.export.OnnxAdapterFormat;
 import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.policy.model.LoraConfig;
@@ -61,6 +63,7 @@ public final class OrtRolloutEngine implements RolloutEngine {
   private final Device device;
   private final boolean kvCache;
   private final LoraConfig lora;          // null: whole-weight sync
+  private final StoredWeights stored;     // null: float32 weights; else how the session stores them (quantized)
   private OnnxPolicySession session;
   private OrtLoraAdapter adapter;         // lora: the synced adapter; null: none (base model, or released)
   private OrtSession.RunOptions runOptions; // lora: runs with the adapter active; null: plain runs
@@ -71,6 +74,12 @@ public final class OrtRolloutEngine implements RolloutEngine {
 
   private OrtRolloutEngine(ModelConfig config, byte[] proto, Path file, int threads, Device device, boolean kvCache,
       LoraConfig lora, OnnxPolicySession session) {
+    this(config, proto, file, threads, device, kvCache, lora, null, session);
+  }
+
+  private OrtRolloutEngine(ModelConfig config, byte[] proto, Path file, int threads, Device device, boolean kvCache,
+      LoraConfig lora, StoredWeights stored, OnnxPolicySession session) {
+    this.stored = stored;
     this.config = config;
     this.proto = proto;
     this.file = file;
@@ -95,6 +104,14 @@ public final class OrtRolloutEngine implements RolloutEngine {
   public static OrtRolloutEngine create(ModelConfig config, TensorSource weights, EngineOptions o, boolean kvCache) {
     if (o.lora() != null) {
       return createLora(config, weights, o, kvCache);
+    }
+    if (o.dtype() != ExportDtype.FP32) {
+      // the quantized export's graph and weights, re-quantized from the float32 weights at every sync
+      StoredWeights st = StoredWeights.of(config, o.dtype(), StoredWeights.DEFAULT_BLOCK_SIZE, false);
+      byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(st, o.metadata(), o.logits());
+      OnnxPolicySession s = OnnxPolicySessions.create(OrtEnvironment.getEnvironment(), proto, st, weights,
+          o.threads(), o.device());
+      return new OrtRolloutEngine(config, proto, null, o.threads(), o.device(), kvCache, null, st, s);
     }
     byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(config, o.metadata(), o.logits());
     OnnxPolicySession s = OnnxPolicySessions.create(OrtEnvironment.getEnvironment(), proto, config, weights,
@@ -168,7 +185,8 @@ public final class OrtRolloutEngine implements RolloutEngine {
     }
     OnnxPolicyExporter.checkWeights(config, weights); // refused before the old session goes
     close();
-    use(OnnxPolicySessions.create(env, proto, config, weights, threads, device));
+    use(stored != null ? OnnxPolicySessions.create(env, proto, stored, weights, threads, device)
+        : OnnxPolicySessions.create(env, proto, config, weights, threads, device));
   }
 
   /**

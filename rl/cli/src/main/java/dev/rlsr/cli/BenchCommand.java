@@ -8,7 +8,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmarks (not tests): generation backends, SFT training steps, RLSR iterations by phase, and rlsr's embedder against langchain4j, on --model or a built-in --shape; a table and JSON.",
-    subcommands = {BenchGenerateCommand.class, BenchSftCommand.class, BenchTrainCommand.class, BenchEmbedCommand.class})
+    subcommands = {BenchGenerateCommand.class, BenchSftCommand.class, BenchTrainCommand.class, BenchEmbedCommand.class,
+        BenchDtypesCommand.class})
 public final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -26,6 +26,23 @@ final class FlagConverters {
     }
   }
 
+  /** {@code --is-mode} of train: TRL's names, with hyphens or underscores. */
+  static final class IsMode implements ITypeConverter<dev.rlsr.rl.GrpoConfig.IsMode> {
+    @Override
+    public dev.rlsr.rl.GrpoConfig.IsMode convert(String value) {
+      return FlagChoices.parse("--is-mode", value.replace('_', '-'), dev.rlsr.rl.GrpoConfig.IsMode.values());
+    }
+  }
+
+  /** {@code --rollout-dtype fp32|q8|q4} of train. */
+  static final class RolloutDtype implements ITypeConverter<dev.rlsr.export.ExportDtype> {
+    @Override
+    public dev.rlsr.export.ExportDtype convert(String value) {
+      return FlagChoices.parse("--rollout-dtype", value, dev.rlsr.export.ExportDtype.FP32,
+          dev.rlsr.export.ExportDtype.Q8, dev.rlsr.export.ExportDtype.Q4);
+    }
+  }
+
   /** {@code --backend onnx|tf} of generate (ONNX Runtime with the KV cache, or the TensorFlow graph). */
   static final class GenerateBackend implements ITypeConverter<Backend> {
     @Override

@@ -2,6 +2,7 @@
 // (SFT+RLSR). Options may come from --config FILE (YAML or JSON, keys = flag names); flags override the file.
 package dev.rlsr.cli;
 
+import dev.rlsr.export.ExportDtype;
 import dev.rlsr.embedder.EmbeddingReward;
 import dev.rlsr.embedder.SentenceEmbedder;
 import dev.rlsr.policy.checkpoint.Checkpoints;
@@ -108,6 +109,12 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--is-cap", defaultValue = GrpoConfig.DEFAULT_IS_CAP, description = "Cap of the importance-sampling weight (default: ${DEFAULT-VALUE}).")
   double isCap;
 
+  @Option(names = "--is-mode", defaultValue = GrpoConfig.DEFAULT_IS_MODE, converter = FlagConverters.IsMode.class, description = "TRL's vllm_importance_sampling_mode: the ratio per token or per sequence, above --is-cap truncated or masked: token-truncate, token-mask, sequence-truncate or sequence-mask (underscores too) (default: ${DEFAULT-VALUE}).")
+  GrpoConfig.IsMode isMode;
+
+  @Option(names = "--rollout-dtype", defaultValue = GrpoConfig.DEFAULT_ROLLOUT_DTYPE, converter = FlagConverters.RolloutDtype.class, description = "Weights of the rollout session: fp32, q8 or q4 as rlsr export --dtype stores them, re-quantized at every sync; the update stays float32 and --is-correction covers the mismatch (default: ${DEFAULT-VALUE}).")
+  ExportDtype rolloutDtype;
+
   @Option(names = "--log-completions", defaultValue = GrpoConfig.DEFAULT_LOG_COMPLETIONS, description = "Completions per iteration written to completions.jsonl; 0 = none (default: ${DEFAULT-VALUE}).")
   int logCompletions;
 
@@ -159,7 +166,8 @@ public final class TrainCommand implements Callable<Integer> {
         .epsilonHigh(epsilonHigh).lossType(lossType).scaleRewards(scaleRewards).numIterations(numIterations)
         .maskTruncatedCompletions(maskTruncatedCompletions).embedder(reward.embedder).seed(seed).saveEvery(saveEvery)
         .saveTotalLimit(saveTotalLimit).microBatchSize(microBatchSize).generationBatchSize(generationBatchSize)
-        .isCorrection(isCorrection).isCap(isCap).logCompletions(logCompletions).threads(threads.threads)
+        .isCorrection(isCorrection).isCap(isCap).isMode(isMode).rolloutDtype(rolloutDtype)
+        .logCompletions(logCompletions).threads(threads.threads)
         .device(deviceOption.device).resume(resume).lora(lora.config()).build().validate();
     ModelConfig planned = RunGuard.modelConfig(model);
     long embedder = MemoryGuard.embedderBytes(reward.embedder);

@@ -5,6 +5,7 @@ package dev.rlsr.rl;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.embedder.SentenceEmbedder;
 import dev.rlsr.export.Device;
+import dev.rlsr.export.ExportDtype;
 import dev.rlsr.policy.model.LoraConfig;
 import dev.rlsr.policy.rollout.SamplingOptions;
 import dev.rlsr.policy.util.Json;
@@ -13,6 +14,7 @@ import dev.rlsr.train.LoraRun;
 import dev.rlsr.train.LrSchedule;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -53,7 +55,14 @@ import java.util.Objects;
  * @param schedule                 {@code --schedule}: learning rate after warm-up
  * @param isCorrection             {@code --is-correction}: multiply the policy term by min(exp(ℓ_old − ℓ_sampler), cap), TRL's truncated
  *                                 importance-sampling correction for the ONNX Runtime / TensorFlow log-prob gap
- * @param isCap                    {@code --is-cap}: the truncation cap C of that weight
+ * @param isCap                    {@code --is-cap}: the cap C of that weight (TRL's {@code vllm_importance_sampling_cap})
+ * @param rolloutDtype             {@code --rollout-dtype}: how the rollout session stores the policy's weights: fp32, or
+ *                                 quantized as {@code rlsr export --dtype q8|q4} stores them, re-quantized from the float32
+ *                                 weights at every sync; the update stays float32 in TensorFlow and the importance-sampling
+ *                                 correction covers the sampler's mismatch
+ * @param isMode                   {@code --is-mode}: TRL's {@code vllm_importance_sampling_mode}: the ratio exp(ℓ_old −
+ *                                 ℓ_sampler) per token or per sequence (exp of the sum over its tokens), and above the cap
+ *                                 truncated to it or masked to 0
  * @param logCompletions           {@code --log-completions}: rows per iteration written to completions.jsonl; 0 = none
  * @param threads                  {@code --threads}: intra-op threads of TensorFlow and ONNX Runtime (default: cores)
  * @param device                   {@code --device}: ONNX Runtime execution provider for rollouts (default {@link Device#DEFAULT});
@@ -100,7 +109,27 @@ public record GrpoConfig(
     int threads,
     Device device,
     boolean resume,
-    LoraConfig lora) {
+    LoraConfig lora,
+    ExportDtype rolloutDtype,
+    IsMode isMode) {
+
+  /** TRL's importance-sampling modes ({@code vllm_importance_sampling_mode}); flags take token-truncate or token_truncate. */
+  public enum IsMode {
+    TOKEN_TRUNCATE, TOKEN_MASK, SEQUENCE_TRUNCATE, SEQUENCE_MASK;
+
+    public boolean sequence() {
+      return this == SEQUENCE_TRUNCATE || this == SEQUENCE_MASK;
+    }
+
+    public boolean mask() {
+      return this == TOKEN_MASK || this == SEQUENCE_MASK;
+    }
+
+    @Override
+    public String toString() {
+      return dev.rlsr.policy.util.FlagChoices.name(this);
+    }
+  }
 
   // The defaults, each written once. Strings, because picocli's defaultValue takes them as they are (and prints
   // them so in --help); the builder parses the same strings.
@@ -135,6 +164,10 @@ public record GrpoConfig(
   public static final String DEFAULT_WARMUP_STEPS = "0";
   /** Constant, so reward curves stay comparable between runs of different lengths. */
   public static final String DEFAULT_SCHEDULE = "constant";
+  /** Float32 rollouts, as trained. */
+  public static final String DEFAULT_ROLLOUT_DTYPE = "fp32";
+  /** Per-token truncation: rlsr's correction before the modes existed (TRL's default is sequence-truncate). */
+  public static final String DEFAULT_IS_MODE = "token-truncate";
   /** TRL's truncated importance-sampling correction, on. */
   public static final String DEFAULT_IS_CORRECTION = "true";
   /** Yao et al. 2025. */
@@ -184,6 +217,8 @@ public record GrpoConfig(
     b.device = device;
     b.resume = resume;
     b.lora = lora;
+    b.rolloutDtype = rolloutDtype;
+    b.isMode = isMode;
     return b;
   }
 
@@ -208,6 +243,10 @@ public record GrpoConfig(
     check(saveTotalLimit >= 0, "--save-total-limit must be >= 0 (0 keeps every checkpoint)");
     check(logCompletions >= 0, "--log-completions must be >= 0 (0 writes no completions), got " + logCompletions);
     check(isCap >= 1, "--is-cap must be >= 1");
+    check(rolloutDtype == ExportDtype.FP32 || rolloutDtype.quantized(), "--rollout-dtype takes fp32, q8 or q4, got "
+        + rolloutDtype);
+    check(lora == null || rolloutDtype == ExportDtype.FP32, "--rollout-dtype " + rolloutDtype + " with --lora-r: "
+        + "the LoRA rollout graph takes the adapter over float32 base weights; use --rollout-dtype fp32");
     check(threads >= 1, "--threads must be at least 1");
     device.requireAvailable();
     return this;
@@ -245,6 +284,14 @@ public record GrpoConfig(
     n.put("device", device.flag());
     n.put("recipe", "rlsr");
     LoraRun.record(n, lora);
+    // recorded when not the default, so checkpoints written before these options existed still resume
+    n.remove(List.of("rollout_dtype", "is_mode"));
+    if (rolloutDtype != ExportDtype.FP32) {
+      n.put("rollout_dtype", rolloutDtype.toString());
+    }
+    if (isMode != IsMode.TOKEN_TRUNCATE) {
+      n.put("is_mode", isMode.toString());
+    }
     return n;
   }
 
@@ -281,6 +328,8 @@ public record GrpoConfig(
     private LrSchedule.Kind schedule = LrSchedule.Kind.valueOf(DEFAULT_SCHEDULE.toUpperCase(Locale.ROOT));
     private boolean isCorrection = Boolean.parseBoolean(DEFAULT_IS_CORRECTION);
     private double isCap = Double.parseDouble(DEFAULT_IS_CAP);
+    private ExportDtype rolloutDtype = ExportDtype.FP32;
+    private IsMode isMode = IsMode.TOKEN_TRUNCATE;
     private int logCompletions = Integer.parseInt(DEFAULT_LOG_COMPLETIONS);
     private int threads = Runtime.getRuntime().availableProcessors();
     private Device device = Device.parse(Device.DEFAULT);
@@ -326,6 +375,8 @@ public record GrpoConfig(
     public Builder device(Device v) { device = v; return this; }
     public Builder resume(boolean v) { resume = v; return this; }
     public Builder lora(LoraConfig v) { lora = v; return this; }
+    public Builder rolloutDtype(ExportDtype v) { rolloutDtype = v; return this; }
+    public Builder isMode(IsMode v) { isMode = v; return this; }
 
     /** The config (not yet validated: {@link GrpoConfig#validate} refuses impossible settings naming the flag). */
     public GrpoConfig build() {
@@ -337,7 +388,7 @@ public record GrpoConfig(
           epsilonHigh == null ? epsilon : epsilonHigh, lossType, scaleRewards, numIterations, maskTruncatedCompletions,
           embedder, seed, saveEvery, saveTotalLimit, microBatchSize, generationBatchSize, weightDecay, maxGradNorm,
           warmupSteps, schedule, isCorrection, isCap, logCompletions, threads, Objects.requireNonNull(device, "device"),
-          resume, lora);
+          resume, lora, Objects.requireNonNull(rolloutDtype, "rolloutDtype"), Objects.requireNonNull(isMode, "isMode"));
     }
   }
 }

@@ -162,7 +162,7 @@ public final class RlsrTrainer {
     Summary iterate(Phases phases) {
       // Rollouts need only the next-token logits: the LAST graph skips the [batch, prompt, vocab] prefill logits
       // (rlsr bench generate: 430 vs 370 tokens/s on the 5M model; far more memory saved at a 150k vocabulary).
-      EngineOptions rolloutOptions = EngineOptions.of(cfg.threads(), cfg.device())
+      EngineOptions rolloutOptions = EngineOptions.of(cfg.threads(), cfg.device()).withDtype(cfg.rolloutDtype())
           .withMetadata(Map.of("rlsr.run_config", runConfig.toString()));
       // With an adapter (--lora-r) there is no reference graph: the KL reference is the frozen base, the policy graph
       // with the adapter's scale fed as 0.
@@ -389,9 +389,11 @@ public final class RlsrTrainer {
   }
 
   /**
-   * w = min(exp(ℓ_old − ℓ_sampler), cap) per completion token (1 without --is-correction), where ℓ_old is the
-   * TensorFlow recomputation and ℓ_sampler ONNX Runtime's log-softmax at the same temperature: TRL's truncated
-   * importance-sampling correction for an inference engine that differs numerically from the trainer.
+   * The importance weight of each completion token (1 without --is-correction): the ratio exp(ℓ_old − ℓ_sampler) of
+   * the TensorFlow recomputation over ONNX Runtime's log-softmax at the same temperature, per token or (--is-mode
+   * sequence-*) per sequence as the exp of the sum over its tokens, and above --is-cap truncated to it (*-truncate)
+   * or masked to 0 (*-mask): TRL's correction for an inference engine that differs from the trainer, numerically
+   * or by design (--rollout-dtype q8|q4).
    */
   private SamplerGap importanceWeights(RolloutBatch rb, float[][] oldLogp) {
     double gapSum = 0;
@@ -399,7 +401,14 @@ public final class RlsrTrainer {
     double wSum = 0;
     long tokens = 0;
     float[][] w = new float[rb.ids().length][rb.ids()[0].length];
+    GrpoConfig.IsMode mode = cfg.isMode();
     for (int r = 0; r < w.length; r++) {
+      double sequenceGap = 0;
+      for (int j = 0; j < w[r].length; j++) {
+        if (rb.mask()[r][j] != 0) {
+          sequenceGap += oldLogp[r][j] - rb.samplerLogp()[r][j];
+        }
+      }
       for (int j = 0; j < w[r].length; j++) {
         if (rb.mask()[r][j] == 0) {
           continue;
@@ -407,7 +416,9 @@ public final class RlsrTrainer {
         double gap = oldLogp[r][j] - rb.samplerLogp()[r][j];
         gapSum += Math.abs(gap);
         gapMax = Math.max(gapMax, Math.abs(gap));
-        w[r][j] = cfg.isCorrection() ? (float) Math.min(Math.exp(gap), cfg.isCap()) : 1f;
+        double ratio = Math.exp(mode.sequence() ? sequenceGap : gap);
+        w[r][j] = !cfg.isCorrection() ? 1f
+            : (float) (ratio <= cfg.isCap() ? ratio : mode.mask() ? 0 : cfg.isCap());
         wSum += w[r][j];
         tokens++;
       }
