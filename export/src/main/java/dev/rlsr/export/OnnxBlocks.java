@@ -159,7 +159,7 @@ final class OnnxBlocks {
   /**
    * y = x W^T (+ b) for a weight W [out, in] stored quantized ({@link StoredWeights}): q8 as one
    * DynamicQuantizeMatMul(x, W_quantized [in, out] int8, W_scale [out], zero points 0, b), x quantized to uint8 per
-   * tensor as it runs; q4 as MatMulNBits(x, W_quantized, W_scale) with K = in, N = out, 4 bits, float32 compute,
+   * tensor as it runs; q4 as MatMulNBits(x, W_quantized, W_scale) with K = in, N = out, 4 bits, the stored accuracy level,
    * then + b. x [N, in] -> [N, out].
    */
   static String quantizedMatMul(OnnxGraph g, String s, String x, String weight, String bias, StoredWeights stored) {
@@ -171,7 +171,7 @@ final class OnnxBlocks {
       return g.msNode(s, "DynamicQuantizeMatMul", bias == null ? in(x, q, scale, zero) : in(x, q, scale, zero, bias));
     }
     String y = g.msNode(bias == null ? s : s + "/matmul", "MatMulNBits", in(x, q, scale), attr("K", shape[1]),
-        attr("N", shape[0]), attr("bits", 4L), attr("block_size", stored.blockSize()), attr("accuracy_level", 0L));
+        attr("N", shape[0]), attr("bits", 4L), attr("block_size", stored.blockSize()), attr("accuracy_level", stored.q4AccuracyLevel()));
     return bias == null ? y : g.node(s, "Add", in(y, bias));                                            // [N, out]
   }
 

@@ -144,16 +144,8 @@ final class OnnxGraph {
    * {@code SessionOptions.addExternalInitializers}, in which case the file need not exist.
    */
   String externalWeight(String name, long[] shape, String location, long offset) {
-    claim(name);
-    long length = FloatTensor.numel(shape) * Float.BYTES;
-    graph.addInitializer(TensorProto.newBuilder().setName(name)
-        .setDataType(TensorProto.DataType.FLOAT.getNumber())
-        .addAllDims(longs(shape))
-        .setDataLocation(TensorProto.DataLocation.EXTERNAL)
-        .addExternalData(entry("location", location))
-        .addExternalData(entry("offset", Long.toString(offset)))
-        .addExternalData(entry("length", Long.toString(length))));
-    return name;
+    return externalTensor(name, TensorProto.DataType.FLOAT, shape, location, offset,
+        FloatTensor.numel(shape) * Float.BYTES);
   }
 
   /** A small float32 constant (always inside the proto), shape given explicitly ({} for a scalar). */

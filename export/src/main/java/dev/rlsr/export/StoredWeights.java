@@ -60,6 +60,7 @@ public final class StoredWeights {
   private final ExportDtype dtype;
   private final int blockSize;
   private final boolean quantizeLmHead;
+  private int accuracyLevel;
   private final LinkedHashMap<String, Tensor> tensors = new LinkedHashMap<>();
   private final Set<String> quantized = new LinkedHashSet<>(); // source weight names multiplied by a quantized op
   private final Set<String> halved = new LinkedHashSet<>();    // weight names a Cast makes from a float16 initializer
@@ -166,6 +167,22 @@ public final class StoredWeights {
     return blockSize;
   }
 
+  /**
+   * q4: MatMulNBits' {@code accuracy_level}, the least precise compute ONNX Runtime may use: 0 (the default:
+   * float32, the weights dequantized) up to 4 (activations quantized to int8 per block, int8 dot products).
+   */
+  public StoredWeights q4AccuracyLevel(int level) {
+    if (level < 0 || level > 4) {
+      throw new RlsrException("--q4-accuracy-level must be 0 (float32 compute) to 4 (int8 compute), got " + level);
+    }
+    this.accuracyLevel = level;
+    return this;
+  }
+
+  public int q4AccuracyLevel() {
+    return accuracyLevel;
+  }
+
   public boolean quantizeLmHead() {
     return quantizeLmHead;
   }
@@ -232,52 +249,76 @@ public final class StoredWeights {
     source.flip();
     int n = (int) t.sourceShape()[0];
     int k = t.sourceShape().length > 1 ? (int) t.sourceShape()[1] : 1;
-    switch (t.kind()) {
-      case F16 -> {
-        for (int i = 0, len = source.limit(); i < len; i++) {
-          out.putShort(Half.fromFloat(source.get(i)));
-        }
+    if (t.kind() == Kind.F16) {
+      for (int i = 0, len = source.limit(); i < len; i++) {
+        out.putShort(Half.fromFloat(source.get(i)));
       }
+      return out.position(0).limit(Math.toIntExact(t.bytes()));
+    }
+    // quantized: the matrix on the heap (a projection: at most tens of MB), encoded with plain array loops
+    float[] wts = new float[n * k];
+    source.get(wts);
+    switch (t.kind()) {
       case Q8, Q8_SCALE -> {
+        float[] scales = new float[n];
         for (int row = 0; row < n; row++) {
           float amax = 0;
-          for (int j = 0; j < k; j++) {
-            amax = Math.max(amax, Math.abs(source.get(row * k + j)));
+          for (int j = row * k, end = j + k; j < end; j++) {
+            amax = Math.max(amax, Math.abs(wts[j]));
           }
-          float scale = amax > 0 ? amax / 127f : 1f;
-          if (t.kind() == Kind.Q8_SCALE) {
-            out.putFloat(row * Float.BYTES, scale);
-            continue;
-          }
-          for (int j = 0; j < k; j++) { // transposed: [K, N]
-            int q = Math.round(source.get(row * k + j) / scale);
-            out.put(j * n + row, (byte) Math.max(-127, Math.min(127, q)));
+          scales[row] = amax > 0 ? amax / 127f : 1f;
+        }
+        if (t.kind() == Kind.Q8_SCALE) {
+          out.asFloatBuffer().put(scales);
+          break;
+        }
+        byte[] q = new byte[n * k]; // transposed: [K, N], in tiles so that reads and writes both stay in cache
+        final int tile = 64;
+        for (int r0 = 0; r0 < n; r0 += tile) {
+          int r1 = Math.min(n, r0 + tile);
+          for (int c0 = 0; c0 < k; c0 += tile) {
+            int c1 = Math.min(k, c0 + tile);
+            for (int row = r0; row < r1; row++) {
+              float inv = 1f / scales[row];
+              for (int col = c0; col < c1; col++) {
+                int v = Math.round(wts[row * k + col] * inv);
+                q[col * n + row] = (byte) (v > 127 ? 127 : v < -127 ? -127 : v);
+              }
+            }
           }
         }
+        out.put(q);
       }
       case Q4, Q4_SCALE -> {
         int blocks = (int) blocks(k);
+        float[] scales = new float[n * blocks];
+        for (int row = 0; row < n; row++) {
+          for (int b = 0; b < blocks; b++) {
+            float amax = 0;
+            for (int j = row * k + b * blockSize, end = row * k + Math.min(k, (b + 1) * blockSize); j < end; j++) {
+              amax = Math.max(amax, Math.abs(wts[j]));
+            }
+            scales[row * blocks + b] = amax > 0 ? amax / 7f : 1f;
+          }
+        }
+        if (t.kind() == Kind.Q4_SCALE) {
+          out.asFloatBuffer().put(scales);
+          break;
+        }
+        byte[] q = new byte[n * blocks * blockSize / 2];
         int at = 0;
         for (int row = 0; row < n; row++) {
           for (int b = 0; b < blocks; b++) {
+            float scale = scales[row * blocks + b];
             int from = b * blockSize;
-            int to = Math.min(k, from + blockSize);
-            float amax = 0;
-            for (int j = from; j < to; j++) {
-              amax = Math.max(amax, Math.abs(source.get(row * k + j)));
-            }
-            float scale = amax > 0 ? amax / 7f : 1f;
-            if (t.kind() == Kind.Q4_SCALE) {
-              out.putFloat(scale);
-              continue;
-            }
             for (int j = 0; j < blockSize; j += 2) {
-              int lo = nibble(source, row * k, from + j, k, scale);
-              int hi = nibble(source, row * k, from + j + 1, k, scale);
-              out.put(at++, (byte) (lo | hi << 4));
+              int lo = nibble(wts, row * k, from + j, k, scale);
+              int hi = nibble(wts, row * k, from + j + 1, k, scale);
+              q[at++] = (byte) (lo | hi << 4);
             }
           }
         }
+        out.put(q);
       }
       default -> throw new IllegalStateException(t.kind().toString());
     }
@@ -285,11 +326,11 @@ public final class StoredWeights {
   }
 
   /** The stored 4-bit value of input {@code j} of a row (0 past the row's end: the padding of its last block). */
-  private static int nibble(FloatBuffer src, int rowStart, int j, int k, float scale) {
+  private static int nibble(float[] w, int rowStart, int j, int k, float scale) {
     if (j >= k) {
       return 8;
     }
-    return Math.max(0, Math.min(15, Math.round(src.get(rowStart + j) / scale) + 8));
+    return Math.max(0, Math.min(15, Math.round(w[rowStart + j] / scale) + 8));
   }
 
   private static void read(TensorSource w, Tensor t, FloatBuffer dst) {
@@ -323,7 +364,8 @@ public final class StoredWeights {
       case Q4 -> {
         m.put("weights", "4-bit, symmetric, one scale per block of inputs (max|w| / 7), zero point 8");
         m.put("block_size", blockSize);
-        m.put("op", "com.microsoft MatMulNBits (bits 4, accuracy_level 0: float32 compute)");
+        m.put("op", "com.microsoft MatMulNBits (bits 4)");
+        m.put("accuracy_level", accuracyLevel);
       }
       default -> throw new IllegalStateException();
     }

@@ -148,6 +148,26 @@ class QuantizedExportTest {
   }
 
   @Test
+  void q4AtAccuracyLevelFourComputesInInt8NearTheDecodedWeights() throws Exception {
+    ModelConfig c = TinyCheckpoints.llama();
+    ModelWeights w = ModelWeights.random(c, 9);
+    Path model = dir.resolve("model_q4.onnx");
+    OnnxPolicyExporter.writeModel(StoredWeights.of(c, ExportDtype.Q4, BLOCK, false).q4AccuracyLevel(4), null, w, model,
+        Map.of(), 1L << 30);
+    OnnxMl.ModelProto proto = OnnxMl.ModelProto.parseFrom(Files.readAllBytes(model));
+    assertThat(proto.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("MatMulNBits"))
+        .flatMap(n -> n.getAttributeList().stream()).filter(a -> a.getName().equals("accuracy_level"))
+        .mapToLong(OnnxMl.AttributeProto::getI).distinct().boxed().toList()).containsExactly(4L);
+    float[][][] expected = NaiveLlama.logits(decode(w, ExportDtype.Q4, false), IDS, MASK, POS);
+    try (OnnxPolicySession s = OnnxPolicySessions.open(ENV, model, 1, Device.CPU)) {
+      float[][][] got = OrtTestIo.forward(ENV, s.session(), c, IDS, MASK, POS);
+      assertThat(Logits.maxAbsDiff(got, expected, MASK)).isLessThan(0.02 * Logits.maxAbs(expected, MASK));
+    }
+    assertThatThrownBy(() -> StoredWeights.of(c, ExportDtype.Q4, BLOCK, false).q4AccuracyLevel(5))
+        .isInstanceOf(RlsrException.class).hasMessageContaining("--q4-accuracy-level");
+  }
+
+  @Test
   void quantizedExportsShrinkTheWeightsAsDocumented() {
     ModelConfig c = TinyCheckpoints.llama();
     long fp32 = StoredWeights.of(c, ExportDtype.FP32, BLOCK, false).totalBytes();

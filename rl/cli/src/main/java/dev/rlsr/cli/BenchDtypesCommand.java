@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.export.Device;
 import dev.rlsr.export.ExportDtype;
 import dev.rlsr.export.OnnxPolicyExporter;
-import dev.rlsr.export.StoredWeights;
 import dev.rlsr.export.runtime.OrtRolloutEngine;
 import dev.rlsr.policy.checkpoint.HfModel;
 import dev.rlsr.policy.data.Example;
@@ -53,6 +52,7 @@ public final class BenchDtypesCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ThreadsMixin threads;
   @Mixin BenchModelMixin source;
+  @Mixin QuantizeMixin quantize;
 
   @Option(names = "--dtypes", split = ",", defaultValue = "fp32,fp16,q8,q4", description = "Dtypes compared, the first against fp32 (always run) (default: ${DEFAULT-VALUE}).")
   List<String> dtypeNames;
@@ -72,12 +72,6 @@ public final class BenchDtypesCommand implements Callable<Integer> {
   @Option(names = "--repeats", defaultValue = "2", description = "Timed decoding runs after a warm-up; the median counts (default: ${DEFAULT-VALUE}).")
   int repeats;
 
-  @Option(names = "--q4-block-size", defaultValue = "" + StoredWeights.DEFAULT_BLOCK_SIZE, description = "As rlsr export's flag (default: ${DEFAULT-VALUE}).")
-  int blockSize;
-
-  @Option(names = "--quantize-lm-head", description = "As rlsr export's flag.")
-  boolean quantizeLmHead;
-
   @Option(names = "--work-dir", description = "Where the exports are written; deleted afterwards (default: a temporary directory).")
   Path workDir;
 
@@ -96,6 +90,7 @@ public final class BenchDtypesCommand implements Callable<Integer> {
     for (String d : dtypeNames) {
       dtypes.add(FlagChoices.parse("--dtypes", d.trim(), ExportDtype.values()));
     }
+    quantize.check();
     if (data != null && source.modelDir() == null) {
       throw new RlsrException("--data goes with --model; a --shape benchmark draws random prompts");
     }
@@ -119,7 +114,7 @@ public final class BenchDtypesCommand implements Callable<Integer> {
       for (ExportDtype d : dtypes) {
         Path file = work.resolve(d.fileName());
         long t0 = System.nanoTime();
-        OnnxPolicyExporter.writeModel(StoredWeights.of(c, d, blockSize, quantizeLmHead), loaded.weights(), file,
+        OnnxPolicyExporter.writeModel(quantize.stored(c, d), loaded.weights(), file,
             Map.of());
         double exportSeconds = (System.nanoTime() - t0) / 1e9;
         long bytes = Files.size(file) + (Files.exists(work.resolve(d.dataFileName()))

@@ -77,6 +77,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
   @Option(names = "--beta", defaultValue = GrpoConfig.DEFAULT_BETA, description = "KL weight, as rlsr train's flag; 0 skips the reference model (default: ${DEFAULT-VALUE}).")
   double beta;
 
+  @Option(names = "--rollout-dtype", defaultValue = GrpoConfig.DEFAULT_ROLLOUT_DTYPE, converter = FlagConverters.RolloutDtype.class, description = "As rlsr train's flag: fp32, q8 or q4 rollout weights (default: ${DEFAULT-VALUE}).")
+  dev.rlsr.export.ExportDtype rolloutDtype;
+
   @Option(names = "--iterations", defaultValue = "2", description = "Iterations run (default: ${DEFAULT-VALUE}).")
   int iterations;
 
@@ -129,7 +132,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
       Path runDir = work.resolve("run");
       GrpoConfig cfg = GrpoConfig.builder().model(modelDir).data(dataFile).out(runDir).iterations(iterations)
           .promptsPerIteration(prompts).numGenerations(generations).maxCompletionLength(newTokens)
-          .microBatchSize(microBatch).beta(beta).lora(lora.config()).saveEvery(0).saveTotalLimit(1).logCompletions(0)
+          .microBatchSize(microBatch).beta(beta).lora(lora.config()).rolloutDtype(rolloutDtype).saveEvery(0).saveTotalLimit(1).logCompletions(0)
           .threads(threads.threads).build().validate();
       List<Example> examples = JsonlDataset.read(dataFile);
       long t0;
@@ -151,6 +154,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
       o.put("micro_batch_size", microBatch);
       o.put("beta", beta);
       o.put("lora_r", cfg.lora() == null ? 0 : cfg.lora().r());
+      o.put("rollout_dtype", rolloutDtype.toString());
       o.put("threads", threads.threads);
       o.put("matmul_peak_gflops", peak / 1e9);
       ArrayNode rows = o.putArray("iterations");

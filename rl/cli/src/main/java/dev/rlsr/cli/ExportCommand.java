@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -83,11 +84,7 @@ public final class ExportCommand implements Callable<Integer> {
   @Option(names = "--dtype", split = ",", description = "Weights of the ONNX files: fp32, fp16, q8, q4 or all; comma-separated or repeated, one file each (default: fp32).")
   List<String> dtypeNames;
 
-  @Option(names = "--quantize-lm-head", description = "With q8 or q4: quantize the LM head too (by default it stays float32, as the embeddings do).")
-  boolean quantizeLmHead;
-
-  @Option(names = "--q4-block-size", defaultValue = "" + StoredWeights.DEFAULT_BLOCK_SIZE, description = "Inputs per 4-bit scale in q4: a power of two of at least 16 (default: ${DEFAULT-VALUE}).")
-  int q4BlockSize;
+  @Mixin QuantizeMixin quantize;
 
   @Option(names = "--force", description = "Replace a non-empty OUT.")
   boolean force;
@@ -136,11 +133,11 @@ public final class ExportCommand implements Callable<Integer> {
       throw new RlsrException("--format onnx-adapter writes a float32 base with adapter inputs; drop --dtype, or "
           + "export the merged model with --format onnx --dtype ...");
     }
-    if (quantizeLmHead && dtypes.stream().noneMatch(ExportDtype::quantized)) {
+    if (quantize.quantizeLmHead && dtypes.stream().noneMatch(ExportDtype::quantized)) {
       throw new RlsrException("--quantize-lm-head needs a quantized --dtype (q8 or q4)");
     }
     if (dtypes.contains(ExportDtype.Q4)) {
-      StoredWeights.checkBlockSize(q4BlockSize);
+      quantize.check();
     }
     try (HfModel m = HfModel.load(model)) {
       if (format == Format.ONNX_ADAPTER && m.adapter() == null) {
@@ -205,7 +202,7 @@ public final class ExportCommand implements Callable<Integer> {
       quantizeConfig.put("producer", "rlsr");
       ObjectNode files = quantizeConfig.putObject("files");
       for (ExportDtype d : dtypes()) {
-        StoredWeights stored = StoredWeights.of(m.config(), d, q4BlockSize, quantizeLmHead);
+        StoredWeights stored = quantize.stored(m.config(), d);
         settings.put("weights_dtype", d == ExportDtype.FP32 ? "float32" : d.toString());
         metadata.put("rlsr.export", Json.MAPPER.writeValueAsString(settings));
         OnnxPolicyExporter.writeModel(stored, m.tensors(), dir.resolve(d.fileName()), metadata);

@@ -97,4 +97,25 @@ class BenchCommandsTest {
     assertThat(lo.get("timed").get("seconds_sync").asDouble()).isPositive();
     assertThat(l.out()).contains("LoRA r 4");
   }
+
+  @Test
+  void benchDtypesComparesEveryDtypeWithFp32() throws Exception {
+    Path json = tmp.resolve("dtypes.json");
+    var r = Cli.run("bench", "dtypes", "--shape", "small", "--prompts", "4", "--batch", "2", "--new-tokens", "4",
+        "--repeats", "1", "--threads", "1", "--json", json.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    JsonNode d = Json.MAPPER.readTree(json.toFile()).get("dtypes");
+    assertThat(d.fieldNames()).toIterable().containsExactly("fp32", "fp16", "q8", "q4");
+    assertThat(d.get("fp32").get("greedy_identical_fraction").asDouble()).isEqualTo(1.0);
+    assertThat(d.get("fp32").get("logprob_drift_max").asDouble()).isZero();
+    for (String k : List.of("fp16", "q8", "q4")) {
+      assertThat(d.get(k).get("bytes").asLong()).as(k).isLessThan(d.get("fp32").get("bytes").asLong());
+      assertThat(d.get(k).get("tokens_per_second").asDouble()).as(k).isPositive();
+      assertThat(d.get(k).get("logprob_drift_mean").asDouble()).as(k).isPositive();
+    }
+    assertThat(d.get("q4").get("bytes").asLong()).isLessThan(d.get("q8").get("bytes").asLong());
+    var bad = Cli.run("bench", "dtypes", "--dtypes", "int2", "--json", json.toString());
+    assertThat(bad.code()).isEqualTo(1);
+    assertThat(bad.err()).contains("--dtypes \"int2\" is not known");
+  }
 }
