@@ -186,7 +186,8 @@ record EncoderSource(
     });
     if (on.size() != 1) {
       throw new EmbedderException(config + " must set exactly one pooling_mode_* key to true (found " + on
-          + "); rlsr supports pooling_mode_mean_tokens, pooling_mode_cls_token and pooling_mode_max_tokens");
+          + "); rlsr supports pooling_mode_mean_tokens, pooling_mode_cls_token, pooling_mode_max_tokens and "
+          + "pooling_mode_lasttoken");
     }
     switch (on.get(0)) {
       case "pooling_mode_mean_tokens":
@@ -195,9 +196,11 @@ record EncoderSource(
         return Pooling.CLS;
       case "pooling_mode_max_tokens":
         return Pooling.MAX;
+      case "pooling_mode_lasttoken":
+        return Pooling.LASTTOKEN;
       default:
         throw new EmbedderException(config + " sets " + on.get(0) + ", which rlsr does not support; supported: "
-            + "pooling_mode_mean_tokens, pooling_mode_cls_token, pooling_mode_max_tokens");
+            + "pooling_mode_mean_tokens, pooling_mode_cls_token, pooling_mode_max_tokens, pooling_mode_lasttoken");
     }
   }
 

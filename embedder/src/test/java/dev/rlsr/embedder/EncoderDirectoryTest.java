@@ -98,6 +98,17 @@ class EncoderDirectoryTest {
   }
 
   @Test
+  void lastTokenPoolingIsReadFromThePoolingConfig() throws IOException {
+    Path dir = exportDir("last-export", "model.onnx", "pooling_mode_lasttoken", false);
+    try (SentenceEmbedder e = SentenceEmbedder.load(dir.toString(), 1)) {
+      assertThat(e.pooling()).isEqualTo(Pooling.LASTTOKEN);
+      float[][] v = e.embed(List.of("short", "a longer text than the first one"));
+      assertThat(v[0]).hasSize(384);
+      assertThat(v[0]).isNotEqualTo(v[1]);
+    }
+  }
+
+  @Test
   void missingOrIncompleteDirectoriesAreClearErrors() throws IOException {
     assertThatThrownBy(() -> SentenceEmbedder.load(tmp.resolve("nope").toString()))
         .isInstanceOf(EmbedderException.class).hasMessageContaining("neither a built-in encoder");
