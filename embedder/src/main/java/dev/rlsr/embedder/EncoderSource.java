@@ -124,8 +124,54 @@ record EncoderSource(
     }
     JsonNode modules = readJsonIfPresent(dir.resolve("modules.json"));
     return new EncoderSource(given, new Source(null, model, model.toString()),
-        new Source(tokenizerBytes, null, tokenizer.toString()), pooling(dir, modules), normalizes(dir, modules), "",
-        maxSequenceLength(dir));
+        new Source(tokenizerBytes, null, tokenizer.toString()), pooling(dir, modules), normalizes(dir, modules),
+        defaultPrompt(dir), maxSequenceLength(dir));
+  }
+
+  /** sentence-transformers' settings file, whose {@code prompts} and {@code default_prompt_name} rlsr honours. */
+  static final String ST_CONFIG = "config_sentence_transformers.json";
+
+  /**
+   * The prompt sentence-transformers puts before every text when no other is asked for: {@code
+   * prompts[default_prompt_name]} of {@value #ST_CONFIG}, or none. rlsr embeds the completion and the reference with
+   * the same prompt, so their similarity stays symmetric. Refusals name the file and key.
+   */
+  private static String defaultPrompt(Path dir) {
+    Path file = dir.resolve(ST_CONFIG);
+    JsonNode config = readJsonIfPresent(file);
+    if (config == null) {
+      return "";
+    }
+    JsonNode prompts = config.path("prompts");
+    if (!prompts.isMissingNode() && !prompts.isNull() && !prompts.isObject()) {
+      throw new EmbedderException(file + ": \"prompts\" must be an object of name -> prompt text, got " + prompts);
+    }
+    if (prompts.isObject()) {
+      prompts.fields().forEachRemaining(e -> {
+        if (!e.getValue().isTextual()) {
+          throw new EmbedderException(file + ": prompt \"" + e.getKey() + "\" must be a string, got " + e.getValue());
+        }
+      });
+    }
+    JsonNode name = config.path("default_prompt_name");
+    if (name.isMissingNode() || name.isNull()) {
+      return "";
+    }
+    if (!name.isTextual()) {
+      throw new EmbedderException(file + ": \"default_prompt_name\" must be a string or null, got " + name);
+    }
+    JsonNode text = prompts.path(name.asText());
+    if (!text.isTextual()) {
+      throw new EmbedderException(file + ": \"default_prompt_name\" is \"" + name.asText() + "\", which \"prompts\" "
+          + "does not define (prompts: " + (prompts.isObject() ? iterable(prompts.fieldNames()) : "none") + ")");
+    }
+    return text.asText();
+  }
+
+  private static List<String> iterable(java.util.Iterator<String> it) {
+    List<String> out = new ArrayList<>();
+    it.forEachRemaining(out::add);
+    return out;
   }
 
   /** The ONNX model's bytes (built-ins) or null when {@link #modelFile} is used. */

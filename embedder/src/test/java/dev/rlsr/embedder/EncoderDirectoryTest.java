@@ -109,6 +109,34 @@ class EncoderDirectoryTest {
   }
 
   @Test
+  void theDefaultPromptOfConfigSentenceTransformersPrefixesEveryText() throws IOException {
+    Path dir = exportDir("prompted", "model.onnx", "pooling_mode_mean_tokens", true);
+    Files.writeString(dir.resolve("config_sentence_transformers.json"), "{\"prompts\": {\"query\": \"Instruct: "
+        + "compare the answers\\nQuery: \", \"document\": \"\"}, \"default_prompt_name\": \"query\"}");
+    List<String> texts = List.of("Red is a primary color.", "Blue is one too.");
+    try (SentenceEmbedder prompted = SentenceEmbedder.load(dir.toString(), 1);
+        SentenceEmbedder builtIn = SentenceEmbedder.load(SentenceEmbedder.DEFAULT, 1)) {
+      assertThat(prompted.textPrefix()).isEqualTo("Instruct: compare the answers\nQuery: ");
+      float[][] a = prompted.embed(texts);
+      float[][] b = builtIn.embed(texts.stream().map(t -> "Instruct: compare the answers\nQuery: " + t).toList());
+      for (int i = 0; i < a.length; i++) {
+        for (int j = 0; j < a[i].length; j++) {
+          assertThat(a[i][j]).isCloseTo(b[i][j], org.assertj.core.data.Offset.offset(1e-6f));
+        }
+      }
+    }
+    Files.writeString(dir.resolve("config_sentence_transformers.json"), "{\"prompts\": {\"query\": \"q: \"}, "
+        + "\"default_prompt_name\": \"passage\"}");
+    assertThatThrownBy(() -> SentenceEmbedder.load(dir.toString(), 1)).isInstanceOf(EmbedderException.class)
+        .hasMessageContaining("config_sentence_transformers.json").hasMessageContaining("\"passage\"")
+        .hasMessageContaining("[query]");
+    Files.writeString(dir.resolve("config_sentence_transformers.json"), "{\"prompts\": {}, \"default_prompt_name\": null}");
+    try (SentenceEmbedder none = SentenceEmbedder.load(dir.toString(), 1)) {
+      assertThat(none.textPrefix()).isEmpty();
+    }
+  }
+
+  @Test
   void missingOrIncompleteDirectoriesAreClearErrors() throws IOException {
     assertThatThrownBy(() -> SentenceEmbedder.load(tmp.resolve("nope").toString()))
         .isInstanceOf(EmbedderException.class).hasMessageContaining("neither a built-in encoder");
