@@ -107,7 +107,8 @@ public final class OrtRolloutEngine implements RolloutEngine {
     }
     if (o.dtype() != ExportDtype.FP32) {
       // the quantized export's graph and weights, re-quantized from the float32 weights at every sync
-      StoredWeights st = StoredWeights.of(config, o.dtype(), StoredWeights.DEFAULT_BLOCK_SIZE, false);
+      StoredWeights st = StoredWeights.of(config, o.dtype(), StoredWeights.DEFAULT_BLOCK_SIZE, false)
+          .q4AccuracyLevel(StoredWeights.DEFAULT_Q4_ACCURACY_LEVEL);
       byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(st, o.metadata(), o.logits());
       OnnxPolicySession s = OnnxPolicySessions.create(OrtEnvironment.getEnvironment(), proto, st, weights,
           o.threads(), o.device());

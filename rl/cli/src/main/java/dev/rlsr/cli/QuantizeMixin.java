@@ -13,7 +13,7 @@ final class QuantizeMixin {
   @Option(names = "--q4-block-size", defaultValue = "" + StoredWeights.DEFAULT_BLOCK_SIZE, description = "Inputs per 4-bit scale in q4: a power of two of at least 16 (default: ${DEFAULT-VALUE}).")
   int q4BlockSize;
 
-  @Option(names = "--q4-accuracy-level", defaultValue = "0", description = "MatMulNBits' accuracy_level in q4: 0 computes in float32 (the weights dequantized), 4 in int8 (activations quantized per block) (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--q4-accuracy-level", defaultValue = "" + StoredWeights.DEFAULT_Q4_ACCURACY_LEVEL, description = "MatMulNBits' accuracy_level in q4: 0 computes in float32 (the weights dequantized), 4 in int8 (activations quantized per block: 1.5x faster decoding at 0.5B, the same drift) (default: ${DEFAULT-VALUE}).")
   int q4AccuracyLevel;
 
   /** How a {@code d} file of {@code c} stores its weights under these flags; refusals name the flag. */
