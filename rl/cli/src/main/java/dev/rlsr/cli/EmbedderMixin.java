@@ -11,4 +11,16 @@ final class EmbedderMixin {
           + "sentence-transformers ONNX export directory (model.onnx or onnx/model.onnx, tokenizer.json, "
           + "1_Pooling/config.json). Default: ${DEFAULT-VALUE}.")
   String embedder;
+
+  @Option(names = "--embedder-prompt", paramLabel = "NAME|TEXT",
+      description = "Text put before every text the encoder embeds, the completion and the reference alike (so the "
+          + "similarity stays symmetric): the name of one of its prompts (a directory's "
+          + "config_sentence_transformers.json prompts; e5-small-v2's query or passage), else the text itself. "
+          + "Default: the encoder's own (default_prompt_name; query for e5-small-v2; none otherwise).")
+  String prompt;
+
+  /** The encoder these flags name, with {@code threads} batches at once. */
+  SentenceEmbedder load(int threads) {
+    return SentenceEmbedder.load(embedder, threads, SentenceEmbedder.DEFAULT_BATCH_SIZE, prompt);
+  }
 }

@@ -21,6 +21,6 @@ final class EmbedderOptions {
   }
 
   SentenceEmbedder load() {
-    return SentenceEmbedder.load(name.embedder, threadsOrDefault(), batchSize);
+    return SentenceEmbedder.load(name.embedder, threadsOrDefault(), batchSize, name.prompt);
   }
 }

@@ -77,7 +77,7 @@ public final class EvalCommand implements Callable<Integer> {
       PositionLimits.checkPromptPlusNew(mc, model, PositionLimits.longestPrompt(tok, rows, maxPromptLength),
           maxPromptLength, "--max-prompt-length", maxNewTokens, "--max-new-tokens");
     }
-    try (SentenceEmbedder e = SentenceEmbedder.load(reward.embedder, threads.threads);
+    try (SentenceEmbedder e = reward.load(threads.threads);
         SentenceEmbedder j = SentenceEmbedder.load(judge, threads.threads)) {
       var s = Evaluator.run(model, rows, e, j, out,
           new Evaluator.Options(maxPromptLength, maxNewTokens, batchSize, threads.threads, device));

@@ -164,7 +164,7 @@ public final class TrainCommand implements Callable<Integer> {
         .iterations(iterations).promptsPerIteration(promptsPerIteration).numGenerations(numGenerations)
         .maxPromptLength(maxPromptLength).maxCompletionLength(maxCompletionLength).beta(beta).epsilon(epsilon)
         .epsilonHigh(epsilonHigh).lossType(lossType).scaleRewards(scaleRewards).numIterations(numIterations)
-        .maskTruncatedCompletions(maskTruncatedCompletions).embedder(reward.embedder).seed(seed).saveEvery(saveEvery)
+        .maskTruncatedCompletions(maskTruncatedCompletions).embedder(reward.embedder).embedderPrompt(reward.prompt).seed(seed).saveEvery(saveEvery)
         .saveTotalLimit(saveTotalLimit).microBatchSize(microBatchSize).generationBatchSize(generationBatchSize)
         .isCorrection(isCorrection).isCap(isCap).isMode(isMode).rolloutDtype(rolloutDtype)
         .logCompletions(logCompletions).threads(threads.threads)
@@ -185,7 +185,7 @@ public final class TrainCommand implements Callable<Integer> {
     SentenceEmbedder enc;
     new Phases(spec.commandLine().getErr()).begin("loading the reward encoder " + reward.embedder);
     try {
-      enc = SentenceEmbedder.load(reward.embedder, threads.threads);
+      enc = reward.load(threads.threads);
     } catch (RuntimeException e) {
       throw new RlsrException("--embedder " + reward.embedder + ": cannot load the reward encoder: " + e.getMessage(), e);
     }

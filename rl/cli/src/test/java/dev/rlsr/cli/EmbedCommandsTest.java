@@ -46,6 +46,22 @@ class EmbedCommandsTest {
   }
 
   @Test
+  void embedderPromptPutsTheSameTextBeforeEveryInput() throws Exception {
+    Run prompted = run("embed", "--embedder-prompt", "Represent the answer: ", "--text", "a dog in the fog");
+    Run literal = run("embed", "--text", "Represent the answer: a dog in the fog");
+    Run plain = run("embed", "--text", "a dog in the fog");
+    assertThat(prompted.code()).as(prompted.err()).isZero();
+    assertThat(Json.MAPPER.readTree(prompted.out())).isEqualTo(Json.MAPPER.readTree(literal.out()));
+    assertThat(Json.MAPPER.readTree(prompted.out())).isNotEqualTo(Json.MAPPER.readTree(plain.out()));
+    // e5's named prompts: query is its default, passage another
+    Run query = run("embed", "--embedder", "e5-small-v2", "--embedder-prompt", "query", "--text", "a dog");
+    Run e5 = run("embed", "--embedder", "e5-small-v2", "--text", "a dog");
+    Run passage = run("embed", "--embedder", "e5-small-v2", "--embedder-prompt", "passage", "--text", "a dog");
+    assertThat(Json.MAPPER.readTree(query.out())).isEqualTo(Json.MAPPER.readTree(e5.out()));
+    assertThat(Json.MAPPER.readTree(passage.out())).isNotEqualTo(Json.MAPPER.readTree(e5.out()));
+  }
+
+  @Test
   void rewardPrintsCosinesAgainstTheReference() throws Exception {
     Run r = run("reward", "--reference", "Paris is the capital of France.",
         "--candidate", "Paris is the capital of France.", "--candidate", "I like turtles.", "--candidate", "");

@@ -72,6 +72,7 @@ import java.util.Objects;
  * @param lora                     {@code --lora-r} and the rest: train a LoRA adapter on the frozen model (the KL
  *                                 reference is that model: the same graph with the adapter off; checkpoints and the
  *                                 final model are PEFT adapter directories); null = full fine-tuning
+ * @param embedderPrompt           {@code --embedder-prompt}: the reward encoder's prompt (a name or the text; null: its own)
  */
 public record GrpoConfig(
     Path model,
@@ -111,7 +112,8 @@ public record GrpoConfig(
     boolean resume,
     LoraConfig lora,
     ExportDtype rolloutDtype,
-    IsMode isMode) {
+    IsMode isMode,
+    String embedderPrompt) {
 
   /** TRL's importance-sampling modes ({@code vllm_importance_sampling_mode}); flags take token-truncate or token_truncate. */
   public enum IsMode {
@@ -219,6 +221,7 @@ public record GrpoConfig(
     b.lora = lora;
     b.rolloutDtype = rolloutDtype;
     b.isMode = isMode;
+    b.embedderPrompt = embedderPrompt;
     return b;
   }
 
@@ -285,7 +288,10 @@ public record GrpoConfig(
     n.put("recipe", "rlsr");
     LoraRun.record(n, lora);
     // recorded when not the default, so checkpoints written before these options existed still resume
-    n.remove(List.of("rollout_dtype", "is_mode"));
+    n.remove(List.of("rollout_dtype", "is_mode", "embedder_prompt"));
+    if (embedderPrompt != null) {
+      n.put("embedder_prompt", embedderPrompt);
+    }
     if (rolloutDtype != ExportDtype.FP32) {
       n.put("rollout_dtype", rolloutDtype.toString());
     }
@@ -330,6 +336,7 @@ public record GrpoConfig(
     private double isCap = Double.parseDouble(DEFAULT_IS_CAP);
     private ExportDtype rolloutDtype = ExportDtype.FP32;
     private IsMode isMode = IsMode.TOKEN_TRUNCATE;
+    private String embedderPrompt;
     private int logCompletions = Integer.parseInt(DEFAULT_LOG_COMPLETIONS);
     private int threads = Runtime.getRuntime().availableProcessors();
     private Device device = Device.parse(Device.DEFAULT);
@@ -377,6 +384,7 @@ public record GrpoConfig(
     public Builder lora(LoraConfig v) { lora = v; return this; }
     public Builder rolloutDtype(ExportDtype v) { rolloutDtype = v; return this; }
     public Builder isMode(IsMode v) { isMode = v; return this; }
+    public Builder embedderPrompt(String v) { embedderPrompt = v; return this; }
 
     /** The config (not yet validated: {@link GrpoConfig#validate} refuses impossible settings naming the flag). */
     public GrpoConfig build() {
@@ -388,7 +396,7 @@ public record GrpoConfig(
           epsilonHigh == null ? epsilon : epsilonHigh, lossType, scaleRewards, numIterations, maskTruncatedCompletions,
           embedder, seed, saveEvery, saveTotalLimit, microBatchSize, generationBatchSize, weightDecay, maxGradNorm,
           warmupSteps, schedule, isCorrection, isCap, logCompletions, threads, Objects.requireNonNull(device, "device"),
-          resume, lora, Objects.requireNonNull(rolloutDtype, "rolloutDtype"), Objects.requireNonNull(isMode, "isMode"));
+          resume, lora, Objects.requireNonNull(rolloutDtype, "rolloutDtype"), Objects.requireNonNull(isMode, "isMode"), embedderPrompt);
     }
   }
 }
