@@ -101,21 +101,20 @@ final class OnnxGraph {
   }
 
   /**
-   * A float32 initializer with its name and dims but no data yet: for a writer that streams the raw_data of each
-   * such initializer after the graph (see {@code OnnxPolicyExporter.writeModel}); not loadable as it is.
+   * An initializer of {@code type} with its name and dims but no data yet: for a writer that streams the raw_data of
+   * each such initializer after the graph (see {@code OnnxPolicyExporter.writeModel}); not loadable as it is.
    */
-  String weightHeader(String name, long[] shape) {
-    return tensorHeader(name, TensorProto.DataType.FLOAT, shape);
-  }
-
-  /** {@link #weightHeader} of another element type (a float16 or quantized weight). */
   String tensorHeader(String name, TensorProto.DataType type, long[] dims) {
     claim(name);
     graph.addInitializer(TensorProto.newBuilder().setName(name).setDataType(type.getNumber()).addAllDims(longs(dims)));
     return name;
   }
 
-  /** {@link #externalWeight} of another element type, {@code length} bytes at {@code offset}. */
+  /**
+   * An initializer of {@code type} declared EXTERNAL: its {@code length} bytes are at {@code offset} in
+   * {@code location} (relative to the model file). ONNX Runtime reads that file, or takes the values from
+   * {@code SessionOptions.addExternalInitializers}, in which case the file need not exist.
+   */
   String externalTensor(String name, TensorProto.DataType type, long[] dims, String location, long offset,
       long length) {
     claim(name);
@@ -136,16 +135,6 @@ final class OnnxGraph {
     graph.addInitializer(TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT8.getNumber())
         .addAllDims(longs(dims)).setRawData(ByteString.copyFrom(new byte[Math.toIntExact(n)])));
     return name;
-  }
-
-  /**
-   * A float32 initializer declared EXTERNAL: its bytes are at {@code offset} in {@code location} (relative to
-   * the model file). ONNX Runtime reads that file, or takes the values from
-   * {@code SessionOptions.addExternalInitializers}, in which case the file need not exist.
-   */
-  String externalWeight(String name, long[] shape, String location, long offset) {
-    return externalTensor(name, TensorProto.DataType.FLOAT, shape, location, offset,
-        FloatTensor.numel(shape) * Float.BYTES);
   }
 
   /** A small float32 constant (always inside the proto), shape given explicitly ({} for a scalar). */

@@ -256,9 +256,7 @@ public final class OnnxPolicyExporter {
    */
   public static byte[] buildWithExternalWeights(ModelConfig c, LoraConfig lora, Map<String, String> metadata,
       Logits logits) {
-    LinkedHashMap<String, Long> offsets = externalOffsets(initializerLayout(c, lora));
-    return build(c, lora, metadata, logits,
-        (g, t) -> g.externalWeight(t.name(), t.dims(), EXTERNAL_DATA_FILE, offsets.get(t.name()))).toByteArray();
+    return buildWithExternalWeights(StoredWeights.fp32(c, lora), lora, metadata, logits);
   }
 
   /**
@@ -267,8 +265,13 @@ public final class OnnxPolicyExporter {
    * byte[], StoredWeights, TensorSource, int, Device)}): every stored tensor EXTERNAL, none of their bytes.
    */
   public static byte[] buildWithExternalWeights(StoredWeights stored, Map<String, String> metadata, Logits logits) {
+    return buildWithExternalWeights(stored, null, metadata, logits);
+  }
+
+  private static byte[] buildWithExternalWeights(StoredWeights stored, LoraConfig lora, Map<String, String> metadata,
+      Logits logits) {
     LinkedHashMap<String, Long> offsets = externalOffsets(stored);
-    return build(stored.config(), null, metadata, logits, (g, t) -> g.externalTensor(t.name(), t.type(), t.dims(),
+    return build(stored.config(), lora, metadata, logits, (g, t) -> g.externalTensor(t.name(), t.type(), t.dims(),
         EXTERNAL_DATA_FILE, offsets.get(t.name()), t.bytes()), stored).toByteArray();
   }
 
@@ -569,19 +572,7 @@ public final class OnnxPolicyExporter {
 
   /** Byte offset of each weight in an external data file, layout order, {@value #DATA_ALIGNMENT}-aligned. */
   static LinkedHashMap<String, Long> externalOffsets(ModelConfig c) {
-    return externalOffsets(ModelWeights.layout(c));
-  }
-
-  /** Byte offset of each tensor of {@code layout} in an external data file, in its order, aligned. */
-  static LinkedHashMap<String, Long> externalOffsets(LinkedHashMap<String, long[]> layout) {
-    LinkedHashMap<String, Long> offsets = new LinkedHashMap<>();
-    long at = 0;
-    for (Map.Entry<String, long[]> e : layout.entrySet()) {
-      offsets.put(e.getKey(), at);
-      at += FloatTensor.numel(e.getValue()) * Float.BYTES;
-      at = (at + DATA_ALIGNMENT - 1) / DATA_ALIGNMENT * DATA_ALIGNMENT;
-    }
-    return offsets;
+    return externalOffsets(StoredWeights.fp32(c, null));
   }
 
   /** Byte offset of each stored tensor in an external data file, in file order, aligned. */
@@ -671,8 +662,7 @@ public final class OnnxPolicyExporter {
     Staging(StoredWeights stored) {
       this.stored = stored;
       this.out = NativeBuffers.allocate(stored.largestStoredBytes()).order(ByteOrder.LITTLE_ENDIAN);
-      boolean allFloat = stored.tensors().values().stream().allMatch(t -> t.kind() == StoredWeights.Kind.F32);
-      this.source = allFloat ? null
+      this.source = stored.allFloat32() ? null
           : NativeBuffers.allocate(stored.largestSourceElements() * Float.BYTES).order(ByteOrder.nativeOrder());
     }
 

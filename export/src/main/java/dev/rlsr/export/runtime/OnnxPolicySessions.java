@@ -10,9 +10,9 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.rlsr.export.Device;
+import dev.rlsr.export.ExportDtype;
 import dev.rlsr.export.OnnxPolicyExporter;
 import dev.rlsr.export.StoredWeights;
-import dev.rlsr.policy.model.FloatTensor;
 import dev.rlsr.policy.model.LoraConfig;
 import dev.rlsr.policy.model.ModelConfig;
 import dev.rlsr.policy.model.ModelWeights;
@@ -20,6 +20,7 @@ import dev.rlsr.policy.model.TensorSource;
 import dev.rlsr.policy.util.NativeBuffers;
 import dev.rlsr.policy.util.RlsrException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -67,7 +68,7 @@ public final class OnnxPolicySessions {
   static OnnxPolicySession create(OrtEnvironment env, byte[] proto, ModelConfig c, TensorSource w, int threads,
       Device device, Consumer<List<FloatBuffer>> created) {
     OnnxPolicyExporter.checkWeights(c, w);
-    return create(env, proto, ModelWeights.layout(c), w, threads, device, false, created);
+    return create(env, proto, StoredWeights.fp32(c, null), w, threads, device, false, created);
   }
 
   /**
@@ -82,19 +83,31 @@ public final class OnnxPolicySessions {
       TensorSource base, int threads, Device device) {
     OnnxPolicyExporter.checkWeights(c, base);
     TensorSource initializers = OnnxPolicyExporter.withAdapterDefaults(c, lora, base);
-    return create(env, proto, OnnxPolicyExporter.initializerLayout(c, lora), initializers, threads, device,
-        true, buffers -> {});
+    return create(env, proto, StoredWeights.fp32(c, lora), initializers, threads, device, true, buffers -> {});
   }
 
   /**
-   * The session with each tensor of {@code layout} read from {@code w} into a direct buffer.
+   * A session over a proto from {@link OnnxPolicyExporter#buildWithExternalWeights(StoredWeights, Map,
+   * OnnxPolicyExporter.Logits)} with each stored tensor encoded from the float32 weights in {@code w} (quantized,
+   * halved or copied, {@link StoredWeights#encode}) into a direct buffer; the buffers are freed once the session has
+   * copied them, as for float32 weights.
+   */
+  public static OnnxPolicySession create(OrtEnvironment env, byte[] proto, StoredWeights stored, TensorSource w,
+      int threads, Device device) {
+    OnnxPolicyExporter.checkWeights(stored.config(), w);
+    return create(env, proto, stored, w, threads, device, false, buffers -> {});
+  }
+
+  /**
+   * The session with each tensor {@code stored} lists encoded from {@code w} into a direct buffer (a float32 tensor is
+   * read straight into its buffer, the others through one float32 staging buffer); {@code created} gets the float32
+   * tensors' buffers once the session exists, before they are freed.
    * {@code overridable}: the graph has initializers that are also inputs (the LoRA adapter); ONNX Runtime warns at
    * creation, once per such initializer, that it will not constant-fold them, which is the point, so the session
    * logs errors only; and it does not prepack (the session is resident for the whole run).
    */
-  private static OnnxPolicySession create(OrtEnvironment env, byte[] proto, LinkedHashMap<String, long[]> layout,
-      TensorSource w, int threads, Device device, boolean overridable,
-      Consumer<List<FloatBuffer>> created) {
+  private static OnnxPolicySession create(OrtEnvironment env, byte[] proto, StoredWeights stored, TensorSource w,
+      int threads, Device device, boolean overridable, Consumer<List<FloatBuffer>> created) {
     OrtSession.SessionOptions opts = options(threads, device);
     if (overridable) {
       try {
@@ -111,11 +124,30 @@ public final class OnnxPolicySessions {
     List<FloatBuffer> values = new ArrayList<>();
     List<OnnxTensor> tensors = new ArrayList<>();
     try {
+      ByteBuffer source = stored.allFloat32() ? null
+          : NativeBuffers.allocate(stored.largestSourceElements() * Float.BYTES);
+      if (source != null) {
+        memory.add(source);
+      }
       Map<String, OnnxTensorLike> initializers = new LinkedHashMap<>();
-      for (Map.Entry<String, long[]> e : layout.entrySet()) {
-        OnnxTensor t = directTensor(env, w, e.getKey(), e.getValue(), memory, values);
-        tensors.add(t);
-        initializers.put(e.getKey(), t);
+      for (StoredWeights.Tensor t : stored.tensors().values()) {
+        ByteBuffer bytes = NativeBuffers.allocate(t.bytes());
+        memory.add(bytes);
+        stored.encode(t, w, source == null ? null : source.clear().asFloatBuffer(), bytes);
+        OnnxJavaType type = switch (t.type()) {
+          case FLOAT -> OnnxJavaType.FLOAT;
+          case FLOAT16 -> OnnxJavaType.FLOAT16;
+          case INT8 -> OnnxJavaType.INT8;
+          case UINT8 -> OnnxJavaType.UINT8;
+          default -> throw new IllegalStateException("no ONNX Runtime type for " + t.type());
+        };
+        ByteBuffer data = bytes.order(ByteOrder.nativeOrder());
+        if (type == OnnxJavaType.FLOAT) {
+          values.add(data.asFloatBuffer());
+        }
+        OnnxTensor tensor = OnnxTensor.createTensor(env, data, t.dims(), type);
+        tensors.add(tensor);
+        initializers.put(t.name(), tensor);
       }
       opts.addExternalInitializers(initializers);
       OrtSession session = env.createSession(proto, opts);
@@ -126,52 +158,8 @@ public final class OnnxPolicySessions {
       if (e instanceof RuntimeException re) {
         throw re;
       }
-      throw new RlsrException("ONNX Runtime refused the policy graph with the given weights: " + e.getMessage(), e);
-    } finally {
-      tensors.forEach(OnnxTensor::close);
-      memory.forEach(NativeBuffers::free);
-    }
-  }
-
-  /**
-   * A session over a proto from {@link OnnxPolicyExporter#buildWithExternalWeights(StoredWeights, Map,
-   * OnnxPolicyExporter.Logits)} with each stored tensor encoded from the float32 weights in {@code w} (quantized,
-   * halved or copied, {@link StoredWeights#encode}) into a direct buffer; the buffers are freed once the session has
-   * copied them, as for float32 weights.
-   */
-  public static OnnxPolicySession create(OrtEnvironment env, byte[] proto, StoredWeights stored, TensorSource w,
-      int threads, Device device) {
-    OnnxPolicyExporter.checkWeights(stored.config(), w);
-    OrtSession.SessionOptions opts = options(threads, device);
-    List<ByteBuffer> memory = new ArrayList<>();
-    List<OnnxTensor> tensors = new ArrayList<>();
-    ByteBuffer source = NativeBuffers.allocate(stored.largestSourceElements() * Float.BYTES);
-    memory.add(source);
-    try {
-      Map<String, OnnxTensorLike> initializers = new LinkedHashMap<>();
-      for (StoredWeights.Tensor t : stored.tensors().values()) {
-        ByteBuffer bytes = NativeBuffers.allocate(t.bytes());
-        memory.add(bytes);
-        stored.encode(t, w, source.clear().asFloatBuffer(), bytes);
-        OnnxJavaType type = switch (t.type()) {
-          case FLOAT -> OnnxJavaType.FLOAT;
-          case FLOAT16 -> OnnxJavaType.FLOAT16;
-          case INT8 -> OnnxJavaType.INT8;
-          case UINT8 -> OnnxJavaType.UINT8;
-          default -> throw new IllegalStateException("no ONNX Runtime type for " + t.type());
-        };
-        OnnxTensor tensor = OnnxTensor.createTensor(env, bytes.order(java.nio.ByteOrder.nativeOrder()), t.dims(), type);
-        tensors.add(tensor);
-        initializers.put(t.name(), tensor);
-      }
-      opts.addExternalInitializers(initializers);
-      return new OnnxPolicySession(env.createSession(proto, opts), opts);
-    } catch (OrtException | RuntimeException e) {
-      opts.close();
-      if (e instanceof RuntimeException re) {
-        throw re;
-      }
-      throw new RlsrException("ONNX Runtime refused the " + stored.dtype() + " policy graph: " + e.getMessage(), e);
+      throw new RlsrException("ONNX Runtime refused the policy graph with the given weights"
+          + (stored.dtype() == ExportDtype.FP32 ? "" : " (" + stored.dtype() + ")") + ": " + e.getMessage(), e);
     } finally {
       tensors.forEach(OnnxTensor::close);
       memory.forEach(NativeBuffers::free);
@@ -219,24 +207,5 @@ public final class OnnxPolicySessions {
       throw new RlsrException("--device " + device + ": ONNX Runtime could not set up the session (" + e.getMessage()
           + ")" + (device == Device.CUDA ? ". Use --device cpu, or build with -Pgpu on a machine with CUDA and its drivers." : ""), e);
     }
-  }
-
-  /**
-   * A float32 OnnxTensor over a new direct, native-order buffer holding {@code w}'s tensor {@code name}; the buffer
-   * goes to {@code memory} (to be freed by the caller once the tensor is closed), its float view to {@code values}.
-   */
-  private static OnnxTensor directTensor(OrtEnvironment env, TensorSource w, String name, long[] shape,
-      List<ByteBuffer> memory, List<FloatBuffer> values) throws OrtException {
-    long n = FloatTensor.numel(shape);
-    ByteBuffer bytes = NativeBuffers.allocate(n * Float.BYTES);
-    memory.add(bytes);
-    FloatBuffer buf = bytes.asFloatBuffer();
-    w.readInto(name, buf);
-    if (buf.position() != n) {
-      throw new IllegalStateException("tensor " + name + " gave " + buf.position() + " values, its shape has " + n);
-    }
-    buf.rewind();
-    values.add(buf);
-    return OnnxTensor.createTensor(env, buf, shape);
   }
 }

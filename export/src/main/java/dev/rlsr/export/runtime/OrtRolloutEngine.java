@@ -8,7 +8,6 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoraAdapter;
 import ai.onnxruntime.OrtSession;
 import dev.rlsr.export.Device;
-import dev.rlsr.export.ExportDtype;
 import dev.rlsr.export.StoredWeights;
 import dev.rlsr.export.OnnxAdapterFormat;
 import dev.rlsr.export.OnnxPolicyExporter;
@@ -63,7 +62,7 @@ public final class OrtRolloutEngine implements RolloutEngine {
   private final Device device;
   private final boolean kvCache;
   private final LoraConfig lora;          // null: whole-weight sync
-  private final StoredWeights stored;     // null: float32 weights; else how the session stores them (quantized)
+  private final StoredWeights stored;     // how a whole-weight session stores the weights; null: LoRA, or a file
   private OnnxPolicySession session;
   private OrtLoraAdapter adapter;         // lora: the synced adapter; null: none (base model, or released)
   private OrtSession.RunOptions runOptions; // lora: runs with the adapter active; null: plain runs
@@ -105,19 +104,13 @@ public final class OrtRolloutEngine implements RolloutEngine {
     if (o.lora() != null) {
       return createLora(config, weights, o, kvCache);
     }
-    if (o.dtype() != ExportDtype.FP32) {
-      // the quantized export's graph and weights, re-quantized from the float32 weights at every sync
-      StoredWeights st = StoredWeights.of(config, o.dtype(), StoredWeights.DEFAULT_BLOCK_SIZE, false)
-          .q4AccuracyLevel(StoredWeights.DEFAULT_Q4_ACCURACY_LEVEL);
-      byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(st, o.metadata(), o.logits());
-      OnnxPolicySession s = OnnxPolicySessions.create(OrtEnvironment.getEnvironment(), proto, st, weights,
-          o.threads(), o.device());
-      return new OrtRolloutEngine(config, proto, null, o.threads(), o.device(), kvCache, null, st, s);
-    }
-    byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(config, o.metadata(), o.logits());
-    OnnxPolicySession s = OnnxPolicySessions.create(OrtEnvironment.getEnvironment(), proto, config, weights,
+    // float32, or the quantized export's graph and weights, re-quantized from the float32 weights at every sync
+    StoredWeights st = StoredWeights.of(config, o.dtype(), StoredWeights.DEFAULT_BLOCK_SIZE, false)
+        .q4AccuracyLevel(StoredWeights.DEFAULT_Q4_ACCURACY_LEVEL);
+    byte[] proto = OnnxPolicyExporter.buildWithExternalWeights(st, o.metadata(), o.logits());
+    OnnxPolicySession s = OnnxPolicySessions.create(OrtEnvironment.getEnvironment(), proto, st, weights,
         o.threads(), o.device());
-    return new OrtRolloutEngine(config, proto, null, o.threads(), o.device(), kvCache, null, s);
+    return new OrtRolloutEngine(config, proto, null, o.threads(), o.device(), kvCache, null, st, s);
   }
 
   /**
@@ -186,8 +179,7 @@ public final class OrtRolloutEngine implements RolloutEngine {
     }
     OnnxPolicyExporter.checkWeights(config, weights); // refused before the old session goes
     close();
-    use(stored != null ? OnnxPolicySessions.create(env, proto, stored, weights, threads, device)
-        : OnnxPolicySessions.create(env, proto, config, weights, threads, device));
+    use(OnnxPolicySessions.create(env, proto, stored, weights, threads, device));
   }
 
   /**
