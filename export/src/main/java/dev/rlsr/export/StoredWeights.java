@@ -79,7 +79,7 @@ public final class StoredWeights {
   }
 
   /** The float32 initializers of a graph of {@code c} with {@code lora}'s adapter defaults (null: none). */
-  static StoredWeights fp32(ModelConfig c, LoraConfig lora) {
+  public static StoredWeights fp32(ModelConfig c, LoraConfig lora) {
     StoredWeights s = new StoredWeights(c, ExportDtype.FP32, DEFAULT_BLOCK_SIZE, false);
     OnnxPolicyExporter.initializerLayout(c, lora).forEach((name, shape) -> s.add(name, name, shape, Kind.F32));
     return s;
@@ -178,11 +178,16 @@ public final class StoredWeights {
    * float32, the weights dequantized) up to 4 (activations quantized to int8 per block, int8 dot products).
    */
   public StoredWeights q4AccuracyLevel(int level) {
+    checkAccuracyLevel(level);
+    this.accuracyLevel = level;
+    return this;
+  }
+
+  /** A MatMulNBits accuracy level: 0 to 4; refused naming the flag otherwise. */
+  public static void checkAccuracyLevel(int level) {
     if (level < 0 || level > 4) {
       throw new RlsrException("--q4-accuracy-level must be 0 (float32 compute) to 4 (int8 compute), got " + level);
     }
-    this.accuracyLevel = level;
-    return this;
   }
 
   public int q4AccuracyLevel() {
@@ -219,6 +224,11 @@ public final class StoredWeights {
       sum += t.bytes();
     }
     return sum;
+  }
+
+  /** Whether every tensor is stored as float32: {@link #encode} then needs no float32 staging buffer. */
+  public boolean allFloat32() {
+    return tensors.values().stream().allMatch(t -> t.kind() == Kind.F32);
   }
 
   /** The largest source tensor's element count: what a float32 staging buffer must hold. */
@@ -266,14 +276,7 @@ public final class StoredWeights {
     source.get(wts);
     switch (t.kind()) {
       case Q8, Q8_SCALE -> {
-        float[] scales = new float[n];
-        for (int row = 0; row < n; row++) {
-          float amax = 0;
-          for (int j = row * k, end = j + k; j < end; j++) {
-            amax = Math.max(amax, Math.abs(wts[j]));
-          }
-          scales[row] = amax > 0 ? amax / 127f : 1f;
-        }
+        float[] scales = blockScales(wts, n, k, k, 127f); // one block per row: per output channel
         if (t.kind() == Kind.Q8_SCALE) {
           out.asFloatBuffer().put(scales);
           break;
@@ -297,16 +300,7 @@ public final class StoredWeights {
       }
       case Q4, Q4_SCALE -> {
         int blocks = (int) blocks(k);
-        float[] scales = new float[n * blocks];
-        for (int row = 0; row < n; row++) {
-          for (int b = 0; b < blocks; b++) {
-            float amax = 0;
-            for (int j = row * k + b * blockSize, end = row * k + Math.min(k, (b + 1) * blockSize); j < end; j++) {
-              amax = Math.max(amax, Math.abs(wts[j]));
-            }
-            scales[row * blocks + b] = amax > 0 ? amax / 7f : 1f;
-          }
-        }
+        float[] scales = blockScales(wts, n, k, blockSize, 7f);
         if (t.kind() == Kind.Q4_SCALE) {
           out.asFloatBuffer().put(scales);
           break;
@@ -329,6 +323,25 @@ public final class StoredWeights {
       default -> throw new IllegalStateException(t.kind().toString());
     }
     return out.position(0).limit(Math.toIntExact(t.bytes()));
+  }
+
+  /**
+   * The symmetric scale of each block of {@code block} inputs of each of the {@code n} rows of {@code w} [n, k], row
+   * by row: max|w| / {@code levels} (1 for an all-zero block); the last block of a row may be shorter.
+   */
+  private static float[] blockScales(float[] w, int n, int k, int block, float levels) {
+    int blocks = (k + block - 1) / block;
+    float[] scales = new float[n * blocks];
+    for (int row = 0; row < n; row++) {
+      for (int b = 0; b < blocks; b++) {
+        float amax = 0;
+        for (int j = row * k + b * block, end = row * k + Math.min(k, (b + 1) * block); j < end; j++) {
+          amax = Math.max(amax, Math.abs(w[j]));
+        }
+        scales[row * blocks + b] = amax > 0 ? amax / levels : 1f;
+      }
+    }
+    return scales;
   }
 
   /** The stored 4-bit value of input {@code j} of a row (0 past the row's end: the padding of its last block). */

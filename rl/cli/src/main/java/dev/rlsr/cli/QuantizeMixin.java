@@ -24,9 +24,6 @@ final class QuantizeMixin {
   /** The flags checked before anything is loaded. */
   void check() {
     StoredWeights.checkBlockSize(q4BlockSize);
-    if (q4AccuracyLevel < 0 || q4AccuracyLevel > 4) {
-      throw new dev.rlsr.policy.util.RlsrException("--q4-accuracy-level must be 0 (float32 compute) to 4 (int8 "
-          + "compute), got " + q4AccuracyLevel);
-    }
+    StoredWeights.checkAccuracyLevel(q4AccuracyLevel);
   }
 }
