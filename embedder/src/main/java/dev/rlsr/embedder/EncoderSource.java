@@ -140,65 +140,54 @@ record EncoderSource(
       throw new EmbedderException("cannot read " + tokenizer + ": " + e.getMessage(), e);
     }
     JsonNode modules = readJsonIfPresent(dir.resolve("modules.json"));
+    Prompts prompts = prompts(dir);
     return new EncoderSource(given, new Source(null, model, model.toString()),
         new Source(tokenizerBytes, null, tokenizer.toString()), pooling(dir, modules), normalizes(dir, modules),
-        defaultPrompt(dir), maxSequenceLength(dir), prompts(dir));
-  }
-
-  /** The named prompts of {@value #ST_CONFIG} (checked by {@link #defaultPrompt}); none without the file. */
-  private static java.util.Map<String, String> prompts(Path dir) {
-    JsonNode config = readJsonIfPresent(dir.resolve(ST_CONFIG));
-    java.util.LinkedHashMap<String, String> out = new java.util.LinkedHashMap<>();
-    if (config != null && config.path("prompts").isObject()) {
-      config.path("prompts").fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue().asText()));
-    }
-    return java.util.Collections.unmodifiableMap(out);
+        prompts.byDefault(), maxSequenceLength(dir), prompts.named());
   }
 
   /** sentence-transformers' settings file, whose {@code prompts} and {@code default_prompt_name} rlsr honours. */
   static final String ST_CONFIG = "config_sentence_transformers.json";
 
+  /** A directory's named prompts, and the one put before every text when no other is asked for ("": none). */
+  private record Prompts(java.util.Map<String, String> named, String byDefault) {}
+
   /**
-   * The prompt sentence-transformers puts before every text when no other is asked for: {@code
-   * prompts[default_prompt_name]} of {@value #ST_CONFIG}, or none. rlsr embeds the completion and the reference with
-   * the same prompt, so their similarity stays symmetric. Refusals name the file and key.
+   * The prompts of {@value #ST_CONFIG}: {@code prompts} by name, and {@code prompts[default_prompt_name]} as the one
+   * sentence-transformers puts before every text when no other is asked for (none without the file or the key). rlsr
+   * embeds the completion and the reference with the same prompt, so their similarity stays symmetric. Refusals name
+   * the file and key.
    */
-  private static String defaultPrompt(Path dir) {
+  private static Prompts prompts(Path dir) {
     Path file = dir.resolve(ST_CONFIG);
     JsonNode config = readJsonIfPresent(file);
     if (config == null) {
-      return "";
+      return new Prompts(java.util.Map.of(), "");
     }
     JsonNode prompts = config.path("prompts");
     if (!prompts.isMissingNode() && !prompts.isNull() && !prompts.isObject()) {
       throw new EmbedderException(file + ": \"prompts\" must be an object of name -> prompt text, got " + prompts);
     }
-    if (prompts.isObject()) {
-      prompts.fields().forEachRemaining(e -> {
-        if (!e.getValue().isTextual()) {
-          throw new EmbedderException(file + ": prompt \"" + e.getKey() + "\" must be a string, got " + e.getValue());
-        }
-      });
-    }
+    java.util.LinkedHashMap<String, String> named = new java.util.LinkedHashMap<>();
+    prompts.fields().forEachRemaining(e -> {
+      if (!e.getValue().isTextual()) {
+        throw new EmbedderException(file + ": prompt \"" + e.getKey() + "\" must be a string, got " + e.getValue());
+      }
+      named.put(e.getKey(), e.getValue().asText());
+    });
     JsonNode name = config.path("default_prompt_name");
     if (name.isMissingNode() || name.isNull()) {
-      return "";
+      return new Prompts(java.util.Collections.unmodifiableMap(named), "");
     }
     if (!name.isTextual()) {
       throw new EmbedderException(file + ": \"default_prompt_name\" must be a string or null, got " + name);
     }
-    JsonNode text = prompts.path(name.asText());
-    if (!text.isTextual()) {
+    String text = named.get(name.asText());
+    if (text == null) {
       throw new EmbedderException(file + ": \"default_prompt_name\" is \"" + name.asText() + "\", which \"prompts\" "
-          + "does not define (prompts: " + (prompts.isObject() ? iterable(prompts.fieldNames()) : "none") + ")");
+          + "does not define (prompts: " + (named.isEmpty() ? "none" : new ArrayList<>(named.keySet())) + ")");
     }
-    return text.asText();
-  }
-
-  private static List<String> iterable(java.util.Iterator<String> it) {
-    List<String> out = new ArrayList<>();
-    it.forEachRemaining(out::add);
-    return out;
+    return new Prompts(java.util.Collections.unmodifiableMap(named), text);
   }
 
   /** The ONNX model's bytes (built-ins) or null when {@link #modelFile} is used. */

@@ -153,12 +153,12 @@ public final class ExportCommand implements Callable<Integer> {
       try {
         String runConfig = readRunConfig(m.dir());
         if (format == Format.ONNX_ADAPTER) {
-          writeOnnx(m, tmp, runConfig);
+          writeOnnx(m, tmp, runConfig, dtypes);
         } else if (format != Format.ONNX) {
           writeSafetensors(m, tmp, runConfig);
         }
         if (format == Format.ONNX || format == Format.BOTH) {
-          writeOnnx(m, format == Format.BOTH ? tmp.resolve(ONNX_SUBDIR) : tmp, runConfig);
+          writeOnnx(m, format == Format.BOTH ? tmp.resolve(ONNX_SUBDIR) : tmp, runConfig, dtypes);
         }
         replace(tmp, target);
       } catch (IOException | RuntimeException e) {
@@ -178,7 +178,7 @@ public final class ExportCommand implements Callable<Integer> {
     copyRunConfig(m.dir(), dir);
   }
 
-  private void writeOnnx(HfModel m, Path dir, String runConfig) throws IOException {
+  private void writeOnnx(HfModel m, Path dir, String runConfig, List<ExportDtype> dtypes) throws IOException {
     Files.createDirectories(dir);
     ObjectNode settings = Json.MAPPER.createObjectNode();
     settings.put("source", m.dir().toAbsolutePath().normalize().toString());
@@ -201,14 +201,14 @@ public final class ExportCommand implements Callable<Integer> {
       ObjectNode quantizeConfig = Json.MAPPER.createObjectNode();
       quantizeConfig.put("producer", "rlsr");
       ObjectNode files = quantizeConfig.putObject("files");
-      for (ExportDtype d : dtypes()) {
+      for (ExportDtype d : dtypes) {
         StoredWeights stored = quantize.stored(m.config(), d);
         settings.put("weights_dtype", d == ExportDtype.FP32 ? "float32" : d.toString());
         metadata.put("rlsr.export", Json.MAPPER.writeValueAsString(settings));
         OnnxPolicyExporter.writeModel(stored, m.tensors(), dir.resolve(d.fileName()), metadata);
         files.set(d.fileName(), Json.MAPPER.valueToTree(stored.describe()));
       }
-      if (!dtypes().equals(List.of(ExportDtype.FP32))) {
+      if (!dtypes.equals(List.of(ExportDtype.FP32))) {
         Json.PRETTY.writeValue(dir.resolve(QUANTIZE_CONFIG).toFile(), quantizeConfig);
       }
     }

@@ -404,7 +404,7 @@ public final class RlsrTrainer {
     GrpoConfig.IsMode mode = cfg.isMode();
     for (int r = 0; r < w.length; r++) {
       double sequenceGap = 0;
-      for (int j = 0; j < w[r].length; j++) {
+      for (int j = 0; mode.sequence() && j < w[r].length; j++) {
         if (rb.mask()[r][j] != 0) {
           sequenceGap += oldLogp[r][j] - rb.samplerLogp()[r][j];
         }
