@@ -19,6 +19,7 @@ import dev.rlsr.policy.util.NativeBuffers;
 import dev.rlsr.policy.util.RlsrException;
 import java.nio.ByteBuffer;
 import dev.rlsr.policy.rollout.RecomputeGenerator;
+import dev.rlsr.policy.rollout.DecodeState;
 import dev.rlsr.policy.rollout.Rollout;
 import dev.rlsr.policy.rollout.RolloutEngine;
 import dev.rlsr.policy.rollout.SamplingOptions;
@@ -154,6 +155,20 @@ public final class OrtRolloutEngine implements RolloutEngine {
     requireSession();
     requireAdapter();
     return kvCache ? sampler.sample(prompts, o) : recompute.sample(prompts, o);
+  }
+
+  /**
+   * Rows with their own options and random streams, each token shown to {@code listener} as it is chosen
+   * ({@link OrtSampler#sample(List, List, DecodeState.TokenListener)}): how {@code rlsr serve} decodes requests that
+   * arrive together in one batch. KV-cache engines only.
+   */
+  public List<Rollout> sample(List<int[]> prompts, List<SamplingOptions> perRow, DecodeState.TokenListener listener) {
+    requireSession();
+    requireAdapter();
+    if (!kvCache) {
+      throw new UnsupportedOperationException("per-row sampling needs a KV-cache engine (RolloutEngines.Backend.ONNX)");
+    }
+    return sampler.sample(prompts, perRow, listener);
   }
 
   /**

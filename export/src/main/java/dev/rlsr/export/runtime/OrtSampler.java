@@ -67,22 +67,37 @@ public final class OrtSampler {
 
   /** One continuation per prompt, in prompt order, by the rules of {@link RolloutEngine#sample}. */
   public List<Rollout> sample(List<int[]> prompts, SamplingOptions o) {
+    if (prompts.isEmpty()) {
+      return List.of();
+    }
+    return run(new DecodeState(prompts, o, config.vocabSize()));
+  }
+
+  /**
+   * One continuation per prompt where each row has its own options and random stream
+   * ({@link DecodeState#DecodeState(List, List, DecodeState.TokenListener, int)}): the batched decoding of
+   * {@code rlsr serve}, where the rows are different requests. {@code listener} sees every token as it is chosen.
+   */
+  public List<Rollout> sample(List<int[]> prompts, List<SamplingOptions> perRow, DecodeState.TokenListener listener) {
+    if (prompts.isEmpty()) {
+      return List.of();
+    }
+    return run(new DecodeState(prompts, perRow, listener, config.vocabSize()));
+  }
+
+  private List<Rollout> run(DecodeState st) {
     try {
-      return run(prompts, o);
+      return decode(st);
     } catch (OrtException e) {
       throw new RlsrException("ONNX Runtime failed while sampling rollouts: " + e.getMessage(), e);
     }
   }
 
-  private List<Rollout> run(List<int[]> prompts, SamplingOptions o) throws OrtException {
-    if (prompts.isEmpty()) {
-      return List.of();
-    }
+  private List<Rollout> decode(DecodeState st) throws OrtException {
     int vocab = config.vocabSize();
-    DecodeState st = new DecodeState(prompts, o, vocab);
     int batch = st.batch;
     int promptLen = st.promptLen;
-    int maxTotal = promptLen + o.maxNewTokens();
+    int maxTotal = promptLen + st.maxNewTokens;
 
     // Left-padded prompt batch: ids, positions [B, promptLen]; the mask [B, maxTotal] grows by one column per step.
     long[] stepIds = new long[batch * promptLen];
@@ -100,7 +115,7 @@ public final class OrtSampler {
     try {
       int seen = promptLen;
       int stepLen = promptLen;
-      for (int step = 0; step < o.maxNewTokens(); step++) {
+      for (int step = 0; step < st.maxNewTokens; step++) {
         OrtSession.Result r = forward(stepIds, stepPos, mask, batch, stepLen, seen, maxTotal, previous);
         if (previous != null) {
           previous.close(); // only now: its present tensors were this step's past

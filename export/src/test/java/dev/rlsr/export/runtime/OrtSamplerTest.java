@@ -49,6 +49,31 @@ class OrtSamplerTest {
   }
 
   @Test
+  void perRowOptionsGiveEachRowItsOwnDrawsLengthAndStop() {
+    SamplingOptions a = SamplingOptions.sampling(10, 7, List.of(), PAD);
+    SamplingOptions b = SamplingOptions.sampling(4, 8, List.of(), PAD).withTemperature(0.7);
+    SamplingOptions c = SamplingOptions.greedy(12, List.of(), PAD);
+    // Alone, each row is what a one-row call with its options gives.
+    List<Rollout> alone = List.of(sampler.sample(List.of(PROMPTS.get(0)), a).get(0),
+        sampler.sample(List.of(PROMPTS.get(1)), b).get(0), sampler.sample(List.of(PROMPTS.get(2)), c).get(0));
+    java.util.List<String> seen = new java.util.ArrayList<>();
+    List<Rollout> together = sampler.sample(PROMPTS, List.of(a, b, c), (row, token) -> {
+      seen.add(row + ":" + token);
+      return !(row == 2 && seen.stream().filter(x -> x.startsWith("2:")).count() == 5); // row 2 stops after 5
+    });
+    assertThat(together.get(0).tokens()).containsExactly(alone.get(0).tokens());
+    assertThat(together.get(1).tokens()).hasSize(4).containsExactly(alone.get(1).tokens());
+    assertThat(together.get(2).tokens()).containsExactly(Arrays.copyOf(alone.get(2).tokens(), 5));
+    assertThat(together.get(2).finishedByEos()).isFalse();
+    assertThat(seen).hasSize(10 + 4 + 5);
+    // Swapping neighbours changes nothing for a row with its own seed.
+    List<Rollout> swapped = sampler.sample(List.of(PROMPTS.get(1), PROMPTS.get(0)), List.of(b, a),
+        dev.rlsr.policy.rollout.DecodeState.NONE);
+    assertThat(swapped.get(1).tokens()).containsExactly(alone.get(0).tokens());
+    assertThat(swapped.get(0).tokens()).containsExactly(alone.get(1).tokens());
+  }
+
+  @Test
   void greedyEqualsArgmaxOfFullRecompute() {
     List<Rollout> out = sampler.sample(PROMPTS, SamplingOptions.greedy(16, List.of(), PAD));
     for (int b = 0; b < PROMPTS.size(); b++) {

@@ -63,15 +63,19 @@ public final class SftTokenizer {
 
   /** Prompt token ids, BOS included when due, not truncated. */
   public int[] promptIds(Example e) {
-    int[] p = tokenizer.encode(renderer.render(e.messages()));
+    return withBos(tokenizer, tokenizer.encode(renderer.render(e.messages())));
+  }
+
+  /** {@code ids} with the tokenizer's BOS first when it adds one to prompts and they do not start with it already. */
+  public static int[] withBos(Tokenizer tokenizer, int[] ids) {
     int bos = tokenizer.bosId();
-    if (tokenizer.addBosToPrompt() && (p.length == 0 || p[0] != bos)) {
-      int[] withBos = new int[p.length + 1];
-      withBos[0] = bos;
-      System.arraycopy(p, 0, withBos, 1, p.length);
-      return withBos;
+    if (tokenizer.addBosToPrompt() && (ids.length == 0 || ids[0] != bos)) {
+      int[] out = new int[ids.length + 1];
+      out[0] = bos;
+      System.arraycopy(ids, 0, out, 1, ids.length);
+      return out;
     }
-    return p;
+    return ids;
   }
 
   /** The example's ids under the over-long rule, or empty when it is dropped. */

@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
       EmbedCommand.class,
       RewardCommand.class,
       BenchCommand.class,
+      ServeCommand.class,
     })
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
