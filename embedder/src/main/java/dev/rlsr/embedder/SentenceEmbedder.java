@@ -105,19 +105,29 @@ public final class SentenceEmbedder implements AutoCloseable {
     this.name = source.name();
     this.pooling = source.pooling();
     this.normalize = source.normalize();
-    long maxTokenId = EncoderSource.maxTokenId(source.tokenizerJson(), source.tokenizerOrigin());
+    long maxTokenId;
+    HuggingFaceTokenizer opened;
+    try {
+      maxTokenId = EncoderSource.maxTokenId(source.tokenizerJson(), source.tokenizerOrigin());
+      opened = WindowTokenizer.open(source);
+    } catch (RuntimeException e) {
+      EncoderSource.deleteScratch(source.scratch());
+      throw e;
+    }
     OrtEnvironment env = OrtEnvironment.getEnvironment();
-    HuggingFaceTokenizer opened = WindowTokenizer.open(source);
     EncoderSession ort = null;
     boolean ok = false;
     try {
       ort = EncoderSession.open(env, source);
+      // a decoder's graph, written by rlsr, is in ONNX Runtime's memory now (on Linux even a mapped file may go)
+      EncoderSource.deleteScratch(source.scratch());
       this.session = ort;
       this.tokenizer = new WindowTokenizer(opened, source);
       this.dimension = session.probe(tokenizer.probe(maxTokenId), source, maxTokenId);
       ok = true;
     } finally {
       if (!ok) {
+        EncoderSource.deleteScratch(source.scratch());
         opened.close();
         if (ort != null) {
           ort.closeQuietly();
