@@ -61,6 +61,13 @@ class DecoderEmbedderTest {
   }
 
   @Test
+  void aWordLevelTokenizerWithTheSamePostProcessorWorksToo() throws Exception {
+    Model m = DecoderEmbedderFixture.write(tmp.resolve("emb"), false, 13, false);
+    assertThat(m.vocab()).isLessThan(100);
+    checkAgainstNaive(m, m.dir());
+  }
+
+  @Test
   void theNamedPromptGoesBeforeEveryText() throws Exception {
     Model m = DecoderEmbedderFixture.write(tmp.resolve("emb"), false, 9);
     try (SentenceEmbedder e = SentenceEmbedder.load(m.dir().toString(), 1, 4, "query");

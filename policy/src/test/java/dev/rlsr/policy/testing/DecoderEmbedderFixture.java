@@ -47,8 +47,13 @@ public final class DecoderEmbedderFixture {
    * causal-LM checkpoint holds them, instead of the base-model names sentence-transformers saves.
    */
   public static Model write(Path dir, boolean causalLmNames, long seed) throws IOException {
+    return write(dir, causalLmNames, seed, realTokenizer());
+  }
+
+  /** {@link #write(Path, boolean, long)} with the real Qwen3 tokenizer or ({@code real} false) the word-level one. */
+  public static Model write(Path dir, boolean causalLmNames, long seed, boolean real) throws IOException {
     Files.createDirectories(dir);
-    int[] vocabAndEos = writeTokenizer(dir);
+    int[] vocabAndEos = writeTokenizer(dir, real);
     int vocab = vocabAndEos[0];
     ObjectNode config = Json.MAPPER.createObjectNode();
     config.putArray("architectures").add("Qwen3ForCausalLM");
@@ -93,8 +98,8 @@ public final class DecoderEmbedderFixture {
   }
 
   /** tokenizer.json (+ tokenizer_config.json); returns {vocab size, EOS id}. */
-  private static int[] writeTokenizer(Path dir) throws IOException {
-    Path real = SharedData.tokenizer("qwen3");
+  private static int[] writeTokenizer(Path dir, boolean useReal) throws IOException {
+    Path real = useReal ? SharedData.tokenizer("qwen3") : null;
     ObjectNode tok;
     if (real != null) {
       tok = (ObjectNode) Json.MAPPER.readTree(Files.readString(real.resolve("tokenizer.json")));
