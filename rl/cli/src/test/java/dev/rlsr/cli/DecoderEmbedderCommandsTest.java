@@ -47,6 +47,23 @@ class DecoderEmbedderCommandsTest {
   }
 
   @Test
+  void benchEmbedTimesADecoderEmbedderAlone() throws Exception {
+    DecoderEmbedderFixture.Model m = DecoderEmbedderFixture.write(tmp.resolve("emb"), false, 5);
+    Path data = tmp.resolve("t.jsonl");
+    Files.writeString(data, "{\"response\":\"i like turtles\"}\n{\"response\":\"the cat sat on the mat\"}\n");
+    Path json = tmp.resolve("bench.json");
+    var r = Cli.run("bench", "embed", "--embedder", m.dir().toString(), "--data", data.toString(), "--count", "2",
+        "--rounds", "1", "--threads", "1", "--json", json.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("rlsr SentenceEmbedder (" + m.dir() + ")").doesNotContain("langchain4j");
+    JsonNode result = Json.MAPPER.readTree(json.toFile());
+    assertThat(result.get("embedder").asText()).isEqualTo(m.dir().toString());
+    assertThat(result.get("texts").asInt()).isEqualTo(2);
+    assertThat(result.get("rlsr_texts_per_s").asDouble()).isPositive();
+    assertThat(result.has("langchain4j_texts_per_s")).isFalse();
+  }
+
+  @Test
   void trainRunsRlsrWithADecoderEmbedder() throws Exception {
     DecoderEmbedderFixture.Model m = DecoderEmbedderFixture.write(tmp.resolve("emb"), true, 4);
     Path model = TinyCheckpoints.write(tmp.resolve("m"), TinyCheckpoints.qwen2(), Safetensors.DType.F32, 9);
