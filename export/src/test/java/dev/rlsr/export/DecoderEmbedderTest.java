@@ -61,6 +61,13 @@ class DecoderEmbedderTest {
   }
 
   @Test
+  void aQwen2ShapedDirectoryWithQkvBiasesMatchesToo() throws Exception {
+    Model m = DecoderEmbedderFixture.write(tmp.resolve("emb"), true, 14, DecoderEmbedderFixture.realTokenizer(), "qwen2");
+    assertThat(m.weights()).containsKey("layers.0.self_attn.q_proj.bias").doesNotContainKey("layers.0.self_attn.q_norm.weight");
+    checkAgainstNaive(m, m.dir());
+  }
+
+  @Test
   void aWordLevelTokenizerWithTheSamePostProcessorWorksToo() throws Exception {
     Model m = DecoderEmbedderFixture.write(tmp.resolve("emb"), false, 13, false);
     assertThat(m.vocab()).isLessThan(100);

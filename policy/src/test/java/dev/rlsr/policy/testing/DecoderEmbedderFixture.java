@@ -18,7 +18,7 @@ import java.util.Random;
  * {@link #write} lays out what sentence-transformers saves for Qwen3-Embedding (config.json, model.safetensors,
  * modules.json, 1_Pooling with last-token pooling, 2_Normalize, config_sentence_transformers.json with a query prompt
  * and no default, tokenizer.json whose post-processor appends {@code <|endoftext|>}, tokenizer_config.json) with tiny
- * sizes; {@link #embed} is the naive forward pass of the same model.
+ * sizes, or a Qwen2-shaped one; {@link #embed} is the naive forward pass of the same model.
  */
 public final class DecoderEmbedderFixture {
   /** The query prompt of config_sentence_transformers.json (Qwen3-Embedding's form). */
@@ -52,18 +52,30 @@ public final class DecoderEmbedderFixture {
 
   /** {@link #write(Path, boolean, long)} with the real Qwen3 tokenizer or ({@code real} false) the word-level one. */
   public static Model write(Path dir, boolean causalLmNames, long seed, boolean real) throws IOException {
+    return write(dir, causalLmNames, seed, real, "qwen3");
+  }
+
+  /**
+   * {@link #write(Path, boolean, long, boolean)} of {@code modelType} "qwen3" (q/k norms) or "qwen2" (q/k/v biases,
+   * no q/k norms, no head_dim key: hidden / heads is the same 16).
+   */
+  public static Model write(Path dir, boolean causalLmNames, long seed, boolean real, String modelType)
+      throws IOException {
+    boolean qwen2 = modelType.equals("qwen2");
     Files.createDirectories(dir);
     int[] vocabAndEos = writeTokenizer(dir, real);
     int vocab = vocabAndEos[0];
     ObjectNode config = Json.MAPPER.createObjectNode();
-    config.putArray("architectures").add("Qwen3ForCausalLM");
-    config.put("model_type", "qwen3");
+    config.putArray("architectures").add(qwen2 ? "Qwen2ForCausalLM" : "Qwen3ForCausalLM");
+    config.put("model_type", modelType);
     config.put("hidden_size", HIDDEN);
     config.put("intermediate_size", INTERMEDIATE);
     config.put("num_hidden_layers", LAYERS);
     config.put("num_attention_heads", HEADS);
     config.put("num_key_value_heads", KV_HEADS);
-    config.put("head_dim", HEAD_DIM);
+    if (!qwen2) {
+      config.put("head_dim", HEAD_DIM);
+    }
     config.put("vocab_size", vocab);
     config.put("rope_theta", ROPE_THETA);
     config.put("rms_norm_eps", EPS);
@@ -71,7 +83,7 @@ public final class DecoderEmbedderFixture {
     config.put("tie_word_embeddings", false);
     config.put("torch_dtype", "float32");
     Files.writeString(dir.resolve("config.json"), Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(config));
-    Map<String, FloatTensor> weights = weights(vocab, seed);
+    Map<String, FloatTensor> weights = weights(vocab, seed, qwen2);
     LinkedHashMap<String, FloatTensor> saved = new LinkedHashMap<>();
     Random r = new Random(seed + 1);
     weights.forEach((k, v) -> saved.put(causalLmNames ? "model." + k : k, v));
@@ -165,8 +177,11 @@ public final class DecoderEmbedderFixture {
     return new int[] {maxId + 1, eos};
   }
 
-  /** Random Qwen3 weights under base-model names (embed_tokens.weight, layers.N..., norm.weight). */
-  public static Map<String, FloatTensor> weights(int vocab, long seed) {
+  /**
+   * Random Qwen3 (or, {@code qwen2}, Qwen2: q/k/v biases instead of q/k norms) weights under base-model names
+   * (embed_tokens.weight, layers.N..., norm.weight).
+   */
+  public static Map<String, FloatTensor> weights(int vocab, long seed, boolean qwen2) {
     Random r = new Random(seed);
     LinkedHashMap<String, FloatTensor> w = new LinkedHashMap<>();
     w.put("embed_tokens.weight", random(r, 1f, 0f, vocab, HIDDEN));
@@ -177,8 +192,14 @@ public final class DecoderEmbedderFixture {
       w.put(p + "self_attn.k_proj.weight", random(r, 0.3f, 0f, KV_HEADS * HEAD_DIM, HIDDEN));
       w.put(p + "self_attn.v_proj.weight", random(r, 0.3f, 0f, KV_HEADS * HEAD_DIM, HIDDEN));
       w.put(p + "self_attn.o_proj.weight", random(r, 0.2f, 0f, HIDDEN, HEADS * HEAD_DIM));
-      w.put(p + "self_attn.q_norm.weight", random(r, 0.2f, 1f, HEAD_DIM));
-      w.put(p + "self_attn.k_norm.weight", random(r, 0.2f, 1f, HEAD_DIM));
+      if (qwen2) {
+        w.put(p + "self_attn.q_proj.bias", random(r, 0.5f, 0f, HEADS * HEAD_DIM));
+        w.put(p + "self_attn.k_proj.bias", random(r, 0.5f, 0f, KV_HEADS * HEAD_DIM));
+        w.put(p + "self_attn.v_proj.bias", random(r, 0.5f, 0f, KV_HEADS * HEAD_DIM));
+      } else {
+        w.put(p + "self_attn.q_norm.weight", random(r, 0.2f, 1f, HEAD_DIM));
+        w.put(p + "self_attn.k_norm.weight", random(r, 0.2f, 1f, HEAD_DIM));
+      }
       w.put(p + "post_attention_layernorm.weight", random(r, 0.2f, 1f, HIDDEN));
       w.put(p + "mlp.gate_proj.weight", random(r, 0.2f, 0f, INTERMEDIATE, HIDDEN));
       w.put(p + "mlp.up_proj.weight", random(r, 0.2f, 0f, INTERMEDIATE, HIDDEN));
@@ -218,11 +239,11 @@ public final class DecoderEmbedderFixture {
       double[][] v = new double[n][];
       for (int t = 0; t < n; t++) {
         double[] h = rms(x[t], w.get(p + "input_layernorm.weight").data());
-        q[t] = matvec(w.get(p + "self_attn.q_proj.weight").data(), h, HEADS * HEAD_DIM);
-        k[t] = matvec(w.get(p + "self_attn.k_proj.weight").data(), h, KV_HEADS * HEAD_DIM);
-        v[t] = matvec(w.get(p + "self_attn.v_proj.weight").data(), h, KV_HEADS * HEAD_DIM);
-        headNormAndRope(q[t], HEADS, w.get(p + "self_attn.q_norm.weight").data(), t);
-        headNormAndRope(k[t], KV_HEADS, w.get(p + "self_attn.k_norm.weight").data(), t);
+        q[t] = addBias(matvec(w.get(p + "self_attn.q_proj.weight").data(), h, HEADS * HEAD_DIM), w.get(p + "self_attn.q_proj.bias"));
+        k[t] = addBias(matvec(w.get(p + "self_attn.k_proj.weight").data(), h, KV_HEADS * HEAD_DIM), w.get(p + "self_attn.k_proj.bias"));
+        v[t] = addBias(matvec(w.get(p + "self_attn.v_proj.weight").data(), h, KV_HEADS * HEAD_DIM), w.get(p + "self_attn.v_proj.bias"));
+        headNormAndRope(q[t], HEADS, w.get(p + "self_attn.q_norm.weight"), t);
+        headNormAndRope(k[t], KV_HEADS, w.get(p + "self_attn.k_norm.weight"), t);
       }
       double[][] ctx = new double[n][HEADS * HEAD_DIM];
       for (int t = 0; t < n; t++) {
@@ -306,13 +327,28 @@ public final class DecoderEmbedderFixture {
     return out;
   }
 
-  /** Per head: RMSNorm over head_dim, then rotary at position {@code pos} (rotate-half pairs i, i + hd/2). */
-  private static void headNormAndRope(double[] x, int heads, float[] normWeight, int pos) {
+  /** {@code x} plus {@code bias} (Qwen2's q/k/v), or {@code x} when there is none (Qwen3). */
+  private static double[] addBias(double[] x, FloatTensor bias) {
+    if (bias != null) {
+      for (int i = 0; i < x.length; i++) {
+        x[i] += bias.data()[i];
+      }
+    }
+    return x;
+  }
+
+  /**
+   * Per head: RMSNorm over head_dim (Qwen3's q_norm/k_norm; none when {@code normWeight} is null), then rotary at
+   * position {@code pos} (rotate-half pairs i, i + hd/2).
+   */
+  private static void headNormAndRope(double[] x, int heads, FloatTensor normWeight, int pos) {
     int half = HEAD_DIM / 2;
     for (int h = 0; h < heads; h++) {
       double[] head = new double[HEAD_DIM];
       System.arraycopy(x, h * HEAD_DIM, head, 0, HEAD_DIM);
-      head = rms(head, normWeight);
+      if (normWeight != null) {
+        head = rms(head, normWeight.data());
+      }
       for (int i = 0; i < half; i++) {
         double angle = pos * Math.pow(ROPE_THETA, -2.0 * i / HEAD_DIM);
         double c = Math.cos(angle);
