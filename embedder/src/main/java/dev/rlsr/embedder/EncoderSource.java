@@ -75,7 +75,7 @@ record EncoderSource(
   static EncoderSource resolve(String nameOrDir) {
     if (nameOrDir == null || nameOrDir.isBlank()) {
       throw new EmbedderException("no embedder given: use a built-in name (" + String.join(", ", BUILT_INS)
-          + ") or the path of a sentence-transformers ONNX export directory");
+          + ") or the path of a sentence-transformers ONNX export directory or decoder embedder directory");
     }
     switch (nameOrDir) {
       case ALL_MINILM_L6_V2:
@@ -118,7 +118,8 @@ record EncoderSource(
     Path dir = Path.of(given);
     if (!Files.exists(dir)) {
       throw new EmbedderException("embedder '" + given + "' is neither a built-in encoder (" + String.join(", ", BUILT_INS)
-          + ") nor an existing directory; give a built-in name or a sentence-transformers ONNX export directory");
+          + ") nor an existing directory; give a built-in name, a sentence-transformers ONNX export directory or a "
+          + "decoder embedder directory");
     }
     if (!Files.isDirectory(dir)) {
       throw new EmbedderException("embedder " + given + " is a file, not a directory: give the directory that holds "

@@ -80,7 +80,7 @@ public final class SentenceEmbedder implements AutoCloseable {
   /**
    * Loads an encoder.
    *
-   * @param nameOrDir {@value #DEFAULT}, {@value #E5_SMALL_V2}, or a sentence-transformers ONNX export directory
+   * @param nameOrDir {@value #DEFAULT}, {@value #E5_SMALL_V2}, a sentence-transformers ONNX export directory, or a decoder embedder directory (config.json + safetensors)
    * @param threads batches encoded at once, each on one ONNX Runtime thread (at least 1; the number of cores)
    * @param batchSize most sequences per encoder call (at least 1; default {@value #DEFAULT_BATCH_SIZE})
    * @throws EmbedderException when the encoder is missing, broken, or its tokenizer does not fit the model
