@@ -20,8 +20,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * One encoder's ONNX session: feeds input_ids, attention_mask and (when the model takes it) token_type_ids, and pools
- * the token-level output. {@link #runBatch} may be called from several threads at once.
+ * One encoder's ONNX session: feeds input_ids, attention_mask and, when the model takes them, token_type_ids (BERT)
+ * and position_ids (decoders, as Optimum and rlsr export them: the count of real tokens before each one, cumsum(mask)
+ * - 1, and 1 on padding as Hugging Face sets it; so left or right padding give the same positions), and pools the
+ * token-level output. {@link #runBatch} may be called from several threads at once.
  */
 final class EncoderSession implements AutoCloseable {
   private final String name;
@@ -29,15 +31,17 @@ final class EncoderSession implements AutoCloseable {
   private final OrtSession session;
   private final Pooling pooling;
   private final boolean feedsTokenTypes;
+  private final boolean feedsPositions;
   private final String outputName;
 
   private EncoderSession(EncoderSource source, OrtEnvironment env, OrtSession session, boolean feedsTokenTypes,
-      String outputName) {
+      boolean feedsPositions, String outputName) {
     this.name = source.name();
     this.env = env;
     this.session = session;
     this.pooling = source.pooling();
     this.feedsTokenTypes = feedsTokenTypes;
+    this.feedsPositions = feedsPositions;
     this.outputName = outputName;
   }
 
@@ -58,16 +62,18 @@ final class EncoderSession implements AutoCloseable {
       }
       if (!inputs.containsKey("input_ids") || !inputs.containsKey("attention_mask")) {
         throw new EmbedderException(source.modelOrigin() + " has inputs " + inputs.keySet() + " but an encoder needs "
-            + "input_ids and attention_mask (and optionally token_type_ids); is it a sentence encoder export?");
+            + "input_ids and attention_mask (and optionally token_type_ids or position_ids); is it a sentence encoder "
+            + "export?");
       }
       for (String input : inputs.keySet()) {
-        if (!Set.of("input_ids", "attention_mask", "token_type_ids").contains(input)) {
+        if (!Set.of("input_ids", "attention_mask", "token_type_ids", "position_ids").contains(input)) {
           throw new EmbedderException(source.modelOrigin() + " has an input '" + input + "' that rlsr cannot feed "
-              + "(known: input_ids, attention_mask, token_type_ids)");
+              + "(known: input_ids, attention_mask, token_type_ids, position_ids; a decoder exported with a KV cache "
+              + "needs optimum-cli export onnx --task feature-extraction)");
         }
       }
       EncoderSession opened = new EncoderSession(source, env, session, inputs.containsKey("token_type_ids"),
-          tokenOutput(session, source.modelOrigin()));
+          inputs.containsKey("position_ids"), tokenOutput(session, source.modelOrigin()));
       ok = true;
       return opened;
     } finally {
@@ -164,15 +170,20 @@ final class EncoderSession implements AutoCloseable {
     }
     ids.rewind();
     mask.rewind();
+    LongBuffer positions = feedsPositions ? positions(mask, batch, length) : null;
     long[] shape = {batch, length};
     try (OnnxTensor idsTensor = OnnxTensor.createTensor(env, ids, shape);
         OnnxTensor maskTensor = OnnxTensor.createTensor(env, mask, shape);
-        OnnxTensor typesTensor = types == null ? null : OnnxTensor.createTensor(env, types.rewind(), shape)) {
+        OnnxTensor typesTensor = types == null ? null : OnnxTensor.createTensor(env, types.rewind(), shape);
+        OnnxTensor positionsTensor = positions == null ? null : OnnxTensor.createTensor(env, positions, shape)) {
       Map<String, OnnxTensor> feed = new HashMap<>();
       feed.put("input_ids", idsTensor);
       feed.put("attention_mask", maskTensor);
       if (typesTensor != null) {
         feed.put("token_type_ids", typesTensor);
+      }
+      if (positionsTensor != null) {
+        feed.put("position_ids", positionsTensor);
       }
       try (OrtSession.Result result = session.run(feed, Set.of(outputName))) {
         OnnxTensor hidden = (OnnxTensor) result.get(outputName).orElseThrow();
@@ -191,6 +202,20 @@ final class EncoderSession implements AutoCloseable {
         return dim;
       }
     }
+  }
+
+  /** Hugging Face's position ids of a padded batch: cumsum(mask) - 1 on real tokens, 1 on padding. */
+  static LongBuffer positions(LongBuffer mask, int batch, int length) {
+    LongBuffer out = directLongs(batch * length);
+    for (int b = 0; b < batch; b++) {
+      long seen = 0;
+      for (int t = 0; t < length; t++) {
+        long m = mask.get(b * length + t);
+        seen += m;
+        out.put(m == 0 ? 1 : seen - 1);
+      }
+    }
+    return out.rewind();
   }
 
   private static LongBuffer directLongs(int count) {

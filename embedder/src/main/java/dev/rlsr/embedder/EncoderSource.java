@@ -1,4 +1,5 @@
-// Where an encoder comes from (built-in jar resources or a sentence-transformers ONNX export directory) and how it pools.
+// Where an encoder comes from (built-in jar resources, a sentence-transformers ONNX export directory, or a decoder
+// embedder's safetensors directory built into ONNX by rlsr) and how it pools.
 package dev.rlsr.embedder;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -21,8 +22,10 @@ import java.util.List;
  * @param pooling how token vectors are pooled
  * @param normalize whether sentence vectors are L2-normalised
  * @param prefix text put before every input (e5's {@code "query: "}), empty for none
- * @param prompts the encoder's named prompts (sentence-transformers' {@code prompts}; e5's query and passage)
  * @param maxSequenceLength the most tokens, special tokens included, one encoder call may take
+ * @param prompts the encoder's named prompts (sentence-transformers' {@code prompts}; e5's query and passage)
+ * @param scratch the temporary directory rlsr wrote a decoder's ONNX graph into (deleted once the session has
+ *     loaded it), or null
  */
 record EncoderSource(
     String name,
@@ -32,7 +35,8 @@ record EncoderSource(
     boolean normalize,
     String prefix,
     int maxSequenceLength,
-    java.util.Map<String, String> prompts) {
+    java.util.Map<String, String> prompts,
+    Path scratch) {
 
   /**
    * This encoder with {@code prompt} before every text instead of its default: one of {@link #prompts} by name, else
@@ -43,7 +47,7 @@ record EncoderSource(
       return this;
     }
     String text = prompts.getOrDefault(prompt, prompt);
-    return new EncoderSource(name, model, tokenizer, pooling, normalize, text, maxSequenceLength, prompts);
+    return new EncoderSource(name, model, tokenizer, pooling, normalize, text, maxSequenceLength, prompts, scratch);
   }
 
   /**
@@ -71,7 +75,7 @@ record EncoderSource(
   static EncoderSource resolve(String nameOrDir) {
     if (nameOrDir == null || nameOrDir.isBlank()) {
       throw new EmbedderException("no embedder given: use a built-in name (" + String.join(", ", BUILT_INS)
-          + ") or the path of a sentence-transformers ONNX export directory");
+          + ") or the path of a sentence-transformers ONNX export directory or decoder embedder directory");
     }
     switch (nameOrDir) {
       case ALL_MINILM_L6_V2:
@@ -95,7 +99,7 @@ record EncoderSource(
     byte[] tokenizerBytes = resource(tokenizer, artifact);
     return new EncoderSource(name, new Source(modelBytes, null, "classpath resource " + model),
         new Source(tokenizerBytes, null, "classpath resource " + tokenizer), Pooling.MEAN, true, prefix,
-        BERT_MAX_SEQUENCE_LENGTH, prompts);
+        BERT_MAX_SEQUENCE_LENGTH, prompts, null);
   }
 
   private static byte[] resource(String resource, String artifact) {
@@ -114,7 +118,8 @@ record EncoderSource(
     Path dir = Path.of(given);
     if (!Files.exists(dir)) {
       throw new EmbedderException("embedder '" + given + "' is neither a built-in encoder (" + String.join(", ", BUILT_INS)
-          + ") nor an existing directory; give a built-in name or a sentence-transformers ONNX export directory");
+          + ") nor an existing directory; give a built-in name, a sentence-transformers ONNX export directory or a "
+          + "decoder embedder directory");
     }
     if (!Files.isDirectory(dir)) {
       throw new EmbedderException("embedder " + given + " is a file, not a directory: give the directory that holds "
@@ -124,26 +129,85 @@ record EncoderSource(
     if (!Files.isRegularFile(model)) {
       model = dir.resolve("onnx").resolve("model.onnx");
     }
-    if (!Files.isRegularFile(model)) {
-      throw new EmbedderException("embedder directory " + dir + " has neither model.onnx nor onnx/model.onnx; "
-          + "export the encoder to ONNX (e.g. optimum-cli export onnx) into that directory");
-    }
     Path tokenizer = dir.resolve("tokenizer.json");
     if (!Files.isRegularFile(tokenizer)) {
       throw new EmbedderException("embedder directory " + dir + " has no tokenizer.json; save the encoder's "
           + "Hugging Face fast tokenizer there (tokenizer.save_pretrained)");
     }
-    byte[] tokenizerBytes;
-    try {
-      tokenizerBytes = Files.readAllBytes(tokenizer);
-    } catch (IOException e) {
-      throw new EmbedderException("cannot read " + tokenizer + ": " + e.getMessage(), e);
+    Path scratch = null;
+    if (!Files.isRegularFile(model)) {
+      if (!Files.isRegularFile(dir.resolve("config.json"))) {
+        throw new EmbedderException("embedder directory " + dir + " has neither model.onnx nor onnx/model.onnx, nor "
+            + "the config.json and model.safetensors of a decoder embedder (Qwen3/Qwen2, e.g. Qwen3-Embedding); "
+            + "export the encoder to ONNX (e.g. optimum-cli export onnx) into that directory, or give the "
+            + "sentence-transformers directory of a decoder embedder");
+      }
+      scratch = tempDir(dir);
+      model = scratch.resolve("model.onnx");
+      try {
+        decoderGraphs(dir).writeOnnx(dir, model);
+      } catch (RuntimeException e) {
+        deleteScratch(scratch);
+        throw e;
+      }
     }
-    JsonNode modules = readJsonIfPresent(dir.resolve("modules.json"));
-    Prompts prompts = prompts(dir);
-    return new EncoderSource(given, new Source(null, model, model.toString()),
-        new Source(tokenizerBytes, null, tokenizer.toString()), pooling(dir, modules), normalizes(dir, modules),
-        prompts.byDefault(), maxSequenceLength(dir), prompts.named());
+    try {
+      byte[] tokenizerBytes;
+      try {
+        tokenizerBytes = Files.readAllBytes(tokenizer);
+      } catch (IOException e) {
+        throw new EmbedderException("cannot read " + tokenizer + ": " + e.getMessage(), e);
+      }
+      JsonNode modules = readJsonIfPresent(dir.resolve("modules.json"));
+      Prompts prompts = prompts(dir);
+      String origin = scratch == null ? model.toString() : model + " (built by rlsr from " + dir + ")";
+      return new EncoderSource(given, new Source(null, model, origin),
+          new Source(tokenizerBytes, null, tokenizer.toString()), pooling(dir, modules), normalizes(dir, modules),
+          prompts.byDefault(), maxSequenceLength(dir), prompts.named(), scratch);
+    } catch (RuntimeException e) {
+      if (scratch != null) {
+        deleteScratch(scratch);
+      }
+      throw e;
+    }
+  }
+
+  /** The {@link DecoderGraphs} on the classpath (rlsr-export's), or a refusal saying what is missing. */
+  private static DecoderGraphs decoderGraphs(Path dir) {
+    for (DecoderGraphs graphs : java.util.ServiceLoader.load(DecoderGraphs.class, EncoderSource.class.getClassLoader())) {
+      return graphs;
+    }
+    throw new EmbedderException("embedder directory " + dir + " is a decoder model (config.json, no onnx/model.onnx), "
+        + "whose ONNX graph rlsr-export builds; put the rlsr-export jar on the classpath (every rlsr command has it)");
+  }
+
+  /**
+   * Where a decoder's graph is written: a fresh directory under {@code java.io.tmpdir} (not beside the model, which
+   * may be read-only or shared). It holds the whole float32 model (2.4 GB for a 0.6B one) only until ONNX Runtime
+   * has loaded it: {@link SentenceEmbedder} deletes it right after the session is created.
+   */
+  private static Path tempDir(Path dir) {
+    try {
+      return Files.createTempDirectory("rlsr-embedder-");
+    } catch (IOException e) {
+      throw new EmbedderException("cannot create a temporary directory under " + System.getProperty("java.io.tmpdir")
+          + " for the ONNX graph of " + dir + ": " + e.getMessage() + " (set -Djava.io.tmpdir to a writable disk)", e);
+    }
+  }
+
+  /** Deletes the scratch directory of a decoder's graph and its files (best effort: a leftover is only disk). */
+  static void deleteScratch(Path scratch) {
+    if (scratch == null) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> files = Files.list(scratch)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        Files.deleteIfExists(f);
+      }
+      Files.deleteIfExists(scratch);
+    } catch (IOException e) {
+      scratch.toFile().deleteOnExit();
+    }
   }
 
   /** sentence-transformers' settings file, whose {@code prompts} and {@code default_prompt_name} rlsr honours. */

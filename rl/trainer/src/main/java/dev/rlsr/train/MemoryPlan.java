@@ -58,6 +58,12 @@ public final class MemoryPlan {
   public static final long EMBEDDER_BUILT_IN_BYTES = 512 * MIB;
   /** A reward encoder from a directory: this many times its ONNX files, plus {@link #ORT_SESSION_BYTES}. */
   public static final double EMBEDDER_FILE_COPIES = 3;
+  /**
+   * A decoder embedder rlsr builds into ONNX (config.json + safetensors): this many times its float32 weights, plus
+   * {@link #ORT_SESSION_BYTES}. Measured: a Qwen3-Embedding-0.6B shape (2.39 GB of float32) peaked at 2.93 GB RSS for
+   * the whole {@code rlsr bench embed} process, JVM included; the graph's file is deleted once loaded.
+   */
+  public static final double EMBEDDER_DECODER_WEIGHT_COPIES = 1.25;
 
   // ---------------------------------------------------------------- the Java heap
 
