@@ -125,15 +125,8 @@ final class BenchEmbedCommand implements Callable<Integer> {
       out.printf("%-44s %12.1f%n", "rlsr SentenceEmbedder (" + embedder.embedder + ")", rlsrRate);
       out.printf("load (tokenizer, ONNX graph, session): %.1f s%n", loadSeconds);
       out.flush();
-      Map<String, Object> result = new LinkedHashMap<>();
-      result.put("data", file.toString());
+      Map<String, Object> result = result(file, texts.size(), cores, ortThreads, rlsrRate);
       result.put("embedder", embedder.embedder);
-      result.put("texts", texts.size());
-      result.put("rounds", rounds);
-      result.put("cores", cores);
-      result.put("rlsr_threads", ortThreads);
-      result.put("rlsr_batch_size", batchSize);
-      result.put("rlsr_texts_per_s", rlsrRate);
       result.put("rlsr_round_seconds", rlsrSeconds);
       result.put("load_seconds", loadSeconds);
       writeJson(result);
@@ -151,14 +144,7 @@ final class BenchEmbedCommand implements Callable<Integer> {
         truncated, minCosine);
     out.flush();
 
-    Map<String, Object> result = new LinkedHashMap<>();
-    result.put("data", file.toString());
-    result.put("texts", texts.size());
-    result.put("rounds", rounds);
-    result.put("cores", cores);
-    result.put("rlsr_threads", ortThreads);
-    result.put("rlsr_batch_size", batchSize);
-    result.put("rlsr_texts_per_s", rlsrRate);
+    Map<String, Object> result = result(file, texts.size(), cores, ortThreads, rlsrRate);
     result.put("langchain4j_texts_per_s", langchainRate);
     result.put("rlsr_over_langchain4j", rlsrRate / langchainRate);
     result.put("rlsr_round_seconds", rlsrSeconds);
@@ -218,5 +204,18 @@ final class BenchEmbedCommand implements Callable<Integer> {
       throw new RlsrException(file + " has no texts (no non-blank JSON lines)");
     }
     return texts;
+  }
+
+  /** The fields every bench embed JSON has. */
+  private Map<String, Object> result(Path file, int texts, int cores, int ortThreads, double rlsrRate) {
+    Map<String, Object> result = new LinkedHashMap<>();
+    result.put("data", file.toString());
+    result.put("texts", texts);
+    result.put("rounds", rounds);
+    result.put("cores", cores);
+    result.put("rlsr_threads", ortThreads);
+    result.put("rlsr_batch_size", batchSize);
+    result.put("rlsr_texts_per_s", rlsrRate);
+    return result;
   }
 }
