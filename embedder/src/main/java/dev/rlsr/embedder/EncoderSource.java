@@ -355,7 +355,22 @@ record EncoderSource(
    * tokenizer_config.json's model_max_length when it is a real limit, else config.json's max_position_embeddings
    * (less the 2 offset positions RoBERTa-style models reserve), else 512.
    */
+  /**
+   * Tokens one encoder call takes, special tokens included, as sentence-transformers decides it: {@code max_seq_length}
+   * of {@code sentence_bert_config.json} (Qwen3-Embedding: 8192), else the tokenizer's {@code model_max_length} when
+   * it is a real limit (8 to 100,000), else {@code max_position_embeddings} of {@code config.json} (RoBERTa: minus
+   * its 2 offset positions), else BERT's 512.
+   */
   private static int maxSequenceLength(Path dir) {
+    JsonNode stConfig = readJsonIfPresent(dir.resolve("sentence_bert_config.json"));
+    if (stConfig != null && stConfig.has("max_seq_length") && !stConfig.get("max_seq_length").isNull()) {
+      JsonNode v = stConfig.get("max_seq_length");
+      if (!v.isInt() || v.asInt() < 8) {
+        throw new EmbedderException(dir.resolve("sentence_bert_config.json") + ": max_seq_length must be an integer of"
+            + " at least 8, got " + v);
+      }
+      return v.asInt();
+    }
     JsonNode tokenizerConfig = readJsonIfPresent(dir.resolve("tokenizer_config.json"));
     if (tokenizerConfig != null && tokenizerConfig.path("model_max_length").isNumber()) {
       double limit = tokenizerConfig.path("model_max_length").asDouble();

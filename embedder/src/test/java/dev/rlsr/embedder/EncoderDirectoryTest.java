@@ -98,6 +98,18 @@ class EncoderDirectoryTest {
   }
 
   @Test
+  void maxSeqLengthOfSentenceBertConfigSetsTheWindow() throws IOException {
+    Path dir = exportDir("st-maxlen", "model.onnx", "pooling_mode_mean_tokens", true);
+    Files.writeString(dir.resolve("sentence_bert_config.json"), "{\"max_seq_length\": 128, \"do_lower_case\": false}");
+    try (SentenceEmbedder e = SentenceEmbedder.load(dir.toString(), 1)) {
+      assertThat(e.windowTokens()).isEqualTo(126); // 128 minus [CLS] and [SEP]
+    }
+    Files.writeString(dir.resolve("sentence_bert_config.json"), "{\"max_seq_length\": \"long\"}");
+    assertThatThrownBy(() -> SentenceEmbedder.load(dir.toString(), 1))
+        .hasMessageContaining("sentence_bert_config.json").hasMessageContaining("max_seq_length");
+  }
+
+  @Test
   void lastTokenPoolingIsReadFromThePoolingConfig() throws IOException {
     Path dir = exportDir("last-export", "model.onnx", "pooling_mode_lasttoken", false);
     try (SentenceEmbedder e = SentenceEmbedder.load(dir.toString(), 1)) {
