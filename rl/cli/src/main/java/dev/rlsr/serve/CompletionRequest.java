@@ -4,6 +4,7 @@ package dev.rlsr.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.rlsr.policy.data.Message;
+import dev.rlsr.policy.util.StrictJson;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +65,7 @@ record CompletionRequest(
     if (present(body, "stream_options")) {
       JsonNode so = body.get("stream_options");
       if (!so.isObject()) {
-        throw ApiError.badField("stream_options", "'stream_options' must be an object, got " + kind(so));
+        throw ApiError.badField("stream_options", "'stream_options' must be an object, got " + StrictJson.kind(so));
       }
       includeUsage = optBool(so, "include_usage", false);
     }
@@ -116,14 +117,15 @@ record CompletionRequest(
       throw ApiError.badField("messages", "'messages' is required");
     }
     if (!v.isArray() || v.isEmpty()) {
-      throw ApiError.badField("messages", "'messages' must be a non-empty array, got " + kind(v));
+      throw ApiError.badField("messages", "'messages' must be a non-empty array, got "
+          + (v.isArray() ? "an empty one" : StrictJson.kind(v)));
     }
     List<Message> out = new ArrayList<>();
     for (int i = 0; i < v.size(); i++) {
       JsonNode m = v.get(i);
       String at = "messages[" + i + "]";
       if (!m.isObject()) {
-        throw ApiError.badField(at, "'" + at + "' must be an object, got " + kind(m));
+        throw ApiError.badField(at, "'" + at + "' must be an object, got " + StrictJson.kind(m));
       }
       JsonNode roleNode = m.get("role");
       if (roleNode == null || !roleNode.isTextual()) {
@@ -163,7 +165,7 @@ record CompletionRequest(
       }
       return sb.toString();
     }
-    throw ApiError.badField(at, "'" + at + "' must be a string or an array of text parts, got " + kind(c));
+    throw ApiError.badField(at, "'" + at + "' must be a string or an array of text parts, got " + StrictJson.kind(c));
   }
 
   private static void prompts(JsonNode v, List<String> texts, List<int[]> ids) {
@@ -177,7 +179,7 @@ record CompletionRequest(
     }
     if (!v.isArray() || v.isEmpty()) {
       throw ApiError.badField("prompt", "'prompt' must be a string, an array of strings or an array of token ids, got "
-          + kind(v));
+          + (v.isArray() ? "an empty array" : StrictJson.kind(v)));
     }
     if (v.get(0).isNumber()) {
       texts.add(null);
@@ -193,7 +195,7 @@ record CompletionRequest(
         texts.add(null);
         ids.add(tokenIds(p, "prompt[" + i + "]"));
       } else {
-        throw ApiError.badField("prompt", "'prompt[" + i + "]' must be a string or an array of token ids, got " + kind(p));
+        throw ApiError.badField("prompt", "'prompt[" + i + "]' must be a string or an array of token ids, got " + StrictJson.kind(p));
       }
     }
   }
@@ -223,12 +225,12 @@ record CompletionRequest(
       }
       for (JsonNode s : v) {
         if (!s.isTextual()) {
-          throw ApiError.badField("stop", "'stop' must be a string or an array of strings, got an element " + kind(s));
+          throw ApiError.badField("stop", "'stop' must be a string or an array of strings, got an element " + StrictJson.kind(s));
         }
         out.add(s.asText());
       }
     } else {
-      throw ApiError.badField("stop", "'stop' must be a string or an array of strings, got " + kind(v));
+      throw ApiError.badField("stop", "'stop' must be a string or an array of strings, got " + StrictJson.kind(v));
     }
     if (out.stream().anyMatch(String::isEmpty)) {
       throw ApiError.badField("stop", "'stop' sequences must not be empty");
@@ -249,7 +251,7 @@ record CompletionRequest(
       return null;
     }
     if (!v.isTextual()) {
-      throw ApiError.badField(field, "'" + field + "' must be a string, got " + kind(v));
+      throw ApiError.badField(field, "'" + field + "' must be a string, got " + StrictJson.kind(v));
     }
     return v.asText();
   }
@@ -260,7 +262,7 @@ record CompletionRequest(
     }
     JsonNode v = o.get(field);
     if (!v.isIntegralNumber() || !v.canConvertToInt()) {
-      throw ApiError.badField(field, "'" + field + "' must be an integer, got " + kind(v));
+      throw ApiError.badField(field, "'" + field + "' must be an integer, got " + StrictJson.kind(v));
     }
     int x = v.asInt();
     if (x < min || x > max) {
@@ -273,7 +275,7 @@ record CompletionRequest(
   private static long longValue(JsonNode o, String field) {
     JsonNode v = o.get(field);
     if (!v.isIntegralNumber() || !v.canConvertToLong()) {
-      throw ApiError.badField(field, "'" + field + "' must be an integer, got " + kind(v));
+      throw ApiError.badField(field, "'" + field + "' must be an integer, got " + StrictJson.kind(v));
     }
     return v.asLong();
   }
@@ -284,7 +286,7 @@ record CompletionRequest(
     }
     JsonNode v = o.get(field);
     if (!v.isNumber()) {
-      throw ApiError.badField(field, "'" + field + "' must be a number, got " + kind(v));
+      throw ApiError.badField(field, "'" + field + "' must be a number, got " + StrictJson.kind(v));
     }
     double x = v.asDouble();
     if (!(minIncluded ? x >= min : x > min) || !(x <= max)) {
@@ -300,28 +302,8 @@ record CompletionRequest(
     }
     JsonNode v = o.get(field);
     if (!v.isBoolean()) {
-      throw ApiError.badField(field, "'" + field + "' must be a boolean, got " + kind(v));
+      throw ApiError.badField(field, "'" + field + "' must be a boolean, got " + StrictJson.kind(v));
     }
     return v.asBoolean();
-  }
-
-  /** The JSON type of a value, for messages. */
-  static String kind(JsonNode v) {
-    if (v == null || v.isNull()) {
-      return "null";
-    }
-    if (v.isTextual()) {
-      return "a string";
-    }
-    if (v.isBoolean()) {
-      return "a boolean";
-    }
-    if (v.isNumber()) {
-      return "the number " + v;
-    }
-    if (v.isArray()) {
-      return v.isEmpty() ? "an empty array" : "an array";
-    }
-    return "an object";
   }
 }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.rlsr.policy.rollout.Rollout;
 import dev.rlsr.policy.rollout.SamplingOptions;
 import dev.rlsr.policy.util.Json;
+import dev.rlsr.policy.util.StrictJson;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
@@ -193,7 +194,7 @@ public final class OpenAiServer implements AutoCloseable {
     try {
       body = Json.MAPPER.readTree(ctx.bodyAsBytes());
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-      throw new ApiError(400, "the request body is not valid JSON: " + e.getOriginalMessage(), null, null);
+      throw new ApiError(400, "the request body is not valid JSON: " + StrictJson.describe(e), null, null);
     }
     CompletionRequest r = CompletionRequest.parse(body, chat, o.maxBatchSize());
     if (!r.model().equals(o.modelName())) {
@@ -234,7 +235,7 @@ public final class OpenAiServer implements AutoCloseable {
     for (int i = 0; i < prompts.size(); i++) {
       for (int j = 0; j < r.n(); j++) {
         int choice = i * r.n() + j;
-        TextStream ts = new TextStream(model.tokenizer(), r.stop());
+        TextStream ts = new TextStream(model.tokenizer(), r.stop(), r.stream());
         texts.add(ts);
         SamplingOptions so = r.temperature() == 0
             ? SamplingOptions.greedy(maxNew[i], model.eosIds(), model.tokenizer().padId())
@@ -252,7 +253,8 @@ public final class OpenAiServer implements AutoCloseable {
 
           @Override
           public void onFinish(Rollout rollout) {
-            events.add(new Event(choice, ts.rest(), rollout, null));
+            // whole answers are decoded on the request's thread (text()), after the queue's hand-over
+            events.add(new Event(choice, r.stream() ? ts.rest() : "", rollout, null));
           }
 
           @Override

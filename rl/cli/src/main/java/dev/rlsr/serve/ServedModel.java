@@ -94,8 +94,10 @@ public final class ServedModel implements AutoCloseable {
 
   private static ServedModel fromExport(Path dir, ExportDtype dtype, int threads, Device device) {
     Path home = null;
+    List<ExportDtype> present = List.of();
     for (Path d : List.of(dir, dir.resolve("onnx"))) {
-      if (Files.isDirectory(d) && !onnxFiles(d).isEmpty()) {
+      present = Files.isDirectory(d) ? onnxFiles(d) : List.of();
+      if (!present.isEmpty()) {
         home = d;
         break;
       }
@@ -108,7 +110,6 @@ public final class ServedModel implements AutoCloseable {
       throw new RlsrException(home + " is a LoRA export (--format onnx-adapter): serve the adapter directory itself "
           + "(--model ADAPTER_DIR) or a merged export (rlsr export --format onnx of the adapter directory)");
     }
-    List<ExportDtype> present = onnxFiles(home);
     ExportDtype pick;
     if (dtype != null) {
       if (!present.contains(dtype)) {

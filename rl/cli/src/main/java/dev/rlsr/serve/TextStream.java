@@ -21,11 +21,19 @@ final class TextStream {
   private String text = "";
   private int released;
   private boolean stopped;
+  private final boolean incremental;
+  private boolean decoded = true; // text is the decoding of every token added
 
-  TextStream(Tokenizer tokenizer, List<String> stops) {
+  /**
+   * @param incremental decode at every token (streaming, or stop strings to look for); otherwise the tokens are only
+   *                    collected and decoded once, when {@link #rest} or {@link #text} is asked for, which keeps the
+   *                    tokenizer off the decoding thread's per-token path
+   */
+  TextStream(Tokenizer tokenizer, List<String> stops, boolean incremental) {
     this.tokenizer = tokenizer;
     this.stops = stops;
     this.hold = stops.stream().mapToInt(String::length).max().orElse(1) - 1;
+    this.incremental = incremental || !stops.isEmpty();
   }
 
   /** Adds a token and returns the text that is now final and not yet handed out ("" when none). */
@@ -37,7 +45,11 @@ final class TextStream {
       tokens = Arrays.copyOf(tokens, count * 2);
     }
     tokens[count++] = token;
-    text = tokenizer.decode(Arrays.copyOf(tokens, count));
+    decoded = false;
+    if (!incremental) {
+      return "";
+    }
+    decode();
     int cut = -1;
     for (String s : stops) {
       int at = text.indexOf(s, Math.max(0, released - s.length() + 1));
@@ -69,12 +81,21 @@ final class TextStream {
 
   /** Everything not yet handed out: the end of the choice. */
   String rest() {
+    decode();
     return take(text.length());
   }
 
   /** The whole text. */
   String text() {
+    decode();
     return text;
+  }
+
+  private void decode() {
+    if (!decoded) {
+      text = tokenizer.decode(Arrays.copyOf(tokens, count));
+      decoded = true;
+    }
   }
 
   private String take(int upTo) {

@@ -51,9 +51,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ServeCommandTest {
   static final Path DEMO = ChatTemplateCommandTest.DEMO_BASE;
   static final String NAME = "demo";
-  static final List<String> PROMPTS = List.of("Give three tips for staying healthy.", "What is the capital of France?",
-      "Name a colour.", "Write a haiku about the sea.", "Explain photosynthesis in one sentence.",
-      "List two prime numbers.", "What is 2 + 2?", "Translate 'hello' to Spanish.");
+  static final List<String> PROMPTS = BenchServeCommand.BUILT_IN;
 
   static ServedModel model;
   static OpenAiServer server;
