@@ -11,8 +11,10 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Reward of a candidate (sampled) response = {@code cosine(E(candidate), E(reference))}.
  *
- * <p>Reference embeddings are computed once per distinct reference text and kept for the life of this object (one
- * run; a 4,500-prompt data set with 384-dim vectors holds ~7 MB). Candidates are embedded in one batch per call.
+ * <p>Reference embeddings are computed once per distinct reference text, each text alone (so its vector does not
+ * depend on which texts came first, or on which rollout worker saw it first: a Spark executor and the local trainer
+ * get the same bits), and kept for the life of this object (one run; a 4,500-prompt data set with 384-dim vectors
+ * holds ~7 MB). Candidates are embedded together, one call per {@link #score} call.
  *
  * <p>A blank candidate (empty or whitespace only) gets reward 0, as does any candidate of a blank reference: an
  * empty answer earns nothing, rather than the similarity of the encoder's empty-sequence vector to the reference
@@ -45,12 +47,8 @@ public final class EmbeddingReward {
         missing.add(reference);
       }
     }
-    if (!missing.isEmpty()) {
-      List<String> texts = new ArrayList<>(missing);
-      float[][] vectors = embedder.embed(texts);
-      for (int i = 0; i < texts.size(); i++) {
-        this.references.put(texts.get(i), vectors[i]);
-      }
+    for (String text : missing) {
+      this.references.put(text, embedder.embed(List.of(text))[0]);
     }
     List<String> toEmbed = new ArrayList<>();
     int[] slot = new int[candidates.size()];

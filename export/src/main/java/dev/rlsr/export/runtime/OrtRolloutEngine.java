@@ -157,6 +157,11 @@ public final class OrtRolloutEngine implements RolloutEngine {
     return kvCache ? sampler.sample(prompts, o) : recompute.sample(prompts, o);
   }
 
+  @Override
+  public List<Rollout> sample(List<int[]> prompts, List<SamplingOptions> perRow) {
+    return sample(prompts, perRow, DecodeState.NONE);
+  }
+
   /**
    * Rows with their own options and random streams, each token shown to {@code listener} as it is chosen
    * ({@link OrtSampler#sample(List, List, DecodeState.TokenListener)}): how {@code rlsr serve} decodes requests that

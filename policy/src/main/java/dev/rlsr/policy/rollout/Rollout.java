@@ -9,4 +9,5 @@ package dev.rlsr.policy.rollout;
  * @param policyLogProbs    per token, log_softmax(logits / temperature) over the whole vocabulary, no filtering
  * @param finishedByEos     the row stopped on a stop token (false: it ran into max new tokens)
  */
-public record Rollout(int[] tokens, float[] samplingLogProbs, float[] policyLogProbs, boolean finishedByEos) {}
+public record Rollout(int[] tokens, float[] samplingLogProbs, float[] policyLogProbs, boolean finishedByEos)
+    implements java.io.Serializable {}

@@ -48,6 +48,16 @@ public interface RolloutEngine extends AutoCloseable {
   List<Rollout> sample(List<int[]> prompts, SamplingOptions o);
 
   /**
+   * One continuation per prompt, each row with its own options and its own random stream ({@code perRow.get(r).seed()}),
+   * so a row's tokens do not depend on its batch neighbours or its place in the batch: how {@code rlsr train} samples
+   * (a row's seed comes from its run seed, iteration, prompt and completion) and how {@code rlsr serve} batches
+   * requests. Engines that cannot (the default) throw {@link UnsupportedOperationException}.
+   */
+  default List<Rollout> sample(List<int[]> prompts, List<SamplingOptions> perRow) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " samples with one options per call only");
+  }
+
+  /**
    * Takes new weights (the layout of the engine's model config): every later {@link #sample} uses them. The engine
    * reads each tensor it needs from {@code weights} during the call, one at a time (a live source such as
    * {@code PolicyGraph.variables()} works, so no whole-model copy is made on the way), and keeps no reference to it:

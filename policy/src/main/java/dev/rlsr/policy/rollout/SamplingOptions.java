@@ -18,7 +18,7 @@ import java.util.List;
  * @param padTokenId    id fed at padded and finished positions (masked out, so any valid id works)
  */
 public record SamplingOptions(int maxNewTokens, double temperature, int topK, double topP, boolean greedy, long seed,
-    List<Integer> stopTokenIds, int padTokenId) {
+    List<Integer> stopTokenIds, int padTokenId) implements java.io.Serializable {
   /** Defaults of the sampling flags of every command that samples (train, generate): the policy's own distribution. */
   public static final String DEFAULT_TEMPERATURE = "1.0";
   public static final String DEFAULT_TOP_P = "1.0";

@@ -115,6 +115,15 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--rollout-dtype", defaultValue = GrpoConfig.DEFAULT_ROLLOUT_DTYPE, converter = FlagConverters.RolloutDtype.class, description = "Weights of the rollout session: fp32, q8 or q4 as rlsr export --dtype stores them, re-quantized at every sync; the update stays float32 and --is-correction covers the mismatch (default: ${DEFAULT-VALUE}).")
   ExportDtype rolloutDtype;
 
+  @Option(names = "--rollout-engine", defaultValue = GrpoConfig.DEFAULT_ROLLOUT_ENGINE, description = "Where rollouts and rewards run: local (this process) or spark (Spark executors; the update stays here). The same seed gives the same completions on both, and --resume continues on either (default: ${DEFAULT-VALUE}).")
+  String rolloutEngine;
+
+  @Option(names = "--spark-master", paramLabel = "URL", description = "With --rollout-engine spark: the Spark master, local[N] or spark://HOST:7077 (default: the one spark-submit sets, else local[*]).")
+  String sparkMaster;
+
+  @Option(names = "--rollout-partitions", defaultValue = GrpoConfig.DEFAULT_ROLLOUT_PARTITIONS, description = "With --rollout-engine spark: Spark tasks per iteration; 0 = one per rollout unit (--generation-batch-size rows; with 0 there, one prompt's G rows), at most Spark's default parallelism (default: ${DEFAULT-VALUE}).")
+  int rolloutPartitions;
+
   @Option(names = "--log-completions", defaultValue = GrpoConfig.DEFAULT_LOG_COMPLETIONS, description = "Completions per iteration written to completions.jsonl; 0 = none (default: ${DEFAULT-VALUE}).")
   int logCompletions;
 
@@ -167,6 +176,7 @@ public final class TrainCommand implements Callable<Integer> {
         .maskTruncatedCompletions(maskTruncatedCompletions).embedder(reward.embedder).embedderPrompt(reward.prompt).seed(seed).saveEvery(saveEvery)
         .saveTotalLimit(saveTotalLimit).microBatchSize(microBatchSize).generationBatchSize(generationBatchSize)
         .isCorrection(isCorrection).isCap(isCap).isMode(isMode).rolloutDtype(rolloutDtype)
+        .rolloutEngine(rolloutEngine).sparkMaster(sparkMaster).rolloutPartitions(rolloutPartitions)
         .logCompletions(logCompletions).threads(threads.threads)
         .device(deviceOption.device).resume(resume).lora(lora.config()).build().validate();
     ModelConfig planned = RunGuard.modelConfig(model);

@@ -44,7 +44,8 @@ import java.util.Objects;
  * @param numIterations            {@code --num-iterations}: optimizer passes μ over one batch of rollouts (above 1 the ratio and clipping matter)
  * @param maskTruncatedCompletions {@code --mask-truncated-completions}: exclude completions that hit the length limit from the loss (DAPO)
  * @param embedder                 {@code --embedder}: reward encoder, built-in name or sentence-transformers ONNX directory
- * @param seed                     {@code --seed}: prompt order and sampling; iteration i samples with a seed derived from (seed, i)
+ * @param seed                     {@code --seed}: prompt order and sampling; each rollout row samples with its own seed derived from (seed,
+ *                                 iteration, prompt slot, completion index), whatever engine, batch or task computes it
  * @param saveEvery                {@code --save-every}: checkpoint every N iterations, and always at the end
  * @param saveTotalLimit           {@code --save-total-limit}: checkpoints kept; 0 keeps all
  * @param microBatchSize           {@code --micro-batch-size}: rows per TensorFlow forward/backward; P*G rows are accumulated
@@ -73,6 +74,13 @@ import java.util.Objects;
  *                                 reference is that model: the same graph with the adapter off; checkpoints and the
  *                                 final model are PEFT adapter directories); null = full fine-tuning
  * @param embedderPrompt           {@code --embedder-prompt}: the reward encoder's prompt (a name or the text; null: its own)
+ * @param rolloutEngine            {@code --rollout-engine}: where rollouts and rewards run: {@code local} (this process) or
+ *                                 {@code spark} (Spark executors, module rl/spark; the update stays here). Both give the
+ *                                 same completions for the same seed, so a run may resume on either
+ * @param sparkMaster              {@code --spark-master}: the Spark master URL ({@code local[N]}, {@code spark://host:7077});
+ *                                 null: the one {@code spark-submit} sets ({@code spark.master}), else {@code local[*]}
+ * @param rolloutPartitions        {@code --rollout-partitions}: Spark partitions (tasks) of an iteration's units; 0 = one
+ *                                 per unit, at most Spark's default parallelism
  */
 public record GrpoConfig(
     Path model,
@@ -113,7 +121,10 @@ public record GrpoConfig(
     LoraConfig lora,
     ExportDtype rolloutDtype,
     IsMode isMode,
-    String embedderPrompt) {
+    String embedderPrompt,
+    String rolloutEngine,
+    String sparkMaster,
+    int rolloutPartitions) {
 
   /** TRL's importance-sampling modes ({@code vllm_importance_sampling_mode}); flags take token-truncate or token_truncate. */
   public enum IsMode {
@@ -175,6 +186,11 @@ public record GrpoConfig(
   /** Yao et al. 2025. */
   public static final String DEFAULT_IS_CAP = "2.0";
   public static final String DEFAULT_LOG_COMPLETIONS = "8";
+  /** Rollouts in this process: nothing to set up. */
+  public static final String DEFAULT_ROLLOUT_ENGINE = "local";
+  public static final String DEFAULT_ROLLOUT_PARTITIONS = "0";
+  /** The {@code --rollout-engine} values. */
+  public static final List<String> ROLLOUT_ENGINES = List.of("local", "spark");
 
   public static Builder builder() {
     return new Builder();
@@ -222,6 +238,9 @@ public record GrpoConfig(
     b.rolloutDtype = rolloutDtype;
     b.isMode = isMode;
     b.embedderPrompt = embedderPrompt;
+    b.rolloutEngine = rolloutEngine;
+    b.sparkMaster = sparkMaster;
+    b.rolloutPartitions = rolloutPartitions;
     return b;
   }
 
@@ -251,6 +270,11 @@ public record GrpoConfig(
     check(lora == null || rolloutDtype == ExportDtype.FP32, "--rollout-dtype " + rolloutDtype + " with --lora-r: "
         + "the LoRA rollout graph takes the adapter over float32 base weights; use --rollout-dtype fp32");
     check(threads >= 1, "--threads must be at least 1");
+    check(ROLLOUT_ENGINES.contains(rolloutEngine), "--rollout-engine takes local or spark, got " + rolloutEngine);
+    check(rolloutPartitions >= 0, "--rollout-partitions must be >= 0 (0 = one per rollout unit), got "
+        + rolloutPartitions);
+    check(spark() || (sparkMaster == null && rolloutPartitions == 0), "--spark-master and --rollout-partitions "
+        + "apply to --rollout-engine spark; add it, or drop them");
     device.requireAvailable();
     return this;
   }
@@ -266,9 +290,18 @@ public record GrpoConfig(
     return toBuilder().model(start).build();
   }
 
-  /** Rows per ONNX Runtime sampling call. */
+  /**
+   * Rows per ONNX Runtime sampling call, the rows of a {@code RolloutUnit}. With 0: all P*G rows on the local engine,
+   * one prompt's G rows (a Spark task's natural unit) on the Spark engine.
+   */
   public int rolloutRows() {
-    return generationBatchSize == 0 ? rowsPerIteration() : Math.min(generationBatchSize, rowsPerIteration());
+    int all = rowsPerIteration();
+    return generationBatchSize == 0 ? (spark() ? numGenerations : all) : Math.min(generationBatchSize, all);
+  }
+
+  /** Rollouts on Spark executors ({@code --rollout-engine spark}). */
+  public boolean spark() {
+    return rolloutEngine.equals("spark");
   }
 
   /** Rows per iteration: P * G. */
@@ -297,6 +330,12 @@ public record GrpoConfig(
     }
     if (isMode != IsMode.TOKEN_TRUNCATE) {
       n.put("is_mode", isMode.toString());
+    }
+    // where rollouts ran: recorded, free on resume (both engines give the same completions)
+    n.remove(List.of("spark_master", "rollout_partitions"));
+    if (spark()) {
+      n.put("spark_master", sparkMaster == null ? "" : sparkMaster);
+      n.put("rollout_partitions", rolloutPartitions);
     }
     return n;
   }
@@ -342,6 +381,9 @@ public record GrpoConfig(
     private Device device = Device.parse(Device.DEFAULT);
     private boolean resume;
     private LoraConfig lora;
+    private String rolloutEngine = DEFAULT_ROLLOUT_ENGINE;
+    private String sparkMaster;
+    private int rolloutPartitions = Integer.parseInt(DEFAULT_ROLLOUT_PARTITIONS);
 
     private Builder() {}
 
@@ -385,6 +427,10 @@ public record GrpoConfig(
     public Builder rolloutDtype(ExportDtype v) { rolloutDtype = v; return this; }
     public Builder isMode(IsMode v) { isMode = v; return this; }
     public Builder embedderPrompt(String v) { embedderPrompt = v; return this; }
+    public Builder rolloutEngine(String v) { rolloutEngine = v; return this; }
+    /** null: spark-submit's master, else local[*]. */
+    public Builder sparkMaster(String v) { sparkMaster = v; return this; }
+    public Builder rolloutPartitions(int v) { rolloutPartitions = v; return this; }
 
     /** The config (not yet validated: {@link GrpoConfig#validate} refuses impossible settings naming the flag). */
     public GrpoConfig build() {
@@ -396,7 +442,8 @@ public record GrpoConfig(
           epsilonHigh == null ? epsilon : epsilonHigh, lossType, scaleRewards, numIterations, maskTruncatedCompletions,
           embedder, seed, saveEvery, saveTotalLimit, microBatchSize, generationBatchSize, weightDecay, maxGradNorm,
           warmupSteps, schedule, isCorrection, isCap, logCompletions, threads, Objects.requireNonNull(device, "device"),
-          resume, lora, Objects.requireNonNull(rolloutDtype, "rolloutDtype"), Objects.requireNonNull(isMode, "isMode"), embedderPrompt);
+          resume, lora, Objects.requireNonNull(rolloutDtype, "rolloutDtype"), Objects.requireNonNull(isMode, "isMode"), embedderPrompt,
+          Objects.requireNonNull(rolloutEngine, "rolloutEngine"), sparkMaster, rolloutPartitions);
     }
   }
 }

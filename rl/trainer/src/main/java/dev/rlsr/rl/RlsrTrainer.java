@@ -15,8 +15,12 @@ import dev.rlsr.policy.graph.TokenBatch;
 import dev.rlsr.policy.model.TensorSource;
 import dev.rlsr.policy.optim.AdamW;
 import dev.rlsr.policy.rollout.Rollout;
-import dev.rlsr.policy.rollout.RolloutEngine;
 import dev.rlsr.policy.rollout.SamplingOptions;
+import dev.rlsr.rl.rollout.LocalRolloutStage;
+import dev.rlsr.rl.rollout.RolloutStage;
+import dev.rlsr.rl.rollout.RolloutStages;
+import dev.rlsr.rl.rollout.RolloutUnit;
+import dev.rlsr.rl.rollout.ScoredUnit;
 import dev.rlsr.policy.tokenizer.Tokenizer;
 import dev.rlsr.policy.util.Json;
 import dev.rlsr.policy.util.RlsrException;
@@ -128,7 +132,7 @@ public final class RlsrTrainer {
     // opened and closed by iterate()
     private PolicyGraph policy;
     private PolicyGraph ref;
-    private RolloutEngine engine;
+    private RolloutStage stage;
     private MetricsLog metrics;
     private MetricsLog completions;
     private Progress bar;
@@ -216,10 +220,16 @@ public final class RlsrTrainer {
         }
         // the rollout engine takes the policy's weights straight from its variables (and so at every sync); with an
         // adapter it is made once over the frozen base and every sync moves only the adapter (no new session)
-        engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, base.config(), policy.variables(),
-            lora == null ? rolloutOptions : rolloutOptions.withLora(cfg.lora()));
+        if (cfg.spark()) {
+          stage = RolloutStages.open(cfg.rolloutEngine(), new RolloutStage.Context(cfg, base.config(),
+              tok.modelDir(), policy.variables(), baseSampling, rolloutOptions.metadata(), log));
+        } else {
+          stage = new LocalRolloutStage(RolloutEngines.open(RolloutEngines.Backend.ONNX, base.config(),
+              policy.variables(), lora == null ? rolloutOptions : rolloutOptions.withLora(cfg.lora())), tok, reward,
+              baseSampling, cfg.seed());
+        }
         if (lora != null) {
-          engine.sync(policy.adapter()); // a resumed adapter, or PEFT's initial one (B = 0: the base's output)
+          stage.sync(policy.adapter()); // a resumed adapter, or PEFT's initial one (B = 0: the base's output)
         }
         for (int it = resume.start(); it < cfg.iterations(); it++) {
           iteration(it);
@@ -231,8 +241,8 @@ public final class RlsrTrainer {
         return new Summary(cfg.iterations(), firstReward, lastReward, skipped, cfg.out(),
             cfg.iterations() - resume.start());
       } finally {
-        if (engine != null) {
-          engine.close();
+        if (stage != null) {
+          stage.close();
         }
         if (ref != null) {
           ref.close();
@@ -250,32 +260,47 @@ public final class RlsrTrainer {
       long tIter = System.nanoTime();
       int[] chosen = order.next(cfg.promptsPerIteration());
       int g = cfg.numGenerations();
+      List<int[]> slotPrompts = new ArrayList<>();
+      List<String> slotRefs = new ArrayList<>();
+      for (int p : chosen) {
+        slotPrompts.add(data.ids().get(p));
+        slotRefs.add(data.usable().get(p).response());
+      }
       List<int[]> rowPrompts = new ArrayList<>();
       List<String> refs = new ArrayList<>();
-      for (int p : chosen) {
+      for (int p = 0; p < chosen.length; p++) {
         for (int k = 0; k < g; k++) {
-          rowPrompts.add(data.ids().get(p));
-          refs.add(data.usable().get(p).response());
+          rowPrompts.add(slotPrompts.get(p));
+          refs.add(slotRefs.get(p));
         }
       }
 
-      // 1. rollouts in ONNX Runtime on the current weights
+      // 1-2. rollouts in ONNX Runtime on the current weights, and their rewards (cosine of completion and reference
+      // embeddings): --generation-batch-size rows per unit, each row seeded from (seed, iteration, prompt, completion)
       long t = System.nanoTime();
-      List<Rollout> rollouts = rollout(it, rowPrompts);
+      RolloutStage.Result scored = stage.run(it, RolloutUnit.split(slotPrompts, slotRefs, g, cfg.rolloutRows()));
       // the session is not used again before the sync makes a new one: free it, so that the log-prob passes and the
       // update run without it (at 0.5B a whole bench train run peaked at 20.64 GiB with it, 18.52 GiB without); an
       // adapter engine keeps its session over the base, which no sync sends again
-      engine.release();
-      double sRollout = (System.nanoTime() - t) / 1e9;
-
-      // 2. rewards: cosine of completion and reference embeddings
-      t = System.nanoTime();
+      stage.release();
+      double sStage = (System.nanoTime() - t) / 1e9;
+      List<Rollout> rollouts = new ArrayList<>();
       List<String> texts = new ArrayList<>();
-      for (Rollout r : rollouts) {
-        texts.add(tok.decode(r.tokens()));
+      float[] rewards = new float[rowPrompts.size()];
+      double sRollout = 0;
+      double sReward = 0;
+      for (ScoredUnit u : scored.units()) {
+        for (int r = 0; r < u.rollouts().size(); r++) {
+          rewards[rollouts.size()] = u.rewards()[r];
+          rollouts.add(u.rollouts().get(r));
+          texts.add(u.texts().get(r));
+        }
+        sRollout += u.rolloutSeconds();
+        sReward += u.rewardSeconds();
       }
-      float[] rewards = reward.score(texts, refs);
-      double sReward = (System.nanoTime() - t) / 1e9;
+      if (!cfg.spark()) { // in this process the two halves are the stage's wall time; on executors they overlap
+        sRollout = sStage - sReward;
+      }
       float[] adv = Advantages.compute(rewards, g, cfg.scaleRewards());
 
       // 3. log-probs of the sampled tokens: ℓ_old (policy before the update) and ℓ_ref, in TensorFlow
@@ -293,9 +318,9 @@ public final class RlsrTrainer {
       double sUpdate = (System.nanoTime() - t) / 1e9;
 
       // 5. weight sync: the updated TensorFlow variables go to the rollout engine tensor by tensor (a new ONNX
-      // Runtime session), or with an adapter the adapter alone (the same session)
+      // Runtime session), or with an adapter the adapter alone (the same session); on Spark, one broadcast
       t = System.nanoTime();
-      engine.sync(rolloutWeights());
+      stage.sync(rolloutWeights());
       double sSync = (System.nanoTime() - t) / 1e9;
 
       // metrics
@@ -315,6 +340,10 @@ public final class RlsrTrainer {
       }
       row.put("update_tokens", realTokens);
       row.put("update_padded_tokens", (long) rb.ids().length * rb.ids()[0].length);
+      if (cfg.spark()) {
+        row.put("rollout_stage_seconds", sStage);
+        scored.metrics().forEach(row::put);
+      }
       metrics.write(row);
       CompletionLog.write(completions, cfg.logCompletions(), it + 1,
           r -> data.usable().get(chosen[r / g]).promptText(), texts, refs, rewards, adv);
@@ -326,18 +355,6 @@ public final class RlsrTrainer {
         lastCkpt = checkpoint(it + 1);
         log.printf("checkpoint %s written in %.1f s%n", lastCkpt.getFileName(), (System.nanoTime() - t1) / 1e9);
       }
-    }
-
-    /** Rollouts of every row, --generation-batch-size rows per engine call, each call seeded from (seed, it, row). */
-    private List<Rollout> rollout(int it, List<int[]> rowPrompts) {
-      List<Rollout> rollouts = new ArrayList<>();
-      int chunk = cfg.rolloutRows();
-      for (int from = 0; from < rowPrompts.size(); from += chunk) {
-        long seed = mix(cfg.seed(), it, from);
-        rollouts.addAll(engine.sample(rowPrompts.subList(from, Math.min(rowPrompts.size(), from + chunk)),
-            baseSampling.withSeed(seed)));
-      }
-      return rollouts;
     }
 
     /** num_iterations optimizer passes over the batch; a non-finite loss or gradient skips its step. */
@@ -433,13 +450,6 @@ public final class RlsrTrainer {
       m[r] = rollouts.get(r).finishedByEos() ? rb.mask()[r] : new float[rb.mask()[r].length];
     }
     return m;
-  }
-
-  /** Seed of one sampling call, from the run seed, the iteration and the chunk. */
-  static long mix(long seed, long iteration, long chunk) {
-    long h = seed * 0x9E3779B97F4A7C15L + iteration * 0xBF58476D1CE4E5B9L + chunk * 0x94D049BB133111EBL;
-    h ^= h >>> 31;
-    return h;
   }
 
   /** Log-probs of the batch's tokens, micro-batch by micro-batch; {@code adapterOff}: of the base alone. */

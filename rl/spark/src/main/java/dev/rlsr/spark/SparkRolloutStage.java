@@ -1,0 +1,227 @@
+// `--rollout-engine spark`: each iteration's rollout units as Spark tasks. Executors sample and score them on their
+// cached ONNX Runtime session and reward embedder; the weights reach them as one broadcast per iteration; the
+// TensorFlow update stays on the driver (this process).
+package dev.rlsr.spark;
+
+import dev.rlsr.policy.model.TensorSource;
+import dev.rlsr.policy.util.RlsrException;
+import dev.rlsr.rl.GrpoConfig;
+import dev.rlsr.rl.rollout.RolloutStage;
+import dev.rlsr.rl.rollout.RolloutUnit;
+import dev.rlsr.rl.rollout.ScoredUnit;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+
+/**
+ * Determinism: a unit's rows draw from seeds of (run seed, iteration, prompt slot, completion index) and a unit is
+ * computed by the same {@code UnitRunner} the local engine runs, so the results do not depend on the partitioning,
+ * on which executor runs a unit, or on a retry after a lost executor. A task is a pure function of its units and
+ * the iteration's weights broadcast.
+ */
+final class SparkRolloutStage implements RolloutStage {
+  /** Tokenizer files an executor needs to decode completions (whatever of them the directory has). */
+  static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json",
+      "special_tokens_map.json", "generation_config.json", "config.json", "chat_template.jinja");
+
+  private final JavaSparkContext sc;
+  private final PrintWriter log;
+  private final boolean lora;
+  private final int partitions;
+  private final Broadcast<RunSpec> spec;
+  private final Broadcast<WeightsMessage> base; // LoRA: the frozen base, sent once; else null
+  private Broadcast<WeightsMessage> weights;    // the current version: full weights, or the adapter
+  private long version;
+  private double lastBroadcastSeconds;
+  private long lastBroadcastBytes;
+
+  SparkRolloutStage(Context c) {
+    GrpoConfig cfg = c.cfg();
+    this.log = c.log();
+    this.lora = cfg.lora() != null;
+    this.partitions = cfg.rolloutPartitions();
+    SparkConf conf = new SparkConf().setAppName("rlsr train " + cfg.out().getFileName());
+    if (cfg.sparkMaster() != null) {
+      conf.setMaster(cfg.sparkMaster());
+    } else if (!conf.contains("spark.master")) {
+      conf.setMaster("local[*]");
+    }
+    String master = conf.get("spark.master");
+    checkReachable(master);
+    log.println("spark: starting the driver's SparkContext on " + master);
+    try {
+      sc = new JavaSparkContext(conf);
+    } catch (RuntimeException e) {
+      throw new RlsrException("--spark-master " + master + ": cannot start a SparkContext: " + e.getMessage(), e);
+    }
+    try {
+      sc.setLogLevel("WARN");
+      var lc = cfg.lora();
+      RunSpec s = new RunSpec(UUID.randomUUID().toString(), c.model().raw().toString(), tokenizerFiles(c.tokenizerDir()),
+          cfg.embedder(), cfg.embedderPrompt(), cfg.threads(), cfg.device().flag(), cfg.rolloutDtype().name(),
+          lc == null ? 0 : lc.r(), lc == null ? 0 : lc.alpha(), lc == null ? List.of() : lc.targetModules(),
+          c.sampling(), cfg.seed(), new LinkedHashMap<>(c.metadata()));
+      spec = sc.broadcast(s);
+      if (lora) {
+        base = broadcast(0, c.weights()); // the adapter of version 0 comes with the trainer's first sync
+        weights = null;
+        version = -1;
+      } else {
+        base = null;
+        weights = broadcast(0, c.weights());
+        version = 0;
+      }
+      log.printf("spark: %d executor(s) registered; the weights (%.1f MB) broadcast in %.2f s%n",
+          Math.max(1, sc.sc().getExecutorMemoryStatus().size() - (sc.isLocal() ? 0 : 1)), lastBroadcastBytes / 1e6,
+          lastBroadcastSeconds);
+    } catch (RuntimeException e) {
+      sc.stop();
+      throw e;
+    }
+  }
+
+  private Broadcast<WeightsMessage> broadcast(long v, TensorSource source) {
+    long t = System.nanoTime();
+    WeightsMessage m = WeightsMessage.of(v, source);
+    Broadcast<WeightsMessage> b = sc.broadcast(m);
+    lastBroadcastSeconds = (System.nanoTime() - t) / 1e9;
+    lastBroadcastBytes = m.bytes();
+    return b;
+  }
+
+  @Override
+  public Result run(int iteration, List<RolloutUnit> units) {
+    if (weights == null) {
+      throw new IllegalStateException("a LoRA Spark stage needs the adapter (sync) before the first rollouts");
+    }
+    int slices = partitions > 0 ? partitions : Math.min(units.size(), sc.defaultParallelism());
+    slices = Math.max(1, Math.min(slices, units.size()));
+    long t = System.nanoTime();
+    List<ExecutorRollouts.Done> done;
+    try {
+      sc.setJobDescription("rlsr iteration " + (iteration + 1) + ": " + units.size() + " rollout units");
+      done = sc.parallelize(units, slices)
+          .mapPartitions(new UnitTask(iteration, spec, weights, version, base))
+          .collect();
+    } catch (RuntimeException e) {
+      throw new RlsrException("spark: the rollouts of iteration " + (iteration + 1) + " failed: "
+          + rootMessage(e) + " (the last checkpoint is whole: --resume continues from it on either engine)", e);
+    }
+    double job = (System.nanoTime() - t) / 1e9;
+    List<ExecutorRollouts.Done> sorted = new ArrayList<>(done);
+    sorted.sort(Comparator.comparingInt(d -> d.unit().index()));
+    if (sorted.size() != units.size()) {
+      throw new RlsrException("spark: iteration " + (iteration + 1) + " returned " + sorted.size() + " of "
+          + units.size() + " rollout units");
+    }
+    List<ScoredUnit> out = new ArrayList<>();
+    double taskSeconds = 0;
+    double syncSeconds = 0;
+    Map<String, Double> perExecutor = new TreeMap<>();
+    for (ExecutorRollouts.Done d : sorted) {
+      out.add(d.unit());
+      double s = d.unit().rolloutSeconds() + d.unit().rewardSeconds() + d.syncSeconds();
+      taskSeconds += s;
+      syncSeconds += d.syncSeconds();
+      perExecutor.merge(d.executor(), s, Double::sum);
+    }
+    double busiest = perExecutor.values().stream().mapToDouble(Double::doubleValue).max().orElse(0);
+    Map<String, Double> m = new LinkedHashMap<>();
+    m.put("spark_job_seconds", job);
+    m.put("spark_executor_seconds", taskSeconds);
+    m.put("spark_executor_sync_seconds", syncSeconds);
+    // what the job took beyond its busiest executor's work: scheduling, task and result (de)serialization, fetching
+    m.put("spark_overhead_seconds", Math.max(0, job - busiest));
+    m.put("spark_broadcast_seconds", lastBroadcastSeconds);
+    m.put("spark_broadcast_mb", lastBroadcastBytes / 1e6);
+    m.put("spark_tasks", (double) slices);
+    m.put("spark_executors", (double) perExecutor.size());
+    return new Result(out, m);
+  }
+
+  @Override
+  public void sync(TensorSource w) {
+    Broadcast<WeightsMessage> old = weights;
+    weights = broadcast(version + 1, w);
+    version++;
+    if (old != null) {
+      old.destroy(); // executors drop the last version's copy (each holds one version at a time)
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      ExecutorRollouts.closeCurrent(); // local mode: the executor's worker lives in this JVM
+    } finally {
+      sc.stop();
+    }
+  }
+
+  /**
+   * Fails fast, naming the URL, when no standalone master of {@code master} accepts connections (Spark itself would
+   * retry for a minute and then stop with "All masters are unresponsive").
+   */
+  static void checkReachable(String master) {
+    if (!master.startsWith("spark://")) {
+      return;
+    }
+    List<String> failures = new ArrayList<>();
+    for (String hostPort : master.substring("spark://".length()).split(",")) {
+      URI u = URI.create("spark://" + hostPort);
+      if (u.getHost() == null || u.getPort() < 0) {
+        throw new RlsrException("--spark-master " + master + ": expected spark://HOST:PORT[,HOST:PORT...]");
+      }
+      try (Socket s = new Socket()) {
+        s.connect(new InetSocketAddress(u.getHost(), u.getPort()), 5000);
+        return;
+      } catch (IOException e) {
+        failures.add(u.getHost() + ":" + u.getPort() + " (" + e.getMessage() + ")");
+      }
+    }
+    throw new RlsrException("--spark-master " + master + ": cannot reach the Spark master at "
+        + String.join(", ", failures) + "; start it (sbin/start-master.sh) or fix the URL");
+  }
+
+  private static Map<String, byte[]> tokenizerFiles(Path dir) {
+    Map<String, byte[]> files = new LinkedHashMap<>();
+    for (String name : TOKENIZER_FILES) {
+      Path f = dir.resolve(name);
+      if (Files.isRegularFile(f)) {
+        try {
+          files.put(name, Files.readAllBytes(f));
+        } catch (IOException e) {
+          throw new RlsrException(f + ": cannot read it for the Spark executors: " + e.getMessage(), e);
+        }
+      }
+    }
+    return files;
+  }
+
+  /** The message of the innermost cause Spark reports (a task's own exception, past its retries). */
+  static String rootMessage(Throwable e) {
+    String msg = e.getMessage();
+    Throwable c = e;
+    while (c.getCause() != null && c.getCause() != c) {
+      c = c.getCause();
+      if (c.getMessage() != null) {
+        msg = c.getMessage();
+      }
+    }
+    return msg == null ? e.toString() : msg;
+  }
+}
