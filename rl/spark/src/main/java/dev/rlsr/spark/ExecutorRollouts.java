@@ -32,8 +32,12 @@ import java.util.function.Supplier;
  * ({@code spark.task.cpus} = {@code spark.executor.cores}) and {@code --threads} those cores.
  */
 final class ExecutorRollouts implements AutoCloseable {
-  /** A unit's result with what this executor spent bringing its session to the unit's weights (0 when current). */
-  record Done(ScoredUnit unit, double syncSeconds, String executor) implements java.io.Serializable {}
+  /**
+   * A unit's result, with what this executor spent bringing its session to the unit's weights (0 when it was
+   * current): fetching the broadcast (blocks from the driver or other executors, deserialized) and the sync itself.
+   */
+  record Done(ScoredUnit unit, double fetchSeconds, double syncSeconds, String executor)
+      implements java.io.Serializable {}
 
   private static ExecutorRollouts current;
 
@@ -67,6 +71,13 @@ final class ExecutorRollouts implements AutoCloseable {
 
   private ExecutorRollouts(RunSpec spec) {
     this.spec = spec;
+    try { // first, so that an executor without a loadable native library says so in these words
+      ai.onnxruntime.OrtEnvironment.getEnvironment();
+    } catch (LinkageError | RuntimeException e) {
+      throw new RlsrException(where() + ": cannot load ONNX Runtime (" + e + (e.getCause() == null ? ""
+          : "; " + e.getCause()) + "); the executors need its native library for their platform, which the "
+          + "onnxruntime jar (inside the rlsr-spark -all jar) carries for linux-x86_64", e);
+    }
     try {
       tokenizerDir = Files.createTempDirectory("rlsr-spark-tokenizer-");
       for (Map.Entry<String, byte[]> f : spec.tokenizerFiles().entrySet()) {
@@ -93,16 +104,21 @@ final class ExecutorRollouts implements AutoCloseable {
    */
   synchronized List<Done> run(int iteration, List<RolloutUnit> units, long weightsVersion,
       Supplier<WeightsMessage> weights, Supplier<WeightsMessage> base) {
+    double fetch = 0;
     double sync = 0;
     if (version != weightsVersion) {
       long t = System.nanoTime();
-      bringTo(weights.get(), base);
+      WeightsMessage w = weights.get();
+      fetch = (System.nanoTime() - t) / 1e9;
+      t = System.nanoTime();
+      bringTo(w, base);
       sync = (System.nanoTime() - t) / 1e9;
     }
     List<Done> out = new ArrayList<>(units.size());
     for (RolloutUnit u : units) {
       ScoredUnit s = UnitRunner.run(engine, tok, reward::score, spec.sampling(), spec.seed(), iteration, u);
-      out.add(new Done(s, sync, where()));
+      out.add(new Done(s, fetch, sync, where()));
+      fetch = 0;
       sync = 0;
     }
     return out;

@@ -117,7 +117,7 @@ final class SparkRolloutStage implements RolloutStage {
       done = sc.parallelize(units, slices)
           .mapPartitions(new UnitTask(iteration, spec, weights, version, base))
           .collect();
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // SparkException is checked in Scala's sense only: javac does not see it thrown
       throw new RlsrException("spark: the rollouts of iteration " + (iteration + 1) + " failed: "
           + rootMessage(e) + " (the last checkpoint is whole: --resume continues from it on either engine)", e);
     }
@@ -131,11 +131,13 @@ final class SparkRolloutStage implements RolloutStage {
     List<ScoredUnit> out = new ArrayList<>();
     double taskSeconds = 0;
     double syncSeconds = 0;
+    double fetchSeconds = 0;
     Map<String, Double> perExecutor = new TreeMap<>();
     for (ExecutorRollouts.Done d : sorted) {
       out.add(d.unit());
-      double s = d.unit().rolloutSeconds() + d.unit().rewardSeconds() + d.syncSeconds();
+      double s = d.unit().rolloutSeconds() + d.unit().rewardSeconds() + d.fetchSeconds() + d.syncSeconds();
       taskSeconds += s;
+      fetchSeconds += d.fetchSeconds();
       syncSeconds += d.syncSeconds();
       perExecutor.merge(d.executor(), s, Double::sum);
     }
@@ -143,7 +145,8 @@ final class SparkRolloutStage implements RolloutStage {
     Map<String, Double> m = new LinkedHashMap<>();
     m.put("spark_job_seconds", job);
     m.put("spark_executor_seconds", taskSeconds);
-    m.put("spark_executor_sync_seconds", syncSeconds);
+    m.put("spark_executor_fetch_seconds", fetchSeconds); // the broadcast's arrival, summed over executors
+    m.put("spark_executor_sync_seconds", syncSeconds);   // their sessions taking it
     // what the job took beyond its busiest executor's work: scheduling, task and result (de)serialization, fetching
     m.put("spark_overhead_seconds", Math.max(0, job - busiest));
     m.put("spark_broadcast_seconds", lastBroadcastSeconds);
@@ -212,16 +215,17 @@ final class SparkRolloutStage implements RolloutStage {
     return files;
   }
 
-  /** The message of the innermost cause Spark reports (a task's own exception, past its retries). */
+  /**
+   * What Spark reports, without the remote stack trace it appends: for a task that failed past its retries "Job
+   * aborted due to stage failure: Task 0 in stage 0.0 failed 4 times, most recent failure: Lost task ... (executor
+   * N): " and the task's own exception, which names the cause.
+   */
   static String rootMessage(Throwable e) {
     String msg = e.getMessage();
-    Throwable c = e;
-    while (c.getCause() != null && c.getCause() != c) {
-      c = c.getCause();
-      if (c.getMessage() != null) {
-        msg = c.getMessage();
-      }
+    if (msg == null) {
+      return e.toString();
     }
-    return msg == null ? e.toString() : msg;
+    int trace = msg.indexOf("\n\tat ");
+    return (trace < 0 ? msg : msg.substring(0, trace)).strip();
   }
 }
