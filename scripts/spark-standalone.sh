@@ -43,6 +43,12 @@ mkdir -p "$DIST/jars" "$OUT/dist-pom"
 cat > "$OUT/dist-pom/pom.xml" <<EOF
 <project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
   <groupId>local</groupId><artifactId>spark-dist</artifactId><version>1</version>
+  <!-- the Jackson of Spark $SPARK_VERSION's own distribution (its pom's fasterxml.jackson.version) -->
+  <dependencyManagement><dependencies>
+    <dependency><groupId>com.fasterxml.jackson.core</groupId><artifactId>jackson-core</artifactId><version>2.18.2</version></dependency>
+    <dependency><groupId>com.fasterxml.jackson.core</groupId><artifactId>jackson-databind</artifactId><version>2.18.2</version></dependency>
+    <dependency><groupId>com.fasterxml.jackson.core</groupId><artifactId>jackson-annotations</artifactId><version>2.18.2</version></dependency>
+  </dependencies></dependencyManagement>
   <dependencies><dependency><groupId>org.apache.spark</groupId><artifactId>spark-core_2.13</artifactId>
     <version>$SPARK_VERSION</version></dependency></dependencies></project>
 EOF
@@ -81,21 +87,28 @@ for _ in $(seq 1 100); do
 done
 echo "   $(grep -c 'Registering worker' "$OUT/master.log") workers registered"
 
-ARGS=(train --model "$MODEL" --data "$DATA" --iterations "$ITERATIONS" --prompts-per-iteration 4 --num-generations 4
-  --max-prompt-length 192 --max-completion-length 64 --learning-rate 1e-3 --threads 1 --log-completions 16
-  --generation-batch-size 4 ${TRAIN_ARGS:-})
+ARGS=(train --model "$MODEL" --data "$DATA" --iterations "$ITERATIONS" --prompts-per-iteration 8 --num-generations 8
+  --max-prompt-length 192 --max-completion-length 64 --learning-rate 1e-3 --threads 1 --log-completions 64
+  --generation-batch-size 8 ${TRAIN_ARGS:-})
 
 echo "== the local engine, from the fat jar alone (java -jar)"
 /usr/bin/time -f "   %e s, peak RSS %M KB" java -Xmx4g -jar "$JAR" "${ARGS[@]}" --out "$OUT/local" \
   > "$OUT/local.log" 2>&1 || { tail -20 "$OUT/local.log"; exit 1; }
 tail -1 "$OUT/local.log" | sed 's/^/   /'
+python3 - "$OUT/local/metrics.jsonl" <<'EOF'
+import json, sys
+for m in map(json.loads, open(sys.argv[1])):
+    print("   iteration %d: seconds_iteration %.3f, rollout %.3f + reward %.3f, log-probs %.3f, update %.3f, sync %.3f" % (
+        m["iteration"], m["seconds_iteration"], m["seconds_rollout"], m["seconds_reward"], m["seconds_logprobs"],
+        m["seconds_update"], m["seconds_sync"]))
+EOF
 
 submit() { # OUT_NAME
   /usr/bin/time -f "   %e s, peak RSS %M KB" java -Xmx4g $OPTS -cp "$DIST/jars/*" org.apache.spark.deploy.SparkSubmit \
     --master "$MASTER" --deploy-mode client --class dev.rlsr.cli.Main \
     --conf spark.executor.memory="$EXECUTOR_MEMORY" --conf spark.driver.host=127.0.0.1 \
     --conf spark.driver.bindAddress=127.0.0.1 \
-    "$JAR" "${ARGS[@]}" --rollout-engine spark --rollout-partitions 4 --out "$OUT/$1" > "$OUT/$1.log" 2>&1 \
+    "$JAR" "${ARGS[@]}" --rollout-engine spark --rollout-partitions "$WORKERS" --out "$OUT/$1" > "$OUT/$1.log" 2>&1 \
     || { tail -30 "$OUT/$1.log"; exit 1; }
   tail -1 "$OUT/$1.log" | sed 's/^/   /'
 }
@@ -119,7 +132,7 @@ same = rows(a) == rows(b)
 print(f"   {len(rows(b))} completions and rewards identical to the local engine's: {same}; max |w_local - w_spark| = {diff:.3g}")
 for m in map(json.loads, open(b + "/metrics.jsonl")):
     keys = ["seconds_iteration", "rollout_stage_seconds", "spark_job_seconds", "spark_overhead_seconds",
-            "spark_broadcast_seconds", "spark_executor_fetch_seconds", "spark_executor_sync_seconds", "spark_executors"]
+            "spark_broadcast_seconds", "spark_executor_start_seconds", "spark_executor_fetch_seconds", "spark_executor_sync_seconds", "spark_executors"]
     print("   iteration %d: " % m["iteration"] + ", ".join("%s %.3f" % (k, m[k]) for k in keys))
 sys.exit(0 if same and diff <= 1e-5 else 1)
 EOF
@@ -134,7 +147,7 @@ ls "$OUT"/worker-*/app-*/*/stderr > "$OUT/earlier-executors.txt" 2>/dev/null || 
 ( for _ in $(seq 1 6000); do
     for f in "$OUT"/worker-*/app-*/*/stderr; do
       [[ -f "$f" ]] && ! grep -qxF "$f" "$OUT/earlier-executors.txt" || continue
-      pid=$(grep -o "rlsr spark task: iteration 2, .*(pid [0-9]*)" "$f" | head -1 | sed 's/.*pid \([0-9]*\))/\1/')
+      pid=$(grep -o "rlsr spark task: iteration 2, .*(pid [0-9]*)" "$f" | head -1 | sed 's/.*pid \([0-9]*\))/\1/') || true
       if [[ -n "$pid" ]]; then
         kill -KILL "$pid" && echo "   killed executor pid $pid ($f)"
         exit 0

@@ -36,7 +36,7 @@ final class ExecutorRollouts implements AutoCloseable {
    * A unit's result, with what this executor spent bringing its session to the unit's weights (0 when it was
    * current): fetching the broadcast (blocks from the driver or other executors, deserialized) and the sync itself.
    */
-  record Done(ScoredUnit unit, double fetchSeconds, double syncSeconds, String executor)
+  record Done(ScoredUnit unit, double startSeconds, double fetchSeconds, double syncSeconds, String executor)
       implements java.io.Serializable {}
 
   private static ExecutorRollouts current;
@@ -48,6 +48,7 @@ final class ExecutorRollouts implements AutoCloseable {
   private final EmbeddingReward reward;
   private RolloutEngine engine;
   private long version = -1;
+  private double startSeconds; // making this worker (tokenizer, reward embedder), reported with its first unit
 
   /** This JVM's worker for {@code spec}'s run; a worker of an earlier run is closed first. */
   static synchronized ExecutorRollouts forRun(RunSpec spec) {
@@ -70,6 +71,7 @@ final class ExecutorRollouts implements AutoCloseable {
   }
 
   private ExecutorRollouts(RunSpec spec) {
+    long t0 = System.nanoTime();
     this.spec = spec;
     try { // first, so that an executor without a loadable native library says so in these words
       ai.onnxruntime.OrtEnvironment.getEnvironment();
@@ -96,6 +98,7 @@ final class ExecutorRollouts implements AutoCloseable {
           + " (a directory must be readable at that path on every executor): " + e, e);
     }
     reward = new EmbeddingReward(embedder);
+    startSeconds = (System.nanoTime() - t0) / 1e9;
   }
 
   /**
@@ -117,7 +120,8 @@ final class ExecutorRollouts implements AutoCloseable {
     List<Done> out = new ArrayList<>(units.size());
     for (RolloutUnit u : units) {
       ScoredUnit s = UnitRunner.run(engine, tok, reward::score, spec.sampling(), spec.seed(), iteration, u);
-      out.add(new Done(s, fetch, sync, where()));
+      out.add(new Done(s, startSeconds, fetch, sync, where()));
+      startSeconds = 0;
       fetch = 0;
       sync = 0;
     }

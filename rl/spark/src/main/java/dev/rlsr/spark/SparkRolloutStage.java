@@ -132,11 +132,14 @@ final class SparkRolloutStage implements RolloutStage {
     double taskSeconds = 0;
     double syncSeconds = 0;
     double fetchSeconds = 0;
+    double startSeconds = 0;
     Map<String, Double> perExecutor = new TreeMap<>();
     for (ExecutorRollouts.Done d : sorted) {
       out.add(d.unit());
-      double s = d.unit().rolloutSeconds() + d.unit().rewardSeconds() + d.fetchSeconds() + d.syncSeconds();
+      double s = d.unit().rolloutSeconds() + d.unit().rewardSeconds() + d.startSeconds() + d.fetchSeconds()
+          + d.syncSeconds();
       taskSeconds += s;
+      startSeconds += d.startSeconds();
       fetchSeconds += d.fetchSeconds();
       syncSeconds += d.syncSeconds();
       perExecutor.merge(d.executor(), s, Double::sum);
@@ -145,6 +148,7 @@ final class SparkRolloutStage implements RolloutStage {
     Map<String, Double> m = new LinkedHashMap<>();
     m.put("spark_job_seconds", job);
     m.put("spark_executor_seconds", taskSeconds);
+    m.put("spark_executor_start_seconds", startSeconds); // first iteration: executors load tokenizer and embedder
     m.put("spark_executor_fetch_seconds", fetchSeconds); // the broadcast's arrival, summed over executors
     m.put("spark_executor_sync_seconds", syncSeconds);   // their sessions taking it
     // what the job took beyond its busiest executor's work: scheduling, task and result (de)serialization, fetching
