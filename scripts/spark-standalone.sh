@@ -6,7 +6,9 @@
 #   scripts/spark-standalone.sh [OUT]      (default OUT: /tmp/rlsr-spark-standalone; nothing is left running)
 #
 # Environment: MODEL (default models/demo-base), DATA (default ../shared/data/tiny/sft.jsonl, else a built-in one),
-# ITERATIONS (3), WORKERS (2), WORKER_MEMORY (3g), EXECUTOR_MEMORY (2g), TRAIN_ARGS (more flags for both runs).
+# ITERATIONS (3), PROMPTS (8), GENERATIONS (8), NEW_TOKENS (64), WORKERS (2), WORKER_MEMORY (3g), EXECUTOR_MEMORY
+# (2g), DRIVER_MEMORY (4g), TRAIN_ARGS (more flags for every run), COMPARE=0 (the Spark run alone: no local run, no
+# comparison, no kill; for measuring at real size).
 # There is no Spark distribution to download here, so its jars come from Maven (the spark-core_2.13 artifact and
 # its dependencies, what a distribution's jars/ holds for the core) and `spark-submit` is the class it runs,
 # org.apache.spark.deploy.SparkSubmit; with a real distribution use $SPARK_HOME/sbin/start-master.sh,
@@ -17,6 +19,11 @@ OUT="${1:-/tmp/rlsr-spark-standalone}"
 MODEL="${MODEL:-$ROOT/models/demo-base}"
 DATA="${DATA:-$ROOT/../shared/data/tiny/sft.jsonl}"
 ITERATIONS="${ITERATIONS:-3}"
+PROMPTS="${PROMPTS:-8}"
+GENERATIONS="${GENERATIONS:-8}"
+NEW_TOKENS="${NEW_TOKENS:-64}"
+DRIVER_MEMORY="${DRIVER_MEMORY:-4g}"
+COMPARE="${COMPARE:-1}"
 WORKERS="${WORKERS:-2}"
 WORKER_MEMORY="${WORKER_MEMORY:-3g}"
 EXECUTOR_MEMORY="${EXECUTOR_MEMORY:-2g}"
@@ -87,12 +94,13 @@ for _ in $(seq 1 100); do
 done
 echo "   $(grep -c 'Registering worker' "$OUT/master.log") workers registered"
 
-ARGS=(train --model "$MODEL" --data "$DATA" --iterations "$ITERATIONS" --prompts-per-iteration 8 --num-generations 8
-  --max-prompt-length 192 --max-completion-length 64 --learning-rate 1e-3 --threads 1 --log-completions 64
-  --generation-batch-size 8 ${TRAIN_ARGS:-})
+ARGS=(train --model "$MODEL" --data "$DATA" --iterations "$ITERATIONS" --prompts-per-iteration "$PROMPTS"
+  --num-generations "$GENERATIONS" --max-prompt-length 192 --max-completion-length "$NEW_TOKENS" --learning-rate 1e-3
+  --threads 1 --log-completions $((PROMPTS * GENERATIONS)) --generation-batch-size "$GENERATIONS" ${TRAIN_ARGS:-})
 
+if [[ "$COMPARE" == 1 ]]; then
 echo "== the local engine, from the fat jar alone (java -jar)"
-/usr/bin/time -f "   %e s, peak RSS %M KB" java -Xmx4g -jar "$JAR" "${ARGS[@]}" --out "$OUT/local" \
+/usr/bin/time -f "   %e s, peak RSS %M KB" java -Xmx"$DRIVER_MEMORY" -jar "$JAR" "${ARGS[@]}" --out "$OUT/local" \
   > "$OUT/local.log" 2>&1 || { tail -20 "$OUT/local.log"; exit 1; }
 tail -1 "$OUT/local.log" | sed 's/^/   /'
 python3 - "$OUT/local/metrics.jsonl" <<'EOF'
@@ -102,11 +110,12 @@ for m in map(json.loads, open(sys.argv[1])):
         m["iteration"], m["seconds_iteration"], m["seconds_rollout"], m["seconds_reward"], m["seconds_logprobs"],
         m["seconds_update"], m["seconds_sync"]))
 EOF
+fi
 
 submit() { # OUT_NAME
-  /usr/bin/time -f "   %e s, peak RSS %M KB" java -Xmx4g $OPTS -cp "$DIST/jars/*" org.apache.spark.deploy.SparkSubmit \
+  /usr/bin/time -f "   %e s, peak RSS %M KB (the driver)" java -Xmx"$DRIVER_MEMORY" $OPTS -cp "$DIST/jars/*" org.apache.spark.deploy.SparkSubmit \
     --master "$MASTER" --deploy-mode client --class dev.rlsr.cli.Main \
-    --conf spark.executor.memory="$EXECUTOR_MEMORY" --conf spark.driver.host=127.0.0.1 \
+    --conf spark.executor.memory="$EXECUTOR_MEMORY" --conf spark.driver.host=127.0.0.1 ${SUBMIT_CONF:-} \
     --conf spark.driver.bindAddress=127.0.0.1 \
     "$JAR" "${ARGS[@]}" --rollout-engine spark --rollout-partitions "$WORKERS" --out "$OUT/$1" > "$OUT/$1.log" 2>&1 \
     || { tail -30 "$OUT/$1.log"; exit 1; }
@@ -140,6 +149,17 @@ EOF
 
 echo "== spark-submit --master $MASTER (the driver here, the update on it; rollouts on the executors)"
 submit standalone
+if [[ "$COMPARE" != 1 ]]; then
+  grep "spark: " "$OUT/standalone.log" | sed 's/^/   /'
+  python3 - "$OUT/standalone/metrics.jsonl" <<'EOF'
+import json, sys
+for m in map(json.loads, open(sys.argv[1])):
+    print("   iteration %d: " % m["iteration"] + ", ".join("%s %.3f" % (k, v) for k, v in m.items()
+          if k.startswith("spark_") or k.startswith("seconds_")))
+EOF
+  echo "== done; logs in $OUT"
+  exit 0
+fi
 compare standalone
 
 echo "== the same, one executor killed (SIGKILL) when it starts a task of iteration 2"

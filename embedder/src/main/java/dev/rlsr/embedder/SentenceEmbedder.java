@@ -59,6 +59,9 @@ public final class SentenceEmbedder implements AutoCloseable {
   /** Default most sequences per encoder call. */
   public static final int DEFAULT_BATCH_SIZE = 16;
 
+  /** The built-in encoders' names (shipped in Maven jars). */
+  public static final java.util.List<String> BUILT_INS = EncoderSource.BUILT_INS;
+
   private final String name;
   private final Pooling pooling;
   private final boolean normalize;

@@ -32,7 +32,8 @@ import java.util.List;
  * </ul>
  * An engine is not thread-safe: one caller at a time.
  *
- * <p>Adding an implementation (LoRA adapters, int8 rollouts, rollouts on Spark executors, ...): implement these
+ * <p>Rollouts on other machines (Spark executors) are one level up, in the trainer's {@code RolloutStage}: each
+ * executor runs an engine of this interface. Adding an implementation (LoRA adapters, int8 rollouts, ...): implement these
  * three methods (and {@link #release} when the engine holds its weights in this process), decoding through {@link DecodeState} (or proving token parity against {@code OrtSampler} in a test
  * like {@code TfGeneratorParityTest}); give {@code RolloutEngines.Backend} a value, or {@code EngineOptions} an
  * option, and build the engine in {@code RolloutEngines.open}. Keep this interface as it is: what is specific to one

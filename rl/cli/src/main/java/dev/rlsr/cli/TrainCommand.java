@@ -13,6 +13,7 @@ import dev.rlsr.policy.util.RlsrException;
 import dev.rlsr.rl.GrpoConfig;
 import dev.rlsr.rl.LossType;
 import dev.rlsr.rl.PositionLimits;
+import dev.rlsr.rl.RewardFunction;
 import dev.rlsr.rl.RlsrTrainer;
 import dev.rlsr.rl.ScaleRewards;
 import dev.rlsr.train.MemoryPlan;
@@ -180,7 +181,7 @@ public final class TrainCommand implements Callable<Integer> {
         .logCompletions(logCompletions).threads(threads.threads)
         .device(deviceOption.device).resume(resume).lora(lora.config()).build().validate();
     ModelConfig planned = RunGuard.modelConfig(model);
-    long embedder = MemoryGuard.embedderBytes(reward.embedder);
+    long embedder = cfg.spark() ? 0 : MemoryGuard.embedderBytes(reward.embedder); // on Spark: on the executors
     List<MemoryPlan> plans = new ArrayList<>(List.of(MemoryGuard.plan(planned, MemoryPlan.rlsr(cfg, embedder))));
     if (sftSteps > 0) { // the SFT phase runs with the reward encoder already loaded
       plans.add(MemoryGuard.plan(planned, new MemoryPlan.Run("train", sftBatchSize, "--sft-batch-size",
@@ -192,13 +193,7 @@ public final class TrainCommand implements Callable<Integer> {
     if (examples.isEmpty()) {
       throw new RlsrException(data + ": the dataset is empty (nothing to train on)");
     }
-    SentenceEmbedder enc;
-    new Phases(spec.commandLine().getErr()).begin("loading the reward encoder " + reward.embedder);
-    try {
-      enc = reward.load(threads.threads);
-    } catch (RuntimeException e) {
-      throw new RlsrException("--embedder " + reward.embedder + ": cannot load the reward encoder: " + e.getMessage(), e);
-    }
+    SentenceEmbedder enc = rewardEncoder(cfg);
     var err = spec.commandLine().getErr();
     try (enc) {
       ModelConfig mc = RunGuard.modelConfig(model);
@@ -232,8 +227,11 @@ public final class TrainCommand implements Callable<Integer> {
                 RunGuard.num(s.firstLoss()), RunGuard.num(s.lastLoss()), sftOut);
           }
         }
-        EmbeddingReward reward = new EmbeddingReward(enc);
-        var s = trainer.run(examples, reward::score);
+        // on Spark each executor scores with its own encoder of --embedder
+        RewardFunction score = enc == null ? (c, r) -> {
+          throw new IllegalStateException("the Spark engine scores on its executors");
+        } : new EmbeddingReward(enc)::score;
+        var s = trainer.run(examples, score);
         if (s.iterationsRun() == 0) {
           spec.commandLine().getOut().printf("rlsr: already complete at iteration %d; model in %s%n", s.iterations(),
               s.out());
@@ -244,6 +242,23 @@ public final class TrainCommand implements Callable<Integer> {
       }
     }
     return 0;
+  }
+
+  /** The reward encoder, loaded here; null on Spark, where the executors load it (the name or directory is checked). */
+  private SentenceEmbedder rewardEncoder(GrpoConfig cfg) {
+    if (cfg.spark()) {
+      if (!SentenceEmbedder.BUILT_INS.contains(reward.embedder) && !java.nio.file.Files.isDirectory(Path.of(reward.embedder))) {
+        throw new RlsrException("--embedder " + reward.embedder + ": neither a built-in encoder ("
+            + String.join(", ", SentenceEmbedder.BUILT_INS) + ") nor a directory");
+      }
+      return null;
+    }
+    new Phases(spec.commandLine().getErr()).begin("loading the reward encoder " + reward.embedder);
+    try {
+      return reward.load(threads.threads);
+    } catch (RuntimeException e) {
+      throw new RlsrException("--embedder " + reward.embedder + ": cannot load the reward encoder: " + e.getMessage(), e);
+    }
   }
 
   static final class LossTypeConverter implements CommandLine.ITypeConverter<LossType> {

@@ -111,10 +111,11 @@ final class ExecutorRollouts implements AutoCloseable {
     double sync = 0;
     if (version != weightsVersion) {
       long t = System.nanoTime();
+      WeightsMessage b = engine == null && base != null ? base.get() : null; // LoRA: the frozen base, once
       WeightsMessage w = weights.get();
       fetch = (System.nanoTime() - t) / 1e9;
       t = System.nanoTime();
-      bringTo(w, base);
+      bringTo(w, b);
       sync = (System.nanoTime() - t) / 1e9;
     }
     List<Done> out = new ArrayList<>(units.size());
@@ -128,7 +129,7 @@ final class ExecutorRollouts implements AutoCloseable {
     return out;
   }
 
-  private void bringTo(WeightsMessage w, Supplier<WeightsMessage> base) {
+  private void bringTo(WeightsMessage w, WeightsMessage base) {
     try {
       if (engine == null) {
         ModelConfig config = ModelConfig.fromJson((ObjectNode) Json.MAPPER.readTree(spec.configJson()),
@@ -136,13 +137,16 @@ final class ExecutorRollouts implements AutoCloseable {
         EngineOptions o = EngineOptions.of(spec.threads(), Device.parse(spec.device()))
             .withDtype(ExportDtype.valueOf(spec.rolloutDtype())).withMetadata(spec.metadata());
         if (spec.lora() != null) { // the session over the frozen base, made once; syncs move the adapter
-          engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, config, base.get().source(),
+          engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, config, base.source(),
               o.withLora(spec.lora()));
           engine.sync(w.source());
         } else {
           engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, config, w.source(), o);
         }
       } else {
+        if (spec.lora() == null) {
+          engine.release(); // the old session goes before the new one is made: one model's session at a time
+        }
         engine.sync(w.source());
       }
       version = w.version();
