@@ -172,12 +172,14 @@ final class SparkRolloutStage implements RolloutStage {
 
   @Override
   public void sync(TensorSource w) {
-    Broadcast<WeightsMessage> old = weights;
+    if (weights != null) {
+      // no task needs the last version any more: the driver and the executors drop it before the next is made, so
+      // each holds one version at a time (at 0.5B two would be 8 GB of the driver's heap)
+      weights.destroy();
+      weights = null;
+    }
     weights = broadcast(version + 1, w);
     version++;
-    if (old != null) {
-      old.destroy(); // executors drop the last version's copy (each holds one version at a time)
-    }
   }
 
   @Override

@@ -186,8 +186,18 @@ public final class MemoryPlan {
    * @param group            G: sampling calls take whole groups
    * @param promptTokens     --max-prompt-length
    * @param completionTokens --max-completion-length
+   * @param remote           rollouts on Spark executors ({@code --rollout-engine spark}): no rollout session here;
+   *                         the driver's heap holds the weights broadcast instead (Spark keeps the value and its
+   *                         serialized pieces: twice the float32 weights, with LoRA the frozen base's for the whole
+   *                         run and the adapter's)
    */
-  public record Rollout(boolean reference, int rows, int group, int promptTokens, int completionTokens) {}
+  public record Rollout(boolean reference, int rows, int group, int promptTokens, int completionTokens,
+      boolean remote) {
+    /** Rollouts in this process. */
+    public Rollout(boolean reference, int rows, int group, int promptTokens, int completionTokens) {
+      this(reference, rows, group, promptTokens, completionTokens, false);
+    }
+  }
 
   /**
    * What the plan needs to know of a run.
@@ -224,19 +234,19 @@ public final class MemoryPlan {
     }
 
     Run withRolloutRows(int n) {
-      Rollout r = new Rollout(rollout.reference(), n, rollout.group(), rollout.promptTokens(), rollout.completionTokens());
+      Rollout r = new Rollout(rollout.reference(), n, rollout.group(), rollout.promptTokens(), rollout.completionTokens(), rollout.remote());
       return new Run(command, rows, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes, lora);
     }
 
     /** The same run training a LoRA adapter: the frozen weights once, no reference copy (the adapter off is it). */
     Run withLora(LoraConfig l) {
       Rollout r = rollout == null ? null
-          : new Rollout(false, rollout.rows(), rollout.group(), rollout.promptTokens(), rollout.completionTokens());
+          : new Rollout(false, rollout.rows(), rollout.group(), rollout.promptTokens(), rollout.completionTokens(), rollout.remote());
       return new Run(command, rows, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes, l);
     }
 
     Run withoutReference() {
-      Rollout r = new Rollout(false, rollout.rows(), rollout.group(), rollout.promptTokens(), rollout.completionTokens());
+      Rollout r = new Rollout(false, rollout.rows(), rollout.group(), rollout.promptTokens(), rollout.completionTokens(), rollout.remote());
       return new Run(command, rows, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes, lora);
     }
 
@@ -264,7 +274,7 @@ public final class MemoryPlan {
     boolean mid = g.saveEvery() > 0 && g.saveEvery() < g.iterations();
     // with an adapter the reference is the policy graph with the adapter off: no copy of the model
     Rollout r = new Rollout(g.beta() > 0 && g.lora() == null, g.rolloutRows(), g.numGenerations(),
-        g.maxPromptLength(), g.maxCompletionLength());
+        g.maxPromptLength(), g.maxCompletionLength(), g.spark());
     return new Run("train", g.microBatchSize(), "--micro-batch-size", g.maxPromptLength() + g.maxCompletionLength(),
         "--max-completion-length", 0, mid, r, embedderBytes, g.lora());
   }
@@ -312,19 +322,24 @@ public final class MemoryPlan {
       session = ORT_SESSION_BYTES + (long) (F32 * (run.lora() == null
           ? ORT_WEIGHT_COPIES * p + ORT_HEAD_COPIES * headFloats
           : ORT_LORA_WEIGHT_COPIES * p + ORT_LORA_HEAD_COPIES * headFloats));
-      if (run.lora() != null) {
+      if (ro.remote()) { // the sessions are on the executors
+        session = 0;
+      }
+      if (run.lora() != null && !ro.remote()) {
         resident.add(new Item("rollout session", session));
       }
     }
-    boolean sessionPerPhase = ro != null && run.lora() == null;
+    boolean sessionPerPhase = ro != null && run.lora() == null && !ro.remote();
+    // Spark: the broadcast of the weights on the heap, the value and its pieces (LoRA: the base's and the adapter's)
+    long broadcast = ro != null && ro.remote() ? 2 * F32 * (run.lora() == null ? p : p + trained) : 0;
     if (run.embedderBytes() > 0) {
       resident.add(new Item("reward embedder", run.embedderBytes()));
     }
     resident.add(new Item("runtime", RUNTIME_BYTES));
 
     double weightsOnHeap = HEAP_RESIDENT_WEIGHT_COPIES + (ro != null ? HEAP_READ_BACK_WEIGHT_COPIES : 0);
-    long steadyLive = HEAP_BASE_BYTES + (long) (F32 * p * weightsOnHeap);
-    long checkpointLive = HEAP_BASE_BYTES + F32 * largest + (long) (F32 * p
+    long steadyLive = HEAP_BASE_BYTES + broadcast + (long) (F32 * p * weightsOnHeap);
+    long checkpointLive = HEAP_BASE_BYTES + broadcast + F32 * largest + (long) (F32 * p
         * (HEAP_RESIDENT_WEIGHT_COPIES + HEAP_READ_BACK_WEIGHT_COPIES + HEAP_CHECKPOINT_MOMENT_COPIES));
     this.heapLive = checkpointLive;
 
@@ -368,7 +383,9 @@ public final class MemoryPlan {
       List<Item> rollouts = new ArrayList<>(List.of(
           new Item("KV cache at " + ro.rows() + " rollout rows x " + (ro.promptTokens() + ro.completionTokens())
               + " tokens", kv), new Item("prefill", prefill)));
-      List<Item> sync = new ArrayList<>(List.of(new Item("direct buffers during the sync", F32 * p)));
+      List<Item> sync = new ArrayList<>(List.of(ro.remote()
+          ? new Item("the weights copied for the next broadcast", F32 * (run.lora() == null ? p : trained))
+          : new Item("direct buffers during the sync", F32 * p)));
       if (sessionPerPhase) { // the old session is gone (released after the rollouts); the new one copies the buffers
         rollouts.add(0, new Item("rollout session", session));
         sync.add(0, new Item("rollout session", session));
@@ -401,7 +418,7 @@ public final class MemoryPlan {
     if (ro != null) {
       int completion = Math.min(ro.completionTokens(), positions - 1);
       int prompt = Math.min(ro.promptTokens(), positions - completion);
-      ro = new Rollout(ro.reference(), ro.rows(), ro.group(), prompt, completion);
+      ro = new Rollout(ro.reference(), ro.rows(), ro.group(), prompt, completion, ro.remote());
     }
     int tokens = ro != null ? ro.promptTokens() + ro.completionTokens() : Math.min(r.tokens(), positions);
     return new Run(r.command(), r.rows(), r.rowsFlag(), tokens, r.tokensFlag(), r.gradAccum(), r.midRunCheckpoints(),
