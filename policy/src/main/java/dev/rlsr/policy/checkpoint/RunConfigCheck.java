@@ -27,7 +27,8 @@ final class RunConfigCheck {
    * seed, lengths, loss and RL settings, model path) must match unless --resume-override is given.
    */
   static final Set<String> FREE_KEYS = Set.of("threads", "device", "save_every", "save_total_limit",
-      "log_completions", "resume", "stop_after", "out", "rollout_engine", "spark_master", "rollout_partitions");
+      "log_completions", "resume", "stop_after", "out", "rollout_engine", "spark_master", "rollout_partitions",
+      "spark_weights_dir");
 
   /** See {@link Checkpoints#verifyRunConfig}. */
   static List<String> verify(Path checkpoint, ObjectNode current, boolean override, PrintWriter log) {

@@ -125,6 +125,9 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--rollout-partitions", defaultValue = GrpoConfig.DEFAULT_ROLLOUT_PARTITIONS, description = "With --rollout-engine spark: Spark tasks per iteration; 0 = one per rollout unit (--generation-batch-size rows; with 0 there, one prompt's G rows), at most Spark's default parallelism (default: ${DEFAULT-VALUE}).")
   int rolloutPartitions;
 
+  @Option(names = "--spark-weights-dir", paramLabel = "DIR", description = "With --rollout-engine spark: a directory every executor reads at this same path (shared storage; on one machine any directory). Each iteration's weights are written there and only the path is broadcast, so no heap holds them (default: none, the weights themselves are the Spark broadcast).")
+  Path sparkWeightsDir;
+
   @Option(names = "--log-completions", defaultValue = GrpoConfig.DEFAULT_LOG_COMPLETIONS, description = "Completions per iteration written to completions.jsonl; 0 = none (default: ${DEFAULT-VALUE}).")
   int logCompletions;
 
@@ -178,6 +181,7 @@ public final class TrainCommand implements Callable<Integer> {
         .saveTotalLimit(saveTotalLimit).microBatchSize(microBatchSize).generationBatchSize(generationBatchSize)
         .isCorrection(isCorrection).isCap(isCap).isMode(isMode).rolloutDtype(rolloutDtype)
         .rolloutEngine(rolloutEngine).sparkMaster(sparkMaster).rolloutPartitions(rolloutPartitions)
+        .sparkWeightsDir(sparkWeightsDir)
         .logCompletions(logCompletions).threads(threads.threads)
         .device(deviceOption.device).resume(resume).lora(lora.config()).build().validate();
     ModelConfig planned = RunGuard.modelConfig(model);

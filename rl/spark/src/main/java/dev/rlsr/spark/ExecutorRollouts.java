@@ -24,7 +24,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * One per executor JVM (in {@code local[N]} mode: in the driver's JVM). Tasks of one executor take turns on it: the
@@ -102,21 +101,25 @@ final class ExecutorRollouts implements AutoCloseable {
   }
 
   /**
-   * Computes {@code units} of iteration {@code iteration} on the weights {@code weights} supplies (fetched only
-   * when this executor's session is on another version); with LoRA, {@code base} supplies the frozen base once.
+   * Computes {@code units} of iteration {@code iteration} on the weights of {@code weights}, which this executor
+   * opens only when its session is on another version; with LoRA, {@code base} gives the frozen base, opened once.
    */
-  synchronized List<Done> run(int iteration, List<RolloutUnit> units, long weightsVersion,
-      Supplier<WeightsMessage> weights, Supplier<WeightsMessage> base) {
+  synchronized List<Done> run(int iteration, List<RolloutUnit> units, WeightsRef weights, WeightsRef base) {
     double fetch = 0;
     double sync = 0;
-    if (version != weightsVersion) {
+    if (version != weights.version()) {
       long t = System.nanoTime();
-      WeightsMessage b = engine == null && base != null ? base.get() : null; // LoRA: the frozen base, once
-      WeightsMessage w = weights.get();
-      fetch = (System.nanoTime() - t) / 1e9;
-      t = System.nanoTime();
-      bringTo(w, b);
-      sync = (System.nanoTime() - t) / 1e9;
+      WeightsRef.Opened b = engine == null && base != null ? base.open() : null; // LoRA: the frozen base, once
+      try (WeightsRef.Opened w = weights.open()) {
+        fetch = (System.nanoTime() - t) / 1e9;
+        t = System.nanoTime();
+        bringTo(w.tensors(), b == null ? null : b.tensors(), weights.version());
+        sync = (System.nanoTime() - t) / 1e9;
+      } finally {
+        if (b != null) {
+          b.close();
+        }
+      }
     }
     List<Done> out = new ArrayList<>(units.size());
     for (RolloutUnit u : units) {
@@ -129,7 +132,7 @@ final class ExecutorRollouts implements AutoCloseable {
     return out;
   }
 
-  private void bringTo(WeightsMessage w, WeightsMessage base) {
+  private void bringTo(dev.rlsr.policy.model.TensorSource w, dev.rlsr.policy.model.TensorSource base, long v) {
     try {
       if (engine == null) {
         ModelConfig config = ModelConfig.fromJson((ObjectNode) Json.MAPPER.readTree(spec.configJson()),
@@ -137,19 +140,18 @@ final class ExecutorRollouts implements AutoCloseable {
         EngineOptions o = EngineOptions.of(spec.threads(), Device.parse(spec.device()))
             .withDtype(ExportDtype.valueOf(spec.rolloutDtype())).withMetadata(spec.metadata());
         if (spec.lora() != null) { // the session over the frozen base, made once; syncs move the adapter
-          engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, config, base.source(),
-              o.withLora(spec.lora()));
-          engine.sync(w.source());
+          engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, config, base, o.withLora(spec.lora()));
+          engine.sync(w);
         } else {
-          engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, config, w.source(), o);
+          engine = RolloutEngines.open(RolloutEngines.Backend.ONNX, config, w, o);
         }
       } else {
         if (spec.lora() == null) {
           engine.release(); // the old session goes before the new one is made: one model's session at a time
         }
-        engine.sync(w.source());
+        engine.sync(w);
       }
-      version = w.version();
+      version = v;
     } catch (IOException e) {
       throw new RlsrException(where() + ": the run's config.json does not parse: " + e, e);
     } catch (LinkageError e) {

@@ -16,6 +16,8 @@ import java.net.Socket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import dev.rlsr.policy.checkpoint.Safetensors;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -43,18 +45,24 @@ final class SparkRolloutStage implements RolloutStage {
   private final boolean lora;
   private final int partitions;
   private final Broadcast<RunSpec> spec;
-  private final Broadcast<WeightsMessage> base; // LoRA: the frozen base, sent once; else null
-  private Broadcast<WeightsMessage> weights;    // the current version: full weights, or the adapter
+  private final Path weightsDir;      // --spark-weights-dir/RUN-ID, or null: the weights are broadcast variables
+  private final WeightsRef base;      // LoRA: the frozen base, sent once; else null
+  private WeightsRef weights;         // the current version: full weights, or the adapter
+  private final List<Runnable> dropBase = new ArrayList<>();
+  private Runnable dropWeights = () -> {};
   private long version;
-  private double lastBroadcastSeconds; // copying the weights out of the graph and handing them to Spark
+  private double lastBroadcastSeconds; // copying the weights out of the graph and handing them to Spark (or the file)
   private double lastCopySeconds;      // of which the copy
   private long lastBroadcastBytes;
+  private long baseBytes; // LoRA: the frozen base's broadcast, held for the whole run
 
   SparkRolloutStage(Context c) {
     GrpoConfig cfg = c.cfg();
     this.log = c.log();
     this.lora = cfg.lora() != null;
     this.partitions = cfg.rolloutPartitions();
+    this.weightsDir = cfg.sparkWeightsDir() == null ? null
+        : cfg.sparkWeightsDir().toAbsolutePath().resolve("rlsr-" + UUID.randomUUID());
     SparkConf conf = new SparkConf().setAppName("rlsr train " + cfg.out().getFileName());
     if (cfg.sparkMaster() != null) {
       conf.setMaster(cfg.sparkMaster());
@@ -75,37 +83,74 @@ final class SparkRolloutStage implements RolloutStage {
     try {
       sc.setLogLevel("WARN");
       var lc = cfg.lora();
+      if (weightsDir != null) {
+        try {
+          Files.createDirectories(weightsDir);
+        } catch (IOException e) {
+          throw new RlsrException("--spark-weights-dir " + cfg.sparkWeightsDir() + ": cannot create " + weightsDir
+              + ": " + e.getMessage(), e);
+        }
+      }
       RunSpec s = new RunSpec(UUID.randomUUID().toString(), c.model().raw().toString(), tokenizerFiles(c.tokenizerDir()),
           cfg.embedder(), cfg.embedderPrompt(), cfg.threads(), cfg.device().flag(), cfg.rolloutDtype().name(),
           lc == null ? 0 : lc.r(), lc == null ? 0 : lc.alpha(), lc == null ? List.of() : lc.targetModules(),
           c.sampling(), cfg.seed(), new LinkedHashMap<>(c.metadata()));
       spec = sc.broadcast(s);
       if (lora) {
-        base = broadcast(0, c.weights()); // the adapter of version 0 comes with the trainer's first sync
+        // the adapter of version 0 comes with the trainer's first sync
+        base = publish(0, c.weights(), "base", dropBase::add);
+        baseBytes = lastBroadcastBytes;
         weights = null;
         version = -1;
       } else {
         base = null;
-        weights = broadcast(0, c.weights());
+        weights = publish(0, c.weights(), "weights-0", r -> dropWeights = r);
         version = 0;
       }
       log.printf("spark: %d executor(s) registered; the %s (%.1f MB) broadcast in %.2f s (%.2f s of it copying them"
           + " out of the graph)%n", Math.max(1, sc.sc().getExecutorMemoryStatus().size() - (sc.isLocal() ? 0 : 1)),
-          lora ? "frozen base weights" : "weights", lastBroadcastBytes / 1e6, lastBroadcastSeconds, lastCopySeconds);
+          (lora ? "frozen base weights" : "weights") + (weightsDir == null ? "" : " file in " + weightsDir), lastBroadcastBytes / 1e6, lastBroadcastSeconds, lastCopySeconds);
     } catch (RuntimeException e) {
       sc.stop();
       throw e;
     }
   }
 
-  private Broadcast<WeightsMessage> broadcast(long v, TensorSource source) {
+  /**
+   * Sends one version of {@code source} to the executors: as a broadcast variable, or written to a file in the
+   * weights directory (streamed tensor by tensor, written then renamed) whose path alone travels. {@code drop}
+   * receives how to free it again.
+   */
+  private WeightsRef publish(long v, TensorSource source, String name, java.util.function.Consumer<Runnable> drop) {
     long t = System.nanoTime();
-    WeightsMessage m = WeightsMessage.of(v, source);
+    if (weightsDir == null) {
+      WeightsMessage m = WeightsMessage.of(v, source);
+      lastCopySeconds = (System.nanoTime() - t) / 1e9;
+      Broadcast<WeightsMessage> b = sc.broadcast(m);
+      lastBroadcastSeconds = (System.nanoTime() - t) / 1e9;
+      lastBroadcastBytes = m.bytes();
+      drop.accept(b::destroy);
+      return new WeightsRef.Broadcasted(b, v);
+    }
+    Path file = weightsDir.resolve(name + ".safetensors");
+    Path tmp = weightsDir.resolve("." + name + ".safetensors.tmp");
+    try {
+      Safetensors.write(tmp, source, Safetensors.DType.F32, Map.of("rlsr.weights_version", String.valueOf(v)));
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      lastBroadcastBytes = Files.size(file);
+    } catch (IOException e) {
+      throw new RlsrException("--spark-weights-dir: cannot write " + file + ": " + e.getMessage(), e);
+    }
     lastCopySeconds = (System.nanoTime() - t) / 1e9;
-    Broadcast<WeightsMessage> b = sc.broadcast(m);
-    lastBroadcastSeconds = (System.nanoTime() - t) / 1e9;
-    lastBroadcastBytes = m.bytes();
-    return b;
+    lastBroadcastSeconds = lastCopySeconds;
+    drop.accept(() -> {
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException ignored) {
+        // removed with the run's directory at close
+      }
+    });
+    return new WeightsRef.File(file.toString(), v);
   }
 
   @Override
@@ -120,13 +165,17 @@ final class SparkRolloutStage implements RolloutStage {
     try {
       sc.setJobDescription("rlsr iteration " + (iteration + 1) + ": " + units.size() + " rollout units");
       done = sc.parallelize(units, slices)
-          .mapPartitions(new UnitTask(iteration, spec, weights, version, base))
+          .mapPartitions(new UnitTask(iteration, spec, weights, base))
           .collect();
     } catch (Exception e) { // SparkException is checked in Scala's sense only: javac does not see it thrown
       String why = rootMessage(e);
       String hint = why.contains("ClassNotFoundException: dev.rlsr") || why.contains("NoClassDefFoundError: dev/rlsr")
           ? "; the executors do not have rlsr's classes: spark-submit rl/spark/target/rlsr-spark-0.1.0-SNAPSHOT-all.jar"
-          + " (mvn -Pspark-dist package), or give them this class path (spark.executor.extraClassPath)" : "";
+          + " (mvn -Pspark-dist package), or give them this class path (spark.executor.extraClassPath)"
+          : why.contains("exited with code 52") || why.contains("OutOfMemoryError")
+          ? "; an executor ran out of Java heap: it holds the weights broadcast twice (its pieces and the value, "
+          + String.format("%.1f GB here", 2 * (baseBytes + lastBroadcastBytes) / 1e9) + "), so raise"
+          + " spark.executor.memory" : "";
       throw new RlsrException("spark: the rollouts of iteration " + (iteration + 1) + " failed: " + why + hint
           + " (the last checkpoint is whole: --resume continues from it on either engine)", e);
     }
@@ -172,20 +221,26 @@ final class SparkRolloutStage implements RolloutStage {
 
   @Override
   public void sync(TensorSource w) {
-    if (weights != null) {
-      // no task needs the last version any more: the driver and the executors drop it before the next is made, so
-      // each holds one version at a time (at 0.5B two would be 8 GB of the driver's heap)
-      weights.destroy();
-      weights = null;
-    }
-    weights = broadcast(version + 1, w);
+    // no task needs the last version any more: the driver and the executors drop it before the next is made, so
+    // each holds one version at a time (at 0.5B two broadcasts would be 8 GB of the driver's heap)
+    dropWeights.run();
+    dropWeights = () -> {};
+    weights = null;
     version++;
+    weights = publish(version, w, "weights-" + version, r -> dropWeights = r);
   }
 
   @Override
   public void close() {
     try {
       ExecutorRollouts.closeCurrent(); // local mode: the executor's worker lives in this JVM
+      dropWeights.run();
+      dropBase.forEach(Runnable::run);
+      if (weightsDir != null) {
+        dev.rlsr.policy.util.FileTrees.deleteTree(weightsDir);
+      }
+    } catch (IOException e) {
+      log.println("spark: could not remove " + weightsDir + ": " + e.getMessage());
     } finally {
       sc.stop();
     }

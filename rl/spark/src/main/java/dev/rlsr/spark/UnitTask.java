@@ -8,20 +8,17 @@ import java.util.List;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.broadcast.Broadcast;
 
-/** Serialized into each task: the iteration, the broadcast handles (not their values) and the weights' version. */
+/** Serialized into each task: the iteration, the run's broadcast handle and the weights' references (never their values). */
 final class UnitTask implements FlatMapFunction<Iterator<RolloutUnit>, ExecutorRollouts.Done> {
   private final int iteration;
   private final Broadcast<RunSpec> spec;
-  private final Broadcast<WeightsMessage> weights;
-  private final long version;
-  private final Broadcast<WeightsMessage> base;
+  private final WeightsRef weights;
+  private final WeightsRef base;
 
-  UnitTask(int iteration, Broadcast<RunSpec> spec, Broadcast<WeightsMessage> weights, long version,
-      Broadcast<WeightsMessage> base) {
+  UnitTask(int iteration, Broadcast<RunSpec> spec, WeightsRef weights, WeightsRef base) {
     this.iteration = iteration;
     this.spec = spec;
     this.weights = weights;
-    this.version = version;
     this.base = base;
   }
 
@@ -35,6 +32,6 @@ final class UnitTask implements FlatMapFunction<Iterator<RolloutUnit>, ExecutorR
     System.err.println("rlsr spark task: iteration " + (iteration + 1) + ", units " + units.get(0).index() + ".."
         + units.get(units.size() - 1).index() + " on " + ExecutorRollouts.where());
     return ExecutorRollouts.forRun(spec.value())
-        .run(iteration, units, version, weights::value, base == null ? null : base::value).iterator();
+        .run(iteration, units, weights, base).iterator();
   }
 }

@@ -50,6 +50,21 @@ class SparkLocalModeTest {
   }
 
   @Test
+  void weightsThroughADirectoryGiveTheSameRunAndLeaveNothingThere() throws Exception {
+    Path dir = tmp.resolve("weights-dir");
+    Path spark = tmp.resolve("spark-files");
+    var r = Runs.cli(Runs.train(model, data, spark, "--rollout-engine", "spark", "--spark-master", "local[2]",
+        "--spark-weights-dir", dir.toString()));
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.err()).contains("weights file in " + dir.toAbsolutePath());
+    assertThat(Runs.completions(spark)).containsExactlyElementsOf(Runs.completions(local));
+    assertThat(Runs.maxWeightDiff(local, spark)).isLessThanOrEqualTo(1e-5);
+    try (var left = Files.list(dir)) {
+      assertThat(left.toList()).as("the run's weights files are removed at its end").isEmpty();
+    }
+  }
+
+  @Test
   void resumeContinuesOnEitherEngine() throws Exception {
     // a local run stopped after iteration 1 resumes on Spark, a Spark run stopped after 2 resumes locally
     Path a = tmp.resolve("local-then-spark");
@@ -88,7 +103,8 @@ class SparkLocalModeTest {
   void sparkFlagsWithoutTheSparkEngineAreRefused() {
     var r = Runs.cli(Runs.train(model, data, tmp.resolve("x"), "--spark-master", "local[2]"));
     assertThat(r.code()).isNotZero();
-    assertThat(r.err()).contains("--spark-master and --rollout-partitions apply to --rollout-engine spark");
+    assertThat(r.err()).contains("--spark-master, --rollout-partitions and --spark-weights-dir apply to "
+        + "--rollout-engine spark");
     r = Runs.cli(Runs.train(model, data, tmp.resolve("y"), "--rollout-engine", "ray"));
     assertThat(r.code()).isNotZero();
     assertThat(r.err()).contains("--rollout-engine takes local or spark, got ray");

@@ -75,7 +75,7 @@ class SparkStandaloneTest {
     assertThat(cluster.executorLogContaining("rlsr spark task: iteration 3")).as("the tasks ran on executor JVMs")
         .isPresent();
 
-    // the same run again; when an executor starts a task of iteration 2 it is killed (SIGKILL)
+    // the same run again, the weights as files; when an executor starts a task of iteration 2 it is killed (SIGKILL)
     Path killedRun = tmp.resolve("killed");
     List<Path> earlier = cluster.executorLogs(); // the first run's executors (gone now)
     AtomicLong killed = new AtomicLong(-1);
@@ -103,7 +103,9 @@ class SparkStandaloneTest {
       }
     });
     killer.start();
-    r = Runs.cli(sparkTrain(killedRun));
+    List<String> args = new java.util.ArrayList<>(sparkTrain(killedRun));
+    args.addAll(List.of("--spark-weights-dir", tmp.resolve("weights-dir").toString())); // the file path this time
+    r = Runs.cli(args);
     killer.join();
     assertThat(killed.get()).as("an executor was killed during iteration 2").isPositive();
     assertThat(ProcessHandle.of(killed.get())).as("the killed executor is gone").isEmpty();

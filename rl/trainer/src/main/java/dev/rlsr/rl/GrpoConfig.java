@@ -81,6 +81,12 @@ import java.util.Objects;
  *                                 null: the one {@code spark-submit} sets ({@code spark.master}), else {@code local[*]}
  * @param rolloutPartitions        {@code --rollout-partitions}: Spark partitions (tasks) of an iteration's units; 0 = one
  *                                 per unit, at most Spark's default parallelism
+ * @param sparkWeightsDir          {@code --spark-weights-dir}: a directory every executor reads at the same path (a shared
+ *                                 file system; on one machine any directory): each version of the weights is written
+ *                                 there as a safetensors file and only its path is broadcast, so neither the driver's
+ *                                 nor an executor's heap holds the weights; null: the weights themselves are the Spark
+ *                                 broadcast variable (no shared storage needed; twice the float32 weights on the
+ *                                 driver's heap and on each executor's)
  */
 public record GrpoConfig(
     Path model,
@@ -124,7 +130,8 @@ public record GrpoConfig(
     String embedderPrompt,
     String rolloutEngine,
     String sparkMaster,
-    int rolloutPartitions) {
+    int rolloutPartitions,
+    Path sparkWeightsDir) {
 
   /** TRL's importance-sampling modes ({@code vllm_importance_sampling_mode}); flags take token-truncate or token_truncate. */
   public enum IsMode {
@@ -241,6 +248,7 @@ public record GrpoConfig(
     b.rolloutEngine = rolloutEngine;
     b.sparkMaster = sparkMaster;
     b.rolloutPartitions = rolloutPartitions;
+    b.sparkWeightsDir = sparkWeightsDir;
     return b;
   }
 
@@ -273,8 +281,8 @@ public record GrpoConfig(
     check(ROLLOUT_ENGINES.contains(rolloutEngine), "--rollout-engine takes local or spark, got " + rolloutEngine);
     check(rolloutPartitions >= 0, "--rollout-partitions must be >= 0 (0 = one per rollout unit), got "
         + rolloutPartitions);
-    check(spark() || (sparkMaster == null && rolloutPartitions == 0), "--spark-master and --rollout-partitions "
-        + "apply to --rollout-engine spark; add it, or drop them");
+    check(spark() || (sparkMaster == null && rolloutPartitions == 0 && sparkWeightsDir == null), "--spark-master, "
+        + "--rollout-partitions and --spark-weights-dir apply to --rollout-engine spark; add it, or drop them");
     device.requireAvailable();
     return this;
   }
@@ -332,10 +340,11 @@ public record GrpoConfig(
       n.put("is_mode", isMode.toString());
     }
     // where rollouts ran: recorded, free on resume (both engines give the same completions)
-    n.remove(List.of("spark_master", "rollout_partitions"));
+    n.remove(List.of("spark_master", "rollout_partitions", "spark_weights_dir"));
     if (spark()) {
       n.put("spark_master", sparkMaster == null ? "" : sparkMaster);
       n.put("rollout_partitions", rolloutPartitions);
+      n.put("spark_weights_dir", sparkWeightsDir == null ? "" : sparkWeightsDir.toString());
     }
     return n;
   }
@@ -384,6 +393,7 @@ public record GrpoConfig(
     private String rolloutEngine = DEFAULT_ROLLOUT_ENGINE;
     private String sparkMaster;
     private int rolloutPartitions = Integer.parseInt(DEFAULT_ROLLOUT_PARTITIONS);
+    private Path sparkWeightsDir;
 
     private Builder() {}
 
@@ -431,6 +441,8 @@ public record GrpoConfig(
     /** null: spark-submit's master, else local[*]. */
     public Builder sparkMaster(String v) { sparkMaster = v; return this; }
     public Builder rolloutPartitions(int v) { rolloutPartitions = v; return this; }
+    /** null: the weights go out as a Spark broadcast variable. */
+    public Builder sparkWeightsDir(Path v) { sparkWeightsDir = v; return this; }
 
     /** The config (not yet validated: {@link GrpoConfig#validate} refuses impossible settings naming the flag). */
     public GrpoConfig build() {
@@ -443,7 +455,7 @@ public record GrpoConfig(
           embedder, seed, saveEvery, saveTotalLimit, microBatchSize, generationBatchSize, weightDecay, maxGradNorm,
           warmupSteps, schedule, isCorrection, isCap, logCompletions, threads, Objects.requireNonNull(device, "device"),
           resume, lora, Objects.requireNonNull(rolloutDtype, "rolloutDtype"), Objects.requireNonNull(isMode, "isMode"), embedderPrompt,
-          Objects.requireNonNull(rolloutEngine, "rolloutEngine"), sparkMaster, rolloutPartitions);
+          Objects.requireNonNull(rolloutEngine, "rolloutEngine"), sparkMaster, rolloutPartitions, sparkWeightsDir);
     }
   }
 }

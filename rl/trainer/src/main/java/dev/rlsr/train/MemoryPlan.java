@@ -190,12 +190,14 @@ public final class MemoryPlan {
    *                         the driver's heap holds the weights broadcast instead (Spark keeps the value and its
    *                         serialized pieces: twice the float32 weights, with LoRA the frozen base's for the whole
    *                         run and the adapter's)
+   * @param broadcastOnHeap  with {@code remote}: the weights are the broadcast variable (not a file in
+   *                         {@code --spark-weights-dir}, which the driver streams to disk)
    */
   public record Rollout(boolean reference, int rows, int group, int promptTokens, int completionTokens,
-      boolean remote) {
+      boolean remote, boolean broadcastOnHeap) {
     /** Rollouts in this process. */
     public Rollout(boolean reference, int rows, int group, int promptTokens, int completionTokens) {
-      this(reference, rows, group, promptTokens, completionTokens, false);
+      this(reference, rows, group, promptTokens, completionTokens, false, false);
     }
   }
 
@@ -234,19 +236,19 @@ public final class MemoryPlan {
     }
 
     Run withRolloutRows(int n) {
-      Rollout r = new Rollout(rollout.reference(), n, rollout.group(), rollout.promptTokens(), rollout.completionTokens(), rollout.remote());
+      Rollout r = new Rollout(rollout.reference(), n, rollout.group(), rollout.promptTokens(), rollout.completionTokens(), rollout.remote(), rollout.broadcastOnHeap());
       return new Run(command, rows, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes, lora);
     }
 
     /** The same run training a LoRA adapter: the frozen weights once, no reference copy (the adapter off is it). */
     Run withLora(LoraConfig l) {
       Rollout r = rollout == null ? null
-          : new Rollout(false, rollout.rows(), rollout.group(), rollout.promptTokens(), rollout.completionTokens(), rollout.remote());
+          : new Rollout(false, rollout.rows(), rollout.group(), rollout.promptTokens(), rollout.completionTokens(), rollout.remote(), rollout.broadcastOnHeap());
       return new Run(command, rows, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes, l);
     }
 
     Run withoutReference() {
-      Rollout r = new Rollout(false, rollout.rows(), rollout.group(), rollout.promptTokens(), rollout.completionTokens(), rollout.remote());
+      Rollout r = new Rollout(false, rollout.rows(), rollout.group(), rollout.promptTokens(), rollout.completionTokens(), rollout.remote(), rollout.broadcastOnHeap());
       return new Run(command, rows, rowsFlag, tokens, tokensFlag, gradAccum, midRunCheckpoints, r, embedderBytes, lora);
     }
 
@@ -274,7 +276,7 @@ public final class MemoryPlan {
     boolean mid = g.saveEvery() > 0 && g.saveEvery() < g.iterations();
     // with an adapter the reference is the policy graph with the adapter off: no copy of the model
     Rollout r = new Rollout(g.beta() > 0 && g.lora() == null, g.rolloutRows(), g.numGenerations(),
-        g.maxPromptLength(), g.maxCompletionLength(), g.spark());
+        g.maxPromptLength(), g.maxCompletionLength(), g.spark(), g.spark() && g.sparkWeightsDir() == null);
     return new Run("train", g.microBatchSize(), "--micro-batch-size", g.maxPromptLength() + g.maxCompletionLength(),
         "--max-completion-length", 0, mid, r, embedderBytes, g.lora());
   }
@@ -331,7 +333,7 @@ public final class MemoryPlan {
     }
     boolean sessionPerPhase = ro != null && run.lora() == null && !ro.remote();
     // Spark: the broadcast of the weights on the heap, the value and its pieces (LoRA: the base's and the adapter's)
-    long broadcast = ro != null && ro.remote() ? 2 * F32 * (run.lora() == null ? p : p + trained) : 0;
+    long broadcast = ro != null && ro.broadcastOnHeap() ? 2 * F32 * (run.lora() == null ? p : p + trained) : 0;
     if (run.embedderBytes() > 0) {
       resident.add(new Item("reward embedder", run.embedderBytes()));
     }
@@ -384,7 +386,8 @@ public final class MemoryPlan {
           new Item("KV cache at " + ro.rows() + " rollout rows x " + (ro.promptTokens() + ro.completionTokens())
               + " tokens", kv), new Item("prefill", prefill)));
       List<Item> sync = new ArrayList<>(List.of(ro.remote()
-          ? new Item("the weights copied for the next broadcast", F32 * (run.lora() == null ? p : trained))
+          ? new Item("the weights copied for the next broadcast", ro.broadcastOnHeap()
+              ? F32 * (run.lora() == null ? p : trained) : F32 * largest)
           : new Item("direct buffers during the sync", F32 * p)));
       if (sessionPerPhase) { // the old session is gone (released after the rollouts); the new one copies the buffers
         rollouts.add(0, new Item("rollout session", session));
@@ -418,7 +421,7 @@ public final class MemoryPlan {
     if (ro != null) {
       int completion = Math.min(ro.completionTokens(), positions - 1);
       int prompt = Math.min(ro.promptTokens(), positions - completion);
-      ro = new Rollout(ro.reference(), ro.rows(), ro.group(), prompt, completion, ro.remote());
+      ro = new Rollout(ro.reference(), ro.rows(), ro.group(), prompt, completion, ro.remote(), ro.broadcastOnHeap());
     }
     int tokens = ro != null ? ro.promptTokens() + ro.completionTokens() : Math.min(r.tokens(), positions);
     return new Run(r.command(), r.rows(), r.rowsFlag(), tokens, r.tokensFlag(), r.gradAccum(), r.midRunCheckpoints(),
