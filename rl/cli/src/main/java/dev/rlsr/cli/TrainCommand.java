@@ -184,6 +184,9 @@ public final class TrainCommand implements Callable<Integer> {
         .sparkWeightsDir(sparkWeightsDir)
         .logCompletions(logCompletions).threads(threads.threads)
         .device(deviceOption.device).resume(resume).lora(lora.config()).build().validate();
+    if (cfg.spark()) { // before the SFT phase or any loading: the engine's module must be on the class path
+      dev.rlsr.rl.rollout.RolloutStages.require(cfg.rolloutEngine());
+    }
     ModelConfig planned = RunGuard.modelConfig(model);
     long embedder = cfg.spark() ? 0 : MemoryGuard.embedderBytes(reward.embedder); // on Spark: on the executors
     List<MemoryPlan> plans = new ArrayList<>(List.of(MemoryGuard.plan(planned, MemoryPlan.rlsr(cfg, embedder))));

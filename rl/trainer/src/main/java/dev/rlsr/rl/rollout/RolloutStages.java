@@ -9,9 +9,18 @@ public final class RolloutStages {
 
   /** Opens the stage of the {@link RolloutStage.Provider} named {@code name}; refused, saying how to get it, if absent. */
   public static RolloutStage open(String name, RolloutStage.Context context) {
+    return provider(name).open(context);
+  }
+
+  /** Refuses up front, before anything is loaded or trained, a {@code --rollout-engine} whose module is absent. */
+  public static void require(String name) {
+    provider(name);
+  }
+
+  private static RolloutStage.Provider provider(String name) {
     for (RolloutStage.Provider p : ServiceLoader.load(RolloutStage.Provider.class)) {
       if (p.name().equals(name)) {
-        return p.open(context);
+        return p;
       }
     }
     throw new RlsrException("--rollout-engine " + name + ": the " + name + " engine is not on the class path. It is "
