@@ -29,8 +29,11 @@ final class UnitTask implements FlatMapFunction<Iterator<RolloutUnit>, ExecutorR
     if (units.isEmpty()) {
       return List.<ExecutorRollouts.Done>of().iterator();
     }
-    System.err.println("rlsr spark task: iteration " + (iteration + 1) + ", units " + units.get(0).index() + ".."
-        + units.get(units.size() - 1).index() + " on " + ExecutorRollouts.where());
+    org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+    if (env == null || !"driver".equals(env.executorId())) { // an executor's own log, not the driver's console
+      System.err.println("rlsr spark task: iteration " + (iteration + 1) + ", units " + units.get(0).index() + ".."
+          + units.get(units.size() - 1).index() + " on " + ExecutorRollouts.where());
+    }
     return ExecutorRollouts.forRun(spec.value())
         .run(iteration, units, weights, base).iterator();
   }
