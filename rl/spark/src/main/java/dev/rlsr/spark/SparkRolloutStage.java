@@ -107,11 +107,20 @@ final class SparkRolloutStage implements RolloutStage {
         weights = publish(0, c.weights(), "weights-0", r -> dropWeights = r);
         version = 0;
       }
-      log.printf("spark: %d executor(s) registered; the %s (%.1f MB) broadcast in %.2f s (%.2f s of it copying them"
-          + " out of the graph)%n", Math.max(1, sc.sc().getExecutorMemoryStatus().size() - (sc.isLocal() ? 0 : 1)),
-          (lora ? "frozen base weights" : "weights") + (weightsDir == null ? "" : " file in " + weightsDir), lastBroadcastBytes / 1e6, lastBroadcastSeconds, lastCopySeconds);
+      String what = (lora ? "frozen base weights" : "weights")
+          + (weightsDir == null ? " as a broadcast variable" : " as a file in " + weightsDir);
+      log.printf("spark: the %s (%.1f MB) sent in %.2f s (%.2f s of it copying them out of the graph)%n", what,
+          lastBroadcastBytes / 1e6, lastBroadcastSeconds, lastCopySeconds);
     } catch (RuntimeException e) {
-      sc.stop();
+      try {
+        if (weightsDir != null) {
+          dev.rlsr.policy.util.FileTrees.deleteTree(weightsDir);
+        }
+      } catch (IOException ignored) {
+        // the error below is the one to report
+      } finally {
+        sc.stop();
+      }
       throw e;
     }
   }

@@ -56,7 +56,7 @@ class SparkLocalModeTest {
     var r = Runs.cli(Runs.train(model, data, spark, "--rollout-engine", "spark", "--spark-master", "local[2]",
         "--spark-weights-dir", dir.toString()));
     assertThat(r.code()).as(r.err()).isZero();
-    assertThat(r.err()).contains("weights file in " + dir.toAbsolutePath());
+    assertThat(r.err()).contains("weights as a file in " + dir.toAbsolutePath());
     assertThat(Runs.completions(spark)).containsExactlyElementsOf(Runs.completions(local));
     assertThat(Runs.maxWeightDiff(local, spark)).isLessThanOrEqualTo(1e-5);
     try (var left = Files.list(dir)) {
