@@ -140,7 +140,7 @@ diff = max(float(np.abs(wa[k] - wb[k]).max()) for k in wa)
 same = rows(a) == rows(b)
 print(f"   {len(rows(b))} completions and rewards identical to the local engine's: {same}; max |w_local - w_spark| = {diff:.3g}")
 for m in map(json.loads, open(b + "/metrics.jsonl")):
-    keys = ["seconds_iteration", "rollout_stage_seconds", "spark_job_seconds", "spark_overhead_seconds",
+    keys = ["seconds_iteration", "spark_job_seconds", "spark_overhead_seconds",
             "spark_broadcast_seconds", "spark_executor_start_seconds", "spark_executor_fetch_seconds", "spark_executor_sync_seconds", "spark_executors"]
     print("   iteration %d: " % m["iteration"] + ", ".join("%s %.3f" % (k, m[k]) for k in keys))
 sys.exit(0 if same and diff <= 1e-5 else 1)

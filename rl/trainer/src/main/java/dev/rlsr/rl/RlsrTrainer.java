@@ -266,24 +266,23 @@ public final class RlsrTrainer {
         slotPrompts.add(data.ids().get(p));
         slotRefs.add(data.usable().get(p).response());
       }
+      // row p * g + k is completion k of the prompt in slot p, cut into units of --generation-batch-size rows
+      List<RolloutUnit> units = RolloutUnit.split(slotPrompts, slotRefs, g, cfg.rolloutRows());
       List<int[]> rowPrompts = new ArrayList<>();
       List<String> refs = new ArrayList<>();
-      for (int p = 0; p < chosen.length; p++) {
-        for (int k = 0; k < g; k++) {
-          rowPrompts.add(slotPrompts.get(p));
-          refs.add(slotRefs.get(p));
-        }
+      for (RolloutUnit u : units) {
+        rowPrompts.addAll(u.prompts());
+        refs.addAll(u.references());
       }
 
       // 1-2. rollouts in ONNX Runtime on the current weights, and their rewards (cosine of completion and reference
-      // embeddings): --generation-batch-size rows per unit, each row seeded from (seed, iteration, prompt, completion)
-      long t = System.nanoTime();
-      RolloutStage.Result scored = stage.run(it, RolloutUnit.split(slotPrompts, slotRefs, g, cfg.rolloutRows()));
+      // embeddings), each row seeded from (seed, iteration, prompt, completion); the seconds of each half are where
+      // the units ran (on Spark, summed over the executors)
+      RolloutStage.Result scored = stage.run(it, units);
       // the session is not used again before the sync makes a new one: free it, so that the log-prob passes and the
       // update run without it (at 0.5B a whole bench train run peaked at 20.64 GiB with it, 18.52 GiB without); an
       // adapter engine keeps its session over the base, which no sync sends again
       stage.release();
-      double sStage = (System.nanoTime() - t) / 1e9;
       List<Rollout> rollouts = new ArrayList<>();
       List<String> texts = new ArrayList<>();
       float[] rewards = new float[rowPrompts.size()];
@@ -298,13 +297,10 @@ public final class RlsrTrainer {
         sRollout += u.rolloutSeconds();
         sReward += u.rewardSeconds();
       }
-      if (!cfg.spark()) { // in this process the two halves are the stage's wall time; on executors they overlap
-        sRollout = sStage - sReward;
-      }
       float[] adv = Advantages.compute(rewards, g, cfg.scaleRewards());
 
       // 3. log-probs of the sampled tokens: ℓ_old (policy before the update) and ℓ_ref, in TensorFlow
-      t = System.nanoTime();
+      long t = System.nanoTime();
       RolloutBatch rb = RolloutBatch.layout(rowPrompts, rollouts);
       float[][] oldLogp = logprobs(policy, rb, false);
       float[][] refLogp = ref != null ? logprobs(ref, rb, false)
@@ -340,10 +336,7 @@ public final class RlsrTrainer {
       }
       row.put("update_tokens", realTokens);
       row.put("update_padded_tokens", (long) rb.ids().length * rb.ids()[0].length);
-      if (cfg.spark()) {
-        row.put("rollout_stage_seconds", sStage);
-        scored.metrics().forEach(row::put);
-      }
+      scored.metrics().forEach(row::put); // the stage's own figures (the Spark engine's spark_* seconds)
       metrics.write(row);
       CompletionLog.write(completions, cfg.logCompletions(), it + 1,
           r -> data.usable().get(chosen[r / g]).promptText(), texts, refs, rewards, adv);
