@@ -41,6 +41,7 @@ final class ExecutorRollouts implements AutoCloseable {
   private static ExecutorRollouts current;
 
   private final RunSpec spec;
+  private final String where = where(); // this executor, named in every result and message
   private final Tokenizer tok;
   private final Path tokenizerDir;
   private final SentenceEmbedder embedder;
@@ -75,7 +76,7 @@ final class ExecutorRollouts implements AutoCloseable {
     try { // first, so that an executor without a loadable native library says so in these words
       ai.onnxruntime.OrtEnvironment.getEnvironment();
     } catch (LinkageError | RuntimeException e) {
-      throw new RlsrException(where() + ": cannot load ONNX Runtime (" + e + (e.getCause() == null ? ""
+      throw new RlsrException(where + ": cannot load ONNX Runtime (" + e + (e.getCause() == null ? ""
           : "; " + e.getCause()) + "); the executors need its native library for their platform, which the "
           + "onnxruntime jar (inside the rlsr-spark -all jar) carries for linux-x86_64", e);
     }
@@ -85,17 +86,25 @@ final class ExecutorRollouts implements AutoCloseable {
         Files.write(tokenizerDir.resolve(f.getKey()), f.getValue());
       }
     } catch (IOException e) {
-      throw new RlsrException(where() + ": cannot write the tokenizer files to a temporary directory: " + e, e);
+      throw new RlsrException(where + ": cannot write the tokenizer files to a temporary directory: " + e, e);
     }
-    tok = Tokenizer.load(tokenizerDir);
+    Tokenizer t = null;
     try {
+      t = Tokenizer.load(tokenizerDir);
       embedder = SentenceEmbedder.load(spec.embedder(), spec.threads(), SentenceEmbedder.DEFAULT_BATCH_SIZE,
           spec.embedderPrompt());
     } catch (RuntimeException | LinkageError e) {
-      tok.close();
-      throw new RlsrException(where() + ": cannot load the reward encoder --embedder " + spec.embedder()
+      if (t != null) {
+        t.close();
+      }
+      deleteTokenizerDir();
+      if (t == null) {
+        throw e; // the tokenizer's own message names its file
+      }
+      throw new RlsrException(where + ": cannot load the reward encoder --embedder " + spec.embedder()
           + " (a directory must be readable at that path on every executor): " + e, e);
     }
+    tok = t;
     reward = new EmbeddingReward(embedder);
     startSeconds = (System.nanoTime() - t0) / 1e9;
   }
@@ -124,7 +133,7 @@ final class ExecutorRollouts implements AutoCloseable {
     List<Done> out = new ArrayList<>(units.size());
     for (RolloutUnit u : units) {
       ScoredUnit s = UnitRunner.run(engine, tok, reward::score, spec.sampling(), spec.seed(), iteration, u);
-      out.add(new Done(s, startSeconds, fetch, sync, where()));
+      out.add(new Done(s, startSeconds, fetch, sync, where));
       startSeconds = 0;
       fetch = 0;
       sync = 0;
@@ -153,9 +162,7 @@ final class ExecutorRollouts implements AutoCloseable {
       }
       version = v;
     } catch (IOException e) {
-      throw new RlsrException(where() + ": the run's config.json does not parse: " + e, e);
-    } catch (LinkageError e) {
-      throw new RlsrException(where() + ": cannot load ONNX Runtime: " + e, e);
+      throw new RlsrException(where + ": the run's config.json does not parse: " + e, e);
     }
   }
 
@@ -181,11 +188,15 @@ final class ExecutorRollouts implements AutoCloseable {
       embedder.close();
       tok.close();
     } finally {
-      try {
-        FileTrees.deleteTree(tokenizerDir);
-      } catch (IOException | RuntimeException ignored) {
-        // a temporary directory; the executor's cleanup removes it otherwise
-      }
+      deleteTokenizerDir();
+    }
+  }
+
+  private void deleteTokenizerDir() {
+    try {
+      FileTrees.deleteTree(tokenizerDir);
+    } catch (IOException | RuntimeException ignored) {
+      // a temporary directory; the executor's cleanup removes it otherwise
     }
   }
 }

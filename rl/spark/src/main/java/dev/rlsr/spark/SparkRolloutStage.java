@@ -178,14 +178,7 @@ final class SparkRolloutStage implements RolloutStage {
           .collect();
     } catch (Exception e) { // SparkException is checked in Scala's sense only: javac does not see it thrown
       String why = rootMessage(e);
-      String hint = why.contains("ClassNotFoundException: dev.rlsr") || why.contains("NoClassDefFoundError: dev/rlsr")
-          ? "; the executors do not have rlsr's classes: spark-submit rl/spark/target/rlsr-spark-0.1.0-SNAPSHOT-all.jar"
-          + " (mvn -Pspark-dist package), or give them this class path (spark.executor.extraClassPath)"
-          : why.contains("exited with code 52") || why.contains("OutOfMemoryError")
-          ? "; an executor ran out of Java heap: it holds the weights broadcast twice (its pieces and the value, "
-          + String.format("%.1f GB here", 2 * (baseBytes + lastBroadcastBytes) / 1e9) + "), so raise"
-          + " spark.executor.memory" : "";
-      throw new RlsrException("spark: the rollouts of iteration " + (iteration + 1) + " failed: " + why + hint
+      throw new RlsrException("spark: the rollouts of iteration " + (iteration + 1) + " failed: " + why + hint(why)
           + " (the last checkpoint is whole: --resume continues from it on either engine)", e);
     }
     double job = (System.nanoTime() - t) / 1e9;
@@ -226,6 +219,20 @@ final class SparkRolloutStage implements RolloutStage {
     m.put("spark_tasks", (double) slices);
     m.put("spark_executors", (double) perExecutor.size());
     return new Result(out, m);
+  }
+
+  /** What to do about the failures whose fix is known: executors without rlsr's classes, or out of heap. */
+  private String hint(String why) {
+    if (why.contains("ClassNotFoundException: dev.rlsr") || why.contains("NoClassDefFoundError: dev/rlsr")) {
+      return "; the executors do not have rlsr's classes: spark-submit rl/spark/target/rlsr-spark-0.1.0-SNAPSHOT-all.jar"
+          + " (mvn -Pspark-dist package), or give them this class path (spark.executor.extraClassPath)";
+    }
+    if (why.contains("exited with code 52") || why.contains("OutOfMemoryError")) { // 52: Spark's OOM exit code
+      return "; an executor ran out of Java heap, so raise spark.executor.memory" + (weightsDir != null ? ""
+          : String.format(": it holds the weights broadcast twice (its pieces and the value, %.1f GB here), or send"
+              + " them as files with --spark-weights-dir", 2 * (baseBytes + lastBroadcastBytes) / 1e9));
+    }
+    return "";
   }
 
   @Override
