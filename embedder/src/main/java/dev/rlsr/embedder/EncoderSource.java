@@ -73,10 +73,7 @@ record EncoderSource(
 
   /** Resolves a built-in name or an export directory; every problem becomes an {@link EmbedderException}. */
   static EncoderSource resolve(String nameOrDir) {
-    if (nameOrDir == null || nameOrDir.isBlank()) {
-      throw new EmbedderException("no embedder given: use a built-in name (" + String.join(", ", BUILT_INS)
-          + ") or the path of a sentence-transformers ONNX export directory or decoder embedder directory");
-    }
+    checkNamed(nameOrDir);
     switch (nameOrDir) {
       case ALL_MINILM_L6_V2:
         // Mean pooling + Normalize, as in sentence-transformers/all-MiniLM-L6-v2's modules.json.
@@ -114,17 +111,32 @@ record EncoderSource(
     }
   }
 
-  private static EncoderSource fromDirectory(String given) {
-    Path dir = Path.of(given);
+  /**
+   * The checks that need nothing loaded: {@code nameOrDir} is given, and is a built-in name or an existing
+   * directory (what a Spark driver checks before its executors load the encoder).
+   */
+  static void checkNamed(String nameOrDir) {
+    if (nameOrDir == null || nameOrDir.isBlank()) {
+      throw new EmbedderException("no embedder given: use a built-in name (" + String.join(", ", BUILT_INS)
+          + ") or the path of a sentence-transformers ONNX export directory or decoder embedder directory");
+    }
+    if (BUILT_INS.contains(nameOrDir)) {
+      return;
+    }
+    Path dir = Path.of(nameOrDir);
     if (!Files.exists(dir)) {
-      throw new EmbedderException("embedder '" + given + "' is neither a built-in encoder (" + String.join(", ", BUILT_INS)
-          + ") nor an existing directory; give a built-in name, a sentence-transformers ONNX export directory or a "
-          + "decoder embedder directory");
+      throw new EmbedderException("embedder '" + nameOrDir + "' is neither a built-in encoder ("
+          + String.join(", ", BUILT_INS) + ") nor an existing directory; give a built-in name, a sentence-transformers"
+          + " ONNX export directory or a decoder embedder directory");
     }
     if (!Files.isDirectory(dir)) {
-      throw new EmbedderException("embedder " + given + " is a file, not a directory: give the directory that holds "
-          + "model.onnx (or onnx/model.onnx) and tokenizer.json");
+      throw new EmbedderException("embedder " + nameOrDir + " is a file, not a directory: give the directory that "
+          + "holds model.onnx (or onnx/model.onnx) and tokenizer.json");
     }
+  }
+
+  private static EncoderSource fromDirectory(String given) {
+    Path dir = Path.of(given);
     Path model = dir.resolve("model.onnx");
     if (!Files.isRegularFile(model)) {
       model = dir.resolve("onnx").resolve("model.onnx");

@@ -59,8 +59,14 @@ public final class SentenceEmbedder implements AutoCloseable {
   /** Default most sequences per encoder call. */
   public static final int DEFAULT_BATCH_SIZE = 16;
 
-  /** The built-in encoders' names (shipped in Maven jars). */
-  public static final java.util.List<String> BUILT_INS = EncoderSource.BUILT_INS;
+  /**
+   * Checks {@code nameOrDir} without loading anything: a built-in name or an existing directory.
+   *
+   * @throws EmbedderException naming what is wrong
+   */
+  public static void checkNamed(String nameOrDir) {
+    EncoderSource.checkNamed(nameOrDir);
+  }
 
   private final String name;
   private final Pooling pooling;

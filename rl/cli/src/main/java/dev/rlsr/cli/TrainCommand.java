@@ -253,15 +253,12 @@ public final class TrainCommand implements Callable<Integer> {
 
   /** The reward encoder, loaded here; null on Spark, where the executors load it (the name or directory is checked). */
   private SentenceEmbedder rewardEncoder(GrpoConfig cfg) {
-    if (cfg.spark()) {
-      if (!SentenceEmbedder.BUILT_INS.contains(reward.embedder) && !java.nio.file.Files.isDirectory(Path.of(reward.embedder))) {
-        throw new RlsrException("--embedder " + reward.embedder + ": neither a built-in encoder ("
-            + String.join(", ", SentenceEmbedder.BUILT_INS) + ") nor a directory");
-      }
-      return null;
-    }
-    new Phases(spec.commandLine().getErr()).begin("loading the reward encoder " + reward.embedder);
     try {
+      if (cfg.spark()) {
+        SentenceEmbedder.checkNamed(reward.embedder);
+        return null;
+      }
+      new Phases(spec.commandLine().getErr()).begin("loading the reward encoder " + reward.embedder);
       return reward.load(threads.threads);
     } catch (RuntimeException e) {
       throw new RlsrException("--embedder " + reward.embedder + ": cannot load the reward encoder: " + e.getMessage(), e);
