@@ -100,7 +100,7 @@ class SparkLocalModeTest {
   }
 
   @Test
-  void sparkFlagsWithoutTheSparkEngineAreRefused() {
+  void sparkFlagsWithoutTheSparkEngineAreRefused() throws Exception {
     var r = Runs.cli(Runs.train(model, data, tmp.resolve("x"), "--spark-master", "local[2]"));
     assertThat(r.code()).isNotZero();
     assertThat(r.err()).contains("--spark-master, --rollout-partitions and --spark-weights-dir apply to "
@@ -109,5 +109,11 @@ class SparkLocalModeTest {
     assertThat(r.code()).isNotZero();
     assertThat(r.err()).contains("--rollout-engine takes local or spark, got ray");
     assertThat(Files.exists(tmp.resolve("y").resolve("checkpoints"))).isFalse();
+    Path file = Files.writeString(tmp.resolve("a-file"), "");
+    r = Runs.cli(Runs.train(model, data, tmp.resolve("z"), "--rollout-engine", "spark", "--spark-weights-dir",
+        file.toString()));
+    assertThat(r.code()).isNotZero();
+    assertThat(r.err()).contains("--spark-weights-dir " + file + " is a file");
+    assertThat(tmp.resolve("z")).as("refused before anything is written").doesNotExist();
   }
 }

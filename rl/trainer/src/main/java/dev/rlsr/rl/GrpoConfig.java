@@ -283,6 +283,9 @@ public record GrpoConfig(
         + rolloutPartitions);
     check(spark() || (sparkMaster == null && rolloutPartitions == 0 && sparkWeightsDir == null), "--spark-master, "
         + "--rollout-partitions and --spark-weights-dir apply to --rollout-engine spark; add it, or drop them");
+    check(sparkWeightsDir == null || !java.nio.file.Files.exists(sparkWeightsDir)
+        || java.nio.file.Files.isDirectory(sparkWeightsDir), "--spark-weights-dir " + sparkWeightsDir
+        + " is a file: give a directory every executor can read (it is created when missing)");
     device.requireAvailable();
     return this;
   }
